@@ -1,0 +1,208 @@
+"""The ``pixelpilot`` command. Subcommands are thin: each parses options and calls library functions."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from capture.errors import PixelpilotError
+from capture.preprocess import Crop
+from control.keys import KeyNameError, parse_key
+
+log = logging.getLogger("pixelpilot")
+
+
+def _crop(text: str) -> Crop:
+    try:
+        top, left, height, width = (int(v) for v in text.split(","))
+        return Crop(top, left, height, width)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected TOP,LEFT,HEIGHT,WIDTH integers ({exc})") from None
+
+
+def _key(text: str) -> str:
+    try:
+        return parse_key(text)
+    except KeyNameError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(kind: type) -> argparse._ActionsContainer:
+    def check(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return check  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def desktop(virtual: bool) -> Iterator[None]:
+    """Run on a fresh virtual desktop when asked to, or when there is no display at all."""
+    if not virtual and os.environ.get("DISPLAY"):
+        yield
+        return
+    from capture.display import VirtualDesktop
+
+    if not virtual:
+        log.warning("no DISPLAY: starting a virtual desktop (Xvfb + openbox)")
+    previous = os.environ.get("DISPLAY")
+    with VirtualDesktop() as vd:
+        os.environ["DISPLAY"] = vd.display or ""
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("DISPLAY", None)
+            else:
+                os.environ["DISPLAY"] = previous
+
+
+def cmd_windows(args: argparse.Namespace) -> int:
+    from capture.windows import default_backend
+
+    backend = default_backend()
+    active = backend.active_handle()
+    windows = backend.list_windows()
+    if not windows:
+        print("no windows")
+    for w in windows:
+        r = w.rect
+        mark = "*" if w.handle == active else " "
+        print(f"{mark} 0x{w.handle:08x}  {r.width}x{r.height}+{r.left}+{r.top}  {w.title}")
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    import cv2
+
+    from capture.frame_source import FrameSource
+    from capture.grabber import WindowGrabber
+    from capture.windows import find_window
+
+    window = find_window(args.window)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PixelpilotError(f"cannot create {out}: {exc.strerror}") from None
+    with WindowGrabber(window.handle) as grabber:
+        source = FrameSource(grabber, args.crop, args.fps)
+        for i in range(args.frames):
+            frame = source.read()
+            for name, image in (
+                (f"raw_{i:05d}.png", frame.raw[:, :, :3]),
+                (f"obs_{i:05d}.png", frame.obs_u8),
+            ):
+                if not cv2.imwrite(str(out / name), image):
+                    raise PixelpilotError(f"cannot write {out / name}")
+        stats = source.stats.summary()
+    print(
+        f"captured {args.frames} frames of {window.title!r} into {out}/ (raw_*.png and obs_*.png): "
+        f"{source.fps():.1f} fps, grab {stats['grab_ms']['p50']:.2f} ms, "
+        f"preprocess {stats['preprocess_ms']['p50']:.2f} ms (p50)"
+    )
+    return 0
+
+
+def cmd_keys_test(args: argparse.Namespace) -> int:
+    from agent.profile import load_profile
+    from capture.windows import default_backend, find_window
+    from control.actions import ActionTable
+    from control.focus import FocusGuard
+    from control.hotkeys import Hotkeys
+    from control.keyboard import AgentStopped, Keyboard, PynputSender
+
+    table = load_profile(args.profile).actions if args.profile else ActionTable()
+    window = find_window(args.window)
+    default_backend().activate(window.handle)
+    keyboard = Keyboard(PynputSender(), table.managed_keys, FocusGuard(window.handle))
+    with keyboard, Hotkeys(kill=args.kill_key, toggle=args.toggle_key, on_kill=keyboard.stop):
+        print(f"sending the {table.n} actions to {window.title!r}, {args.hold:g} s each ({args.kill_key} stops)")
+        try:
+            for action, name in enumerate(table.names):
+                keys = table.keys(action)
+                sent = keyboard.apply(keys)
+                state = "sent" if sent else "held back: the window does not have the focus"
+                print(f"  {action}  {name:9s} keys {'+'.join(sorted(keys)) or '-':12s} {state}", flush=True)
+                time.sleep(args.hold)
+            keyboard.apply(())
+        except AgentStopped as exc:
+            print(f"stopped: {exc}; all keys released")
+            return 1
+    print("done; all keys released")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo import run_demo
+
+    return run_demo(args.profile, Path(args.out), args.seconds_per_action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pixelpilot", description="Learns to drive racing games from the screen.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "--virtual",
+        action="store_true",
+        help="run on a fresh virtual desktop (Xvfb + openbox); default without a DISPLAY",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("windows", help="list the visible windows (* marks the focused one)")
+    p.set_defaults(func=cmd_windows)
+
+    p = sub.add_parser("capture", help="save raw and processed frames of a window")
+    p.add_argument("--window", required=True, help="window title or a unique part of it")
+    p.add_argument("--out", required=True, help="folder for raw_*.png and obs_*.png")
+    p.add_argument("--frames", type=_positive(int), default=10, help="how many frames (default 10)")
+    p.add_argument("--fps", type=_positive(float), default=15.0, help="capture rate (default 15)")
+    p.add_argument("--crop", type=_crop, help="TOP,LEFT,HEIGHT,WIDTH in window pixels (default: whole window)")
+    p.set_defaults(func=cmd_capture)
+
+    p = sub.add_parser("keys-test", help="send each action's keys to a window in turn and report them")
+    p.add_argument("--window", required=True, help="window title or a unique part of it")
+    p.add_argument("--profile", help="take key names from this game profile (default: arrows + x)")
+    p.add_argument("--hold", type=_positive(float), default=0.5, help="seconds each action is held (default 0.5)")
+    p.add_argument("--kill-key", type=_key, default="f12", help="kill switch hotkey (default f12)")
+    p.add_argument("--toggle-key", type=_key, default="f8", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_keys_test)
+
+    p = sub.add_parser("demo", help="run the screen loop on a game window and report what happened")
+    p.add_argument("--profile", default="tests/keywindow.toml", help="game profile (name or path)")
+    p.add_argument("--out", default="runs/demo", help="where the summary and frames go (default runs/demo)")
+    p.add_argument("--seconds-per-action", type=_positive(float), default=1.0, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="pixelpilot: %(levelname)s: %(message)s",
+    )
+    try:
+        with desktop(args.virtual):
+            return args.func(args)
+    except PixelpilotError as exc:
+        print(f"pixelpilot: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pixelpilot: interrupted; all keys released", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

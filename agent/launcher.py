@@ -1,0 +1,68 @@
+"""Starting a game from its profile and waiting for its window; stopping it with everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+
+from capture.errors import PixelpilotError, WindowNotFoundError
+from capture.windows import WindowBackend, WindowInfo, default_backend, find_window
+
+
+class GameProcess:
+    """A game started in its own process group, so stopping it also stops anything it spawned."""
+
+    def __init__(self, command: Sequence[str], env: dict[str, str] | None = None) -> None:
+        if not command:
+            raise PixelpilotError("no launch command: the profile has no 'launch' list")
+        self.command = list(command)
+        try:
+            self.proc = subprocess.Popen(
+                self.command,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise PixelpilotError(f"cannot launch the game {self.command[0]!r}: {exc.strerror}") from exc
+
+    def exited(self) -> str | None:
+        """None while running; else a description of how it ended."""
+        code = self.proc.poll()
+        if code is None:
+            return None
+        err = self.proc.stderr.read().decode(errors="replace").strip().splitlines() if self.proc.stderr else []
+        return f"the game exited with code {code}" + (f": {err[-1]}" if err else "")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+def wait_for_window(
+    title: str, timeout: float, game: GameProcess | None = None, backend: WindowBackend | None = None
+) -> WindowInfo:
+    """Poll for the window until it appears; fails early if the game process dies first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return find_window(title, backend or default_backend())
+        except WindowNotFoundError:
+            if game is not None and (how := game.exited()):
+                raise PixelpilotError(f"{how} before its window {title!r} appeared") from None
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)

@@ -1,0 +1,261 @@
+"""Game profiles: a TOML file that says what a game is, so a new game needs no code.
+
+```toml
+name = "neonrace"
+window = "NeonRace"                         # title (or part of it) of the game window
+launch = ["{python}", "-m", "games.neonrace"]  # optional; {python} and {profile_dir} are expanded
+launch_timeout = 30                         # seconds to wait for the window after launching
+fps = 15                                    # real-time steps per second
+crop = { top = 0, left = 0, height = 500, width = 800 }   # optional; default: the whole client area
+
+[keys]                                      # physical key for each logical key
+left = "left"
+right = "right"
+up = "up"
+down = "down"
+turbo = "x"
+reset = ["enter"]                           # pressed to start a new episode (optional)
+noop = false                                # add a "no keys" action (index 7)
+
+[reward]
+source = "telemetry"                        # "telemetry" or "none" ("digits" arrives with the game work)
+port = 47800                                # telemetry: localhost UDP port the game sends to
+scale = 1.0                                 # reward = scale * change in score
+
+[done]
+max_episode_seconds = 120                   # truncate an episode after this long (optional)
+no_progress_seconds = 10                    # truncate when the score has not grown for this long (optional)
+reset_timeout = 10                          # how long reset waits for the new episode to show
+
+[hotkeys]
+kill = "f12"
+toggle = "f8"
+```
+
+Every error names the file, the key and what was expected. Unknown keys are errors too: a typo must not
+silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capture.errors import PixelpilotError
+from capture.preprocess import Crop
+from control.actions import ActionTable, KeyMap
+from control.keys import KeyNameError, parse_key
+from games import PROFILES_DIR
+
+REWARD_SOURCES = ("telemetry", "none")
+
+
+class ProfileError(PixelpilotError):
+    """A profile that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    source: str = "none"
+    port: int | None = None
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class DoneConfig:
+    max_episode_seconds: float | None = None
+    no_progress_seconds: float | None = None
+    reset_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class GameProfile:
+    name: str
+    window: str
+    fps: float = 15.0
+    crop: Crop | None = None
+    actions: ActionTable = field(default_factory=ActionTable)
+    reset_keys: tuple[str, ...] = ()
+    launch: tuple[str, ...] = ()
+    launch_timeout: float = 30.0
+    reward: RewardConfig = RewardConfig()
+    done: DoneConfig = DoneConfig()
+    kill_key: str = "f12"
+    toggle_key: str = "f8"
+    path: Path | None = field(default=None, compare=False)
+
+    def launch_command(self) -> list[str]:
+        """``launch`` with ``{python}`` and ``{profile_dir}`` expanded."""
+        profile_dir = str(self.path.parent) if self.path else "."
+        return [arg.replace("{python}", sys.executable).replace("{profile_dir}", profile_dir) for arg in self.launch]
+
+
+class _Reader:
+    """Typed access to one TOML table, with errors that say where."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str = "") -> None:
+        self.path, self.table, self.prefix = path, table, prefix
+        self.used: set[str] = set()
+
+    def error(self, key: str, message: str) -> ProfileError:
+        return ProfileError(f"{self.path}: {(self.prefix + key).rstrip('.')}: {message}")
+
+    def get(
+        self, key: str, kind: type | tuple[type, ...], what: str, default: Any = ..., required: bool = False
+    ) -> Any:
+        self.used.add(key)
+        if key not in self.table:
+            if required:
+                raise self.error(key, f"missing; expected {what}")
+            return default
+        value = self.table[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
+            raise self.error(key, f"expected {what}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float | None, low: float, high: float = math.inf) -> float | None:
+        value = self.get(key, (int, float), f"a number in ({low:g}, {high:g}]", default)
+        if value is not None and not (math.isfinite(value) and low < value <= high):
+            raise self.error(key, f"expected a number in ({low:g}, {high:g}], got {value!r}")
+        return None if value is None else float(value)
+
+    def table_(self, key: str) -> _Reader:
+        value = self.get(key, dict, "a table", {})
+        return _Reader(self.path, value, f"{self.prefix}{key}.")
+
+    def key(self, key: str, default: str) -> str:
+        name = self.get(key, str, "a key name", default)
+        try:
+            return parse_key(name)
+        except KeyNameError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.table) - self.used)
+        if unknown:
+            raise self.error(unknown[0], f"unknown key; expected one of {', '.join(sorted(self.used))}")
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def resolve_profile(name_or_path: str | Path) -> Path:
+    """A profile file from a path, or from a name of a bundled profile (``games/profiles/NAME.toml``)."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or len(path.parts) > 1 or path.exists():
+        if not path.is_file():
+            raise ProfileError(f"{path}: no such profile file")
+        return path
+    bundled = PROFILES_DIR / f"{path.name}.toml"
+    if not bundled.is_file():
+        names = sorted(p.stem for p in PROFILES_DIR.glob("*.toml")) if PROFILES_DIR.is_dir() else []
+        raise ProfileError(
+            f"no profile named {str(name_or_path)!r}; bundled profiles: {', '.join(names) or 'none'} "
+            "(or give the path of a .toml file)"
+        )
+    return bundled
+
+
+def load_profile(name_or_path: str | Path) -> GameProfile:
+    """Read and validate a profile. Raises ProfileError naming the file, the key and what was expected."""
+    path = resolve_profile(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot read: {exc}") from None
+    top = _Reader(path, data)
+    name = top.get("name", str, "a string", required=True)
+    window = top.get("window", str, "a non-empty window title", required=True)
+    if not window:
+        raise top.error("window", "expected a non-empty window title")
+    fps = top.number("fps", 15.0, 0, 240)
+    launch = top.get("launch", list, "a list of strings (the command that starts the game)", [])
+    if not all(isinstance(arg, str) for arg in launch):
+        raise top.error("launch", f"expected a list of strings, got {launch!r}")
+    launch_timeout = top.number("launch_timeout", 30.0, 0)
+
+    crop = None
+    crop_table = top.get("crop", dict, "a table {top, left, height, width}", None)
+    if crop_table is not None:
+        crop_reader = _Reader(path, crop_table, "crop.")
+        values = {k: crop_reader.get(k, int, "an integer", required=True) for k in ("top", "left", "height", "width")}
+        crop_reader.finish()
+        try:
+            crop = Crop(**values)
+        except ValueError as exc:
+            raise top.error("crop", str(exc)) from None
+
+    keys = top.table_("keys")
+    defaults = KeyMap()
+    mapped = {k: keys.key(k, getattr(defaults, k)) for k in ("left", "right", "up", "down", "turbo")}
+    try:
+        keymap = KeyMap(**mapped)
+    except ValueError as exc:
+        raise keys.error("", str(exc)) from None
+    reset_names = keys.get("reset", list, "a list of key names", [])
+    reset_keys = []
+    for i, reset_name in enumerate(reset_names):
+        try:
+            reset_keys.append(parse_key(reset_name))
+        except KeyNameError as exc:
+            raise keys.error(f"reset[{i}]", str(exc)) from None
+    noop = keys.get("noop", bool, "true or false", False)
+    keys.finish()
+
+    rew = top.table_("reward")
+    source = rew.get("source", str, f"one of {', '.join(REWARD_SOURCES)}", "none")
+    if source == "digits":
+        raise rew.error("source", "the 'digits' reward source is not available yet; use 'telemetry' or 'none'")
+    if source not in REWARD_SOURCES:
+        raise rew.error("source", f"expected one of {', '.join(REWARD_SOURCES)}, got {source!r}")
+    port = rew.get("port", int, "an integer port in 1..65535", None)
+    if source == "telemetry" and port is None:
+        raise rew.error("port", "missing; the telemetry source needs the UDP port the game sends to")
+    if port is not None and not 1 <= port <= 65535:
+        raise rew.error("port", f"expected an integer port in 1..65535, got {port!r}")
+    scale = rew.get("scale", (int, float), "a finite non-zero number", 1.0)
+    if not math.isfinite(scale) or scale == 0:
+        raise rew.error("scale", f"expected a finite non-zero number, got {scale!r}")
+    rew.finish()
+
+    done = top.table_("done")
+    max_episode = done.number("max_episode_seconds", None, 0)
+    no_progress = done.number("no_progress_seconds", None, 0)
+    if no_progress is not None and source == "none":
+        raise done.error("no_progress_seconds", "needs a reward source to measure progress (reward.source)")
+    reset_timeout = done.number("reset_timeout", 10.0, 0)
+    done.finish()
+
+    hot = top.table_("hotkeys")
+    kill_key, toggle_key = hot.key("kill", "f12"), hot.key("toggle", "f8")
+    if kill_key == toggle_key:
+        raise hot.error("toggle", f"the kill switch and the toggle are both {kill_key!r}")
+    clash = {kill_key, toggle_key} & (set(keymap.logical()) | set(reset_keys))
+    if clash:
+        raise hot.error("", f"hotkey {sorted(clash)[0]!r} is also a game key")
+    hot.finish()
+    top.finish()
+
+    assert fps is not None and launch_timeout is not None and reset_timeout is not None
+    return GameProfile(
+        name=name,
+        window=window,
+        fps=fps,
+        crop=crop,
+        actions=ActionTable(keymap, noop),
+        reset_keys=tuple(reset_keys),
+        launch=tuple(launch),
+        launch_timeout=launch_timeout,
+        reward=RewardConfig(source, port, float(scale)),
+        done=DoneConfig(max_episode, no_progress, reset_timeout),
+        kill_key=kill_key,
+        toggle_key=toggle_key,
+        path=path.resolve(),
+    )

@@ -1,0 +1,229 @@
+"""``pixelpilot/Screen-v0``: a real game window as a Gymnasium environment.
+
+What the game is comes from its profile (window, crop, keys, reward, done rules); when things happen comes
+from the frame source's fixed-rate ticker. One ``step``:
+
+1. hold the action's keys (only changes are sent; nothing while the window lacks focus),
+2. wait for the next tick and grab + preprocess the window,
+3. read the reward source.
+
+Per-step timings (``capture_ms``, ``decide_ms`` = time the caller spent between steps, ``send_ms``) are kept
+in ``timing`` and returned in ``info["timing"]``; a step that overruns its period is counted and logged.
+
+A minimised or off-screen window pauses the episode (keys released) until it comes back, up to
+``pause_timeout`` seconds; a closed window raises :class:`~capture.errors.WindowClosedError`.
+Episodes are *terminated* when the game says ``done`` and *truncated* by ``max_episode_seconds`` or
+``no_progress_seconds`` (counted in steps at the profile's fps), so learners bootstrap on truncation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from agent.launcher import GameProcess, wait_for_window
+from agent.profile import GameProfile, load_profile
+from capture.errors import WindowMinimizedError, WindowNotFoundError
+from capture.frame_source import Frame, FrameSource
+from capture.grabber import WindowGrabber
+from capture.preprocess import OBS_SHAPE
+from capture.reward import NoReward, RewardSource, TelemetryReward
+from capture.timing import TimingStats
+from capture.windows import WindowInfo, default_backend, find_window
+from control.focus import FocusGuard
+from control.keyboard import Keyboard, PynputSender
+
+log = logging.getLogger(__name__)
+
+
+def make_reward_source(profile: GameProfile) -> RewardSource:
+    if profile.reward.source == "telemetry":
+        assert profile.reward.port is not None
+        return TelemetryReward(profile.reward.port, profile.reward.scale)
+    return NoReward()
+
+
+class ScreenEnv(gym.Env[np.ndarray, np.int64]):
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 15}
+
+    def __init__(
+        self,
+        profile: str | Path | GameProfile,
+        render_mode: str | None = None,
+        launch: bool = True,
+        focus_guard: bool = True,
+        pause_timeout: float = 300.0,
+    ) -> None:
+        """
+        Args:
+            profile: a profile name, a path to a profile file, or a loaded profile.
+            render_mode: ``"rgb_array"`` to get the last captured frame from ``render()``.
+            launch: start the game from the profile's ``launch`` command when its window is not open.
+            focus_guard: send keys only while the game window has focus (turn off only on a private display).
+            pause_timeout: how long a minimised window may pause an episode before the env gives up.
+        """
+        self.profile = profile if isinstance(profile, GameProfile) else load_profile(profile)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        if pause_timeout <= 0:
+            raise ValueError(f"pause_timeout must be > 0, got {pause_timeout!r}")
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": self.profile.fps}
+        self.action_space = gym.spaces.Discrete(self.profile.actions.n)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, OBS_SHAPE, np.float32)
+        self._launch = launch
+        self._focus_guard = focus_guard
+        self._pause_timeout = pause_timeout
+        self.timing = TimingStats()
+        self.window: WindowInfo | None = None
+        self.game: GameProcess | None = None
+        self.keyboard: Keyboard | None = None
+        self.frames: FrameSource | None = None
+        self._reward: RewardSource | None = None
+        self._last_frame: Frame | None = None
+        self._obs_time = 0.0
+        self._steps = 0
+        self._since_progress = 0
+        self._episodes = 0
+        fps = self.profile.fps
+        self._max_steps = (
+            None
+            if self.profile.done.max_episode_seconds is None
+            else round(self.profile.done.max_episode_seconds * fps)
+        )
+        self._no_progress_steps = (
+            None
+            if self.profile.done.no_progress_seconds is None
+            else round(self.profile.done.no_progress_seconds * fps)
+        )
+
+    # -- connecting ------------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        profile = self.profile
+        try:
+            self.window = find_window(profile.window)
+        except WindowNotFoundError:
+            if not (self._launch and profile.launch):
+                raise
+            self.game = GameProcess(profile.launch_command())
+            self.window = wait_for_window(profile.window, profile.launch_timeout, self.game)
+        handle = self.window.handle
+        self._reward = make_reward_source(profile)
+        self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps)
+        focus = FocusGuard(handle) if self._focus_guard else None
+        managed = profile.actions.managed_keys | set(profile.reset_keys)
+        self.keyboard = Keyboard(PynputSender(), managed, focus).open()
+        default_backend().activate(handle)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def _read(self) -> Frame:
+        """The next frame; waits out a minimised window with every key released."""
+        assert self.frames is not None and self.keyboard is not None
+        paused_since = None
+        while True:
+            try:
+                frame = self.frames.read()
+            except WindowMinimizedError as exc:
+                if paused_since is None:
+                    paused_since = time.monotonic()
+                    self.keyboard.release_all()
+                    log.warning("%s: pausing until it is back", exc)
+                elif time.monotonic() - paused_since > self._pause_timeout:
+                    raise
+                time.sleep(0.25)
+                continue
+            if paused_since is not None:
+                self.timing.count("paused_s", round(time.monotonic() - paused_since))
+                self.frames.restart()
+                paused_since = None
+                continue  # start the schedule afresh from the restored window
+            self._last_frame = frame
+            return frame
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if self.keyboard is None:
+            self._connect()
+        assert self.keyboard is not None and self._reward is not None and self.frames is not None
+        self.keyboard.apply(())
+        reset_keys = self.profile.reset_keys
+        self._reward.reset(expect_new_episode=bool(reset_keys) and self._episodes > 0)
+        if reset_keys:
+            self.keyboard.apply(reset_keys)
+            time.sleep(1.0 / self.profile.fps)
+            self.keyboard.apply(())
+        deadline = time.monotonic() + self.profile.done.reset_timeout
+        while not self._reward.ready():
+            if time.monotonic() > deadline:
+                log.warning("no telemetry from a new episode within %.1f s of reset", self.profile.done.reset_timeout)
+                break
+            time.sleep(0.02)
+        self.frames.restart()
+        frame = self._read()
+        self._reward.poll()  # what happened before the first observation is not the agent's doing
+        self._steps = self._since_progress = 0
+        self._episodes += 1
+        self._obs_time = time.perf_counter()
+        return frame.obs, {"episode": self._episodes}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if self.keyboard is None:
+            raise RuntimeError("call reset() before step()")
+        assert self.frames is not None and self._reward is not None
+        keys = self.profile.actions.keys(action)
+        t0 = time.perf_counter()
+        decide_ms = (t0 - self._obs_time) * 1000.0
+        sent = self.keyboard.apply(keys)
+        t1 = time.perf_counter()
+        frame = self._read()
+        t2 = time.perf_counter()
+        reading = self._reward.poll()
+        self._steps += 1
+        self._since_progress = 0 if reading.reward > 0 else self._since_progress + 1
+        truncated = (self._max_steps is not None and self._steps >= self._max_steps) or (
+            self._no_progress_steps is not None and self._since_progress >= self._no_progress_steps
+        )
+        timing = {
+            "decide_ms": decide_ms,
+            "send_ms": (t1 - t0) * 1000.0,
+            "capture_ms": (t2 - frame.time) * 1000.0,  # from the tick to the processed frame
+        }
+        for name, value in timing.items():
+            self.timing.add(name, value)
+        self._obs_time = time.perf_counter()
+        info = {"keys_sent": sent, "keys": sorted(keys), "timing": timing, "telemetry": reading.info}
+        return (
+            frame.obs,
+            float(reading.reward),
+            bool(reading.done),
+            bool(truncated and not reading.done),
+            info,
+        )
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        if self._last_frame is None:
+            return np.zeros((*OBS_SHAPE[:2], 3), dtype=np.uint8)
+        return np.ascontiguousarray(self._last_frame.raw[:, :, 2::-1])
+
+    def close(self) -> None:
+        try:
+            if self.keyboard is not None:
+                self.keyboard.close()
+        finally:
+            self.keyboard = None
+            if self.frames is not None:
+                self.frames.grabber.close()
+                self.frames = None
+            if self._reward is not None:
+                self._reward.close()
+                self._reward = None
+            if self.game is not None:
+                self.game.stop()
+                self.game = None

@@ -1,0 +1,100 @@
+"""Frame → observation, the one place where pixels become model input.
+
+The recipe is fixed by the design (it is the original system's ``_process_frame``): crop, ``cv2.resize`` to
+200x128 with the default bilinear filter on the colour frame, mean over the three colour channels, float32
+times 1/255, shape (128, 200, 1). Frames arrive as uint8 with 3 (BGR/RGB) or 4 (BGRA, as mss gives) channels;
+alpha is ignored and the channel order does not matter for a mean.
+
+Storage (demos, replay) keeps :func:`to_uint8`'s 128x200 uint8 frame; :func:`uint8_to_obs` is the only
+conversion from stored frames to model input. It differs from :func:`preprocess` by rounding only
+(at most 0.5/255).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+OBS_HEIGHT = 128
+OBS_WIDTH = 200
+OBS_SHAPE = (OBS_HEIGHT, OBS_WIDTH, 1)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """The part of a window the agent sees, in window pixels."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def __post_init__(self) -> None:
+        for name in ("top", "left", "height", "width"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"crop {name} must be an integer, got {value!r}")
+        if self.top < 0 or self.left < 0:
+            raise ValueError(f"crop top/left must be >= 0, got top={self.top}, left={self.left}")
+        if self.height <= 0 or self.width <= 0:
+            raise ValueError(f"crop height/width must be > 0, got height={self.height}, width={self.width}")
+
+    def check_fits(self, height: int, width: int) -> None:
+        """Raise if this crop reaches outside a ``height`` x ``width`` frame."""
+        if self.top + self.height > height or self.left + self.width > width:
+            raise ValueError(
+                f"crop (top={self.top}, left={self.left}, height={self.height}, width={self.width}) "
+                f"does not fit a {width}x{height} frame"
+            )
+
+
+def _cropped(frame: np.ndarray, crop: Crop | None) -> np.ndarray:
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise ValueError(f"expected a uint8 HxWx3 or HxWx4 frame, got {frame.dtype} {frame.shape}")
+    if crop is not None:
+        crop.check_fits(frame.shape[0], frame.shape[1])
+        frame = frame[crop.top : crop.top + crop.height, crop.left : crop.left + crop.width]
+    return frame
+
+
+def gray_small(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
+    """The recipe's shared first half: crop, resize to 200x128, channel mean (float64, shape (128, 200)).
+
+    A BGRA frame is resized with its alpha channel and alpha is dropped afterwards: cv2 resizes channels
+    independently, so the colour channels come out bit-identical, without a slow strided copy first.
+    """
+    resized = cv2.resize(_cropped(frame, crop), (OBS_WIDTH, OBS_HEIGHT))
+    return resized[:, :, :3].mean(2)
+
+
+def gray_to_obs(gray: np.ndarray) -> np.ndarray:
+    """:func:`gray_small`'s output → the model's float32 observation, shape (128, 200, 1)."""
+    obs = gray.astype(np.float32)
+    obs *= 1.0 / 255.0
+    return obs.reshape(OBS_SHAPE)
+
+
+def gray_to_uint8(gray: np.ndarray) -> np.ndarray:
+    """:func:`gray_small`'s output → the uint8 storage frame, shape (128, 200)."""
+    return np.rint(gray).astype(np.uint8)
+
+
+def preprocess(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
+    """The model's observation: float32 in [0, 1], shape (128, 200, 1)."""
+    return gray_to_obs(gray_small(frame, crop))
+
+
+def to_uint8(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
+    """The storage form of the observation: uint8, shape (128, 200)."""
+    return gray_to_uint8(gray_small(frame, crop))
+
+
+def uint8_to_obs(frames: np.ndarray) -> np.ndarray:
+    """Stored uint8 frames (..., 128, 200) → observations (..., 128, 200, 1) float32."""
+    if frames.dtype != np.uint8 or frames.shape[-2:] != (OBS_HEIGHT, OBS_WIDTH):
+        raise ValueError(f"expected uint8 frames of shape (..., 128, 200), got {frames.dtype} {frames.shape}")
+    obs = frames.astype(np.float32)
+    obs *= 1.0 / 255.0
+    return obs[..., None]

@@ -1,0 +1,108 @@
+"""Reward sources for screen games: where the number the agent maximises comes from.
+
+A source is polled once per environment step and answers with the reward since the last poll, whether
+the game says the episode is over, and the game's latest telemetry for ``info``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from capture.telemetry import TelemetryReceiver
+
+
+@dataclass
+class RewardReading:
+    reward: float = 0.0
+    done: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class RewardSource(Protocol):
+    def reset(self, expect_new_episode: bool) -> None:
+        """Start a new episode. With ``expect_new_episode`` messages from the old one are ignored."""
+        ...
+
+    def ready(self) -> bool:
+        """True once the source has heard from the current episode (always true for sources without data)."""
+        ...
+
+    def poll(self) -> RewardReading:
+        """Reward and game state since the previous poll."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class NoReward:
+    """For play and recording only: reward 0, and the game never says it is done."""
+
+    def reset(self, expect_new_episode: bool) -> None:
+        pass
+
+    def ready(self) -> bool:
+        return True
+
+    def poll(self) -> RewardReading:
+        return RewardReading()
+
+    def close(self) -> None:
+        pass
+
+
+class TelemetryReward:
+    """Reward = change in the game's reported ``score``; ``done`` from the game's ``done`` flag.
+
+    A change of the ``episode`` field means the game restarted: the score baseline goes back to 0. After a
+    reset that expects a new episode, messages still tagged with the old episode id are dropped, so a stale
+    ``done`` cannot end the new episode.
+    """
+
+    def __init__(self, port: int, scale: float = 1.0) -> None:
+        if not math.isfinite(scale) or scale == 0:
+            raise ValueError(f"reward scale must be a finite non-zero number, got {scale!r}")
+        self.receiver = TelemetryReceiver(port)
+        self.scale = scale
+        self._episode: Any = None
+        self._stale: Any = None
+        self._score = 0.0
+        self._latest: dict[str, Any] = {}
+        self._pending = 0.0  # reward heard by ready() and not yet handed out by poll()
+
+    def reset(self, expect_new_episode: bool) -> None:
+        self._accept(self.receiver.drain(), 0.0)
+        self._pending = 0.0
+        self._stale = self._episode if expect_new_episode else None
+        if not expect_new_episode:
+            self._latest.pop("done", None)
+
+    def ready(self) -> bool:
+        self._pending = self._accept(self.receiver.drain(), self._pending)
+        return self._episode is not None and self._episode != self._stale
+
+    def poll(self) -> RewardReading:
+        reward = self._accept(self.receiver.drain(), self._pending)
+        self._pending = 0.0
+        return RewardReading(reward * self.scale, bool(self._latest.get("done", False)), dict(self._latest))
+
+    def _accept(self, messages: list[dict[str, Any]], reward: float) -> float:
+        """Fold messages into the state; returns ``reward`` plus the score gained in them."""
+        for msg in messages:
+            episode = msg.get("episode")
+            if self._stale is not None and episode == self._stale:
+                continue
+            self._stale = None
+            if episode != self._episode:
+                self._episode = episode
+                self._score = 0.0
+            score = msg.get("score")
+            if isinstance(score, int | float) and not isinstance(score, bool) and math.isfinite(score):
+                reward += score - self._score
+                self._score = float(score)
+            self._latest = msg
+        return reward
+
+    def close(self) -> None:
+        self.receiver.close()

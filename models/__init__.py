@@ -1,0 +1,1 @@
+"""PyTorch networks. Models take sizes and spaces as arguments and never read global configuration."""

@@ -1,0 +1,125 @@
+"""Shared fixtures: one virtual X desktop (Xvfb + openbox) per test session, and test game windows on it.
+
+Screen tests never skip: without Xvfb or openbox the desktop fixture fails with the install command.
+pywinctl binds to ``$DISPLAY`` when first imported, so the session's desktop is set before any test asks
+the window system anything.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWINDOW = ROOT / "tests" / "keywindow.py"
+
+
+@pytest.fixture(scope="session")
+def desktop() -> Iterator[str]:
+    from capture.display import VirtualDesktop
+
+    with VirtualDesktop() as vd:
+        assert vd.display is not None
+        os.environ["DISPLAY"] = vd.display
+        os.environ.pop("WAYLAND_DISPLAY", None)
+        yield vd.display
+        gc.collect()  # X clients of finished tests close while their server still runs
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GameWindow:
+    """A running tests/keywindow.py with its telemetry."""
+
+    def __init__(self, title: str, port: int, proc: subprocess.Popen[bytes]) -> None:
+        from capture.telemetry import TelemetryReceiver
+
+        self.title = title
+        self.port = port
+        self.proc = proc
+        self.receiver: TelemetryReceiver | None = None
+        self.handle = 0
+        self._latest: dict = {}
+
+    def listen(self) -> None:
+        from capture.telemetry import TelemetryReceiver
+
+        self.receiver = TelemetryReceiver(self.port)
+
+    def latest(self) -> dict:
+        assert self.receiver is not None
+        for msg in self.receiver.drain():
+            self._latest = msg
+        return self._latest
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 5.0) -> dict:
+        """Poll the telemetry until ``predicate`` holds for the latest message."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.latest()
+            if msg and predicate(msg):
+                return msg
+            time.sleep(0.02)
+        raise AssertionError(f"telemetry never satisfied the condition; last: {self.latest()}")
+
+    def held(self) -> set[str]:
+        return set(self.latest().get("held", []))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        if self.receiver is not None:
+            self.receiver.close()
+
+
+@pytest.fixture
+def game_window(desktop: str) -> Iterator[Callable[..., GameWindow]]:
+    """Factory: ``game_window(title=None, listen=True, *extra_args)`` starts a key window and waits for it."""
+    from agent.launcher import wait_for_window
+
+    started: list[GameWindow] = []
+
+    def start(title: str | None = None, listen: bool = True, extra: tuple[str, ...] = ()) -> GameWindow:
+        title = title or f"KeyWindow-{uuid.uuid4().hex[:8]}"
+        port = free_udp_port()
+        proc = subprocess.Popen(
+            [sys.executable, str(KEYWINDOW), "--title", title, "--telemetry-port", str(port), *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        window = GameWindow(title, port, proc)
+        started.append(window)
+        if listen:
+            window.listen()
+        window.handle = wait_for_window(title, 20).handle
+        if listen:
+            window.wait_for(lambda msg: msg.get("focused", False))
+        return window
+
+    yield start
+    for window in started:
+        window.stop()
+
+
+def write_profile(path: Path, window: str, port: int, extra: str = "", launch: list[str] | None = None) -> Path:
+    """A profile for a key window, written to ``path``."""
+    launch_line = f"launch = {launch!r}\n".replace("'", '"') if launch else ""
+    path.write_text(
+        f'name = "test"\nwindow = "{window}"\n{launch_line}fps = 15\n'
+        f'[keys]\nreset = ["enter"]\n[reward]\nsource = "telemetry"\nport = {port}\n{extra}'
+    )
+    return path

@@ -1,0 +1,82 @@
+import socket
+import time
+
+import pytest
+
+from capture.reward import NoReward, TelemetryReward
+from capture.telemetry import TelemetryReceiver, TelemetrySender
+
+
+def settle():
+    time.sleep(0.05)
+
+
+@pytest.fixture
+def telemetry():
+    source = TelemetryReward(0)
+    sender = TelemetrySender(source.receiver.port)
+    yield source, sender
+    sender.close()
+    source.close()
+
+
+def test_reward_is_the_change_in_score(telemetry):
+    source, game = telemetry
+    source.reset(expect_new_episode=False)
+    game.send(score=0, episode=1, done=False, speed=3)
+    settle()
+    assert source.ready()
+    game.send(score=5, episode=1, done=False, speed=4)
+    game.send(score=7.5, episode=1, done=False, speed=5)
+    settle()
+    reading = source.poll()
+    assert reading.reward == 7.5 and not reading.done and reading.info["speed"] == 5
+    game.send(score=9, episode=1, done=True)
+    settle()
+    reading = source.poll()
+    assert reading.reward == 1.5 and reading.done
+
+
+def test_stale_messages_are_ignored_after_a_reset(telemetry):
+    source, game = telemetry
+    game.send(score=100, episode=1, done=True)
+    settle()
+    source.poll()
+    source.reset(expect_new_episode=True)
+    game.send(score=100, episode=1, done=True)  # still in flight from the old episode
+    settle()
+    assert not source.ready()
+    game.send(score=2, episode=2, done=False)
+    settle()
+    assert source.ready()
+    reading = source.poll()
+    assert reading.reward == 2 and not reading.done
+
+
+def test_malformed_datagrams_are_counted_not_fatal(telemetry):
+    source, game = telemetry
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+        raw.sendto(b"not json\n[1,2]\n", ("127.0.0.1", source.receiver.port))
+    game.send(score=1, episode=0)
+    settle()
+    assert source.poll().reward == 1
+    assert source.receiver.malformed == 2
+
+
+def test_port_in_use_and_bad_values():
+    first = TelemetryReceiver(0)
+    try:
+        with pytest.raises(Exception, match=f"cannot listen for telemetry on 127.0.0.1:{first.port}"):
+            TelemetryReceiver(first.port)
+    finally:
+        first.close()
+    with pytest.raises(ValueError, match="got 70000"):
+        TelemetryReceiver(70000)
+    with pytest.raises(ValueError, match="reward scale"):
+        TelemetryReward(0, scale=0)
+
+
+def test_no_reward_source():
+    source = NoReward()
+    source.reset(True)
+    assert source.ready() and source.poll().reward == 0 and not source.poll().done
