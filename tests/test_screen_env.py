@@ -1,0 +1,129 @@
+"""pixelpilot/Screen-v0 against real windows on the test desktop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import agent  # noqa: F401 - registers the environments
+from capture.errors import WindowClosedError
+from control.xkeys import pressed
+from tests.conftest import KEYWINDOW, free_udp_port, write_profile
+from tests.test_screen import activate
+
+MANAGED = {"left", "right", "up", "down", "x", "enter"}
+
+
+def make_env(tmp_path, window, extra="", **kwargs):
+    profile = write_profile(tmp_path / "game.toml", window.title, window.port, extra)
+    return gym.make("pixelpilot/Screen-v0", profile=profile, **kwargs)
+
+
+def test_passes_gymnasium_env_checker(tmp_path, game_window):
+    window = game_window(listen=False)
+    env = make_env(tmp_path, window, render_mode="rgb_array")
+    try:
+        assert env.spec is not None and env.spec.nondeterministic
+        # The render check would open a second env on the same window while this one holds the game's
+        # telemetry port; one window serves one env, so render is checked directly below instead.
+        check_env(env.unwrapped, skip_render_check=True)
+        env.reset()
+        frame = env.render()
+        assert frame.shape == (600, 800, 3) and frame.dtype == np.uint8
+    finally:
+        env.close()
+    assert pressed(MANAGED) == set()
+
+
+def test_reward_termination_truncation_and_reset(tmp_path, game_window):
+    window = game_window(listen=False, extra=("--done-score", "20"))
+    env = make_env(tmp_path, window, "[done]\nmax_episode_seconds = 1.0\n")
+    try:
+        obs, info = env.reset()
+        assert obs.shape == (128, 200, 1) and info["episode"] == 1
+        total, terminated, steps = 0.0, False, 0
+        while not terminated:
+            obs, reward, terminated, truncated, info = env.step(2)  # up: the window's score grows
+            total += reward
+            steps += 1
+            assert not truncated and steps < 15
+        assert total >= 20 and info["telemetry"]["done"]
+        assert set(info["timing"]) == {"decide_ms", "send_ms", "capture_ms"}
+
+        obs, info = env.reset()  # presses Enter: the window starts a new episode with score 0
+        assert info["episode"] == 2
+        for step in range(1, 16):
+            obs, reward, terminated, truncated, info = env.step(0)  # left: no score
+            assert reward == 0 and not terminated
+            if truncated:
+                break
+        assert step == 15 and truncated  # 1 s at 15 fps
+        assert info["telemetry"]["episode"] == 2 and not info["telemetry"]["done"]  # every reset presses Enter
+    finally:
+        env.close()
+
+
+def test_launches_the_game_from_the_profile_and_stops_it(tmp_path, desktop):
+    title, port = f"Launched-{uuid.uuid4().hex[:6]}", free_udp_port()
+    launch = [sys.executable, str(KEYWINDOW), "--title", title, "--telemetry-port", str(port)]
+    env = gym.make("pixelpilot/Screen-v0", profile=write_profile(tmp_path / "g.toml", title, port, launch=launch))
+    try:
+        env.reset()
+        game = env.unwrapped.game
+        assert game is not None and game.exited() is None
+        env.step(2)
+    finally:
+        env.close()
+    assert game.proc.poll() is not None
+
+
+def test_minimised_window_pauses_the_episode_with_keys_released(tmp_path, game_window):
+    window = game_window(listen=False)
+    env = make_env(tmp_path, window)
+    seen_during_pause = []
+
+    def minimise_then_restore():
+        subprocess.run(["xdotool", "windowminimize", str(window.handle)], check=True)
+        time.sleep(1.0)
+        seen_during_pause.append(pressed(MANAGED))
+        activate(window.handle)
+
+    try:
+        env.reset()
+        env.step(4)
+        assert pressed(MANAGED) == {"right", "up"}
+        thread = threading.Thread(target=minimise_then_restore)
+        thread.start()
+        started = time.monotonic()
+        while thread.is_alive():
+            env.step(4)
+        thread.join()
+        assert time.monotonic() - started >= 1.0
+        assert seen_during_pause == [set()]
+        obs, *_ = env.step(4)
+        assert obs.shape == (128, 200, 1)
+    finally:
+        env.close()
+
+
+def test_closed_window_is_a_typed_error_and_keys_are_released(tmp_path, game_window):
+    window = game_window(listen=False)
+    env = make_env(tmp_path, window)
+    try:
+        env.reset()
+        env.step(6)
+        window.stop()
+        with pytest.raises(WindowClosedError):  # noqa: PT012 - the window goes away asynchronously
+            for _ in range(30):
+                env.step(6)
+    finally:
+        env.close()
+    assert pressed(MANAGED) == set()
