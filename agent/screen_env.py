@@ -10,8 +10,10 @@ from the frame source's fixed-rate ticker. One ``step``:
 Per-step timings (``capture_ms``, ``decide_ms`` = time the caller spent between steps, ``send_ms``) are kept
 in ``timing`` and returned in ``info["timing"]``; a step that overruns its period is counted and logged.
 
-A minimised or off-screen window pauses the episode (keys released) until it comes back, up to
-``pause_timeout`` seconds; a closed window raises :class:`~capture.errors.WindowClosedError`.
+The profile's kill switch (default F12) releases every key at once and makes the next ``step`` raise
+:class:`~control.keyboard.AgentStopped`. A minimised or off-screen window pauses the episode (keys
+released) until it comes back, up to ``pause_timeout`` seconds; a closed window raises
+:class:`~capture.errors.WindowClosedError`.
 Episodes are *terminated* when the game says ``done`` and *truncated* by ``max_episode_seconds`` or
 ``no_progress_seconds`` (counted in steps at the profile's fps), so learners bootstrap on truncation.
 """
@@ -36,6 +38,7 @@ from capture.reward import NoReward, RewardSource, TelemetryReward
 from capture.timing import TimingStats
 from capture.windows import WindowInfo, default_backend, find_window
 from control.focus import FocusGuard
+from control.hotkeys import Hotkeys
 from control.keyboard import Keyboard, PynputSender
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         render_mode: str | None = None,
         launch: bool = True,
         focus_guard: bool = True,
+        kill_switch: bool = True,
         pause_timeout: float = 300.0,
     ) -> None:
         """
@@ -65,6 +69,8 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             render_mode: ``"rgb_array"`` to get the last captured frame from ``render()``.
             launch: start the game from the profile's ``launch`` command when its window is not open.
             focus_guard: send keys only while the game window has focus (turn off only on a private display).
+            kill_switch: listen for the profile's kill-switch hotkey; once pressed, keys are released and every
+                later ``step`` raises AgentStopped. ``hotkeys.autopilot`` follows the profile's toggle key.
             pause_timeout: how long a minimised window may pause an episode before the env gives up.
         """
         self.profile = profile if isinstance(profile, GameProfile) else load_profile(profile)
@@ -78,6 +84,8 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         self.observation_space = gym.spaces.Box(0.0, 1.0, OBS_SHAPE, np.float32)
         self._launch = launch
         self._focus_guard = focus_guard
+        self._kill_switch = kill_switch
+        self.hotkeys: Hotkeys | None = None
         self._pause_timeout = pause_timeout
         self.timing = TimingStats()
         self.window: WindowInfo | None = None
@@ -118,6 +126,9 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         focus = FocusGuard(handle) if self._focus_guard else None
         managed = profile.actions.managed_keys | set(profile.reset_keys)
         self.keyboard = Keyboard(PynputSender(), managed, focus).open()
+        if self._kill_switch:
+            self.hotkeys = Hotkeys(profile.kill_key, profile.toggle_key, on_kill=self.keyboard.stop)
+            self.hotkeys.start()
         default_backend().activate(handle)
 
     # -- the loop --------------------------------------------------------------------------------------
@@ -218,6 +229,9 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
                 self.keyboard.close()
         finally:
             self.keyboard = None
+            if self.hotkeys is not None:
+                self.hotkeys.stop()
+                self.hotkeys = None
             if self.frames is not None:
                 self.frames.grabber.close()
                 self.frames = None

@@ -15,6 +15,7 @@ from gymnasium.utils.env_checker import check_env
 
 import agent  # noqa: F401 - registers the environments
 from capture.errors import WindowClosedError
+from control.keyboard import AgentStopped
 from control.xkeys import pressed
 from tests.conftest import KEYWINDOW, free_udp_port, write_profile
 from tests.test_screen import activate
@@ -60,12 +61,12 @@ def test_reward_termination_truncation_and_reset(tmp_path, game_window):
 
         obs, info = env.reset()  # presses Enter: the window starts a new episode with score 0
         assert info["episode"] == 2
-        for step in range(1, 16):
+        steps, truncated = 0, False
+        while not truncated and steps < 20:
             obs, reward, terminated, truncated, info = env.step(0)  # left: no score
             assert reward == 0 and not terminated
-            if truncated:
-                break
-        assert step == 15 and truncated  # 1 s at 15 fps
+            steps += 1
+        assert steps == 15 and truncated  # 1 s at 15 fps
         assert info["telemetry"]["episode"] == 2 and not info["telemetry"]["done"]  # every reset presses Enter
     finally:
         env.close()
@@ -121,9 +122,26 @@ def test_closed_window_is_a_typed_error_and_keys_are_released(tmp_path, game_win
         env.reset()
         env.step(6)
         window.stop()
-        with pytest.raises(WindowClosedError):  # noqa: PT012 - the window goes away asynchronously
+        with pytest.raises(WindowClosedError):
             for _ in range(30):
                 env.step(6)
     finally:
         env.close()
     assert pressed(MANAGED) == set()
+
+
+def test_kill_switch_stops_the_env(tmp_path, game_window):
+    window = game_window(listen=False)
+    env = make_env(tmp_path, window)
+    try:
+        env.reset()
+        env.step(6)
+        assert pressed(MANAGED) == {"up", "x"}
+        subprocess.run(["xdotool", "key", "F12"], check=True)
+        assert env.unwrapped.hotkeys.killed.wait(5)
+        assert pressed(MANAGED) == set()
+        with pytest.raises(AgentStopped, match="kill switch"):
+            env.step(6)
+        assert pressed(MANAGED) == set()
+    finally:
+        env.close()
