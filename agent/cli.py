@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from capture.errors import PixelpilotError
@@ -33,8 +33,10 @@ def _key(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive(kind: type) -> argparse._ActionsContainer:
-    def check(text: str) -> float | int:
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: ``kind(text)``, which must be > 0."""
+
+    def check(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
@@ -43,7 +45,7 @@ def _positive(kind: type) -> argparse._ActionsContainer:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value
 
-    return check  # type: ignore[return-value]
+    return check
 
 
 @contextlib.contextmanager

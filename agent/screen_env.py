@@ -30,7 +30,7 @@ import numpy as np
 
 from agent.launcher import GameProcess, wait_for_window
 from agent.profile import GameProfile, load_profile
-from capture.errors import WindowMinimizedError, WindowNotFoundError
+from capture.errors import WindowClosedError, WindowMinimizedError, WindowNotFoundError
 from capture.frame_source import Frame, FrameSource
 from capture.grabber import WindowGrabber
 from capture.preprocess import OBS_SHAPE
@@ -139,6 +139,9 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         while True:
             try:
                 frame = self.frames.read()
+            except WindowClosedError:
+                self.keyboard.release_all()  # the X server holds injected keys after their window is gone
+                raise
             except WindowMinimizedError as exc:
                 if paused_since is None:
                     paused_since = time.monotonic()

@@ -128,6 +128,69 @@ AGENT = textwrap.dedent(
 )
 
 
+def test_keys_held_at_a_normal_exit_are_released(game_window):
+    window = game_window()
+    activate(window.handle)
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.path.insert(0, {root!r})
+        from control.focus import FocusGuard
+        from control.keyboard import Keyboard, PynputSender
+        from capture.windows import find_window
+        window = find_window({title!r})
+        kb = Keyboard(PynputSender(), ["left", "right", "up", "down", "x"], FocusGuard(window.handle)).open()
+        kb.apply({{"up", "x"}})
+        print("holding", flush=True)
+        sys.stdin.readline()
+        """
+    )
+    agent = subprocess.Popen(
+        [sys.executable, "-c", script.format(root=str(ROOT), title=window.title)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert agent.stdout is not None and agent.stdin is not None
+    assert agent.stdout.readline().strip() == "holding"
+    window.wait_for(lambda msg: set(msg["held"]) == {"up", "x"})
+    agent.stdin.write("exit\n")
+    agent.stdin.flush()
+    assert agent.wait(10) == 0  # the keyboard was never closed: the interpreter-exit hook releases
+    window.wait_for(lambda msg: msg["held"] == [])
+    assert pressed(MANAGED) == set()
+
+
+def test_human_key_listener(game_window):
+    from control.human import HumanKeys
+
+    window = game_window(listen=False)
+    activate(window.handle)
+    changes = []
+    with HumanKeys(TABLE, on_change=changes.append) as human:
+        xdotool("keydown", "Left", "keydown", "Up")
+        deadline = time.monotonic() + 5
+        while human.held() != {"left", "up"}:
+            assert time.monotonic() < deadline, f"held: {human.held()}"
+            time.sleep(0.02)
+        assert human.action() == 3
+        xdotool("keyup", "Left", "keyup", "Up")
+        while human.held():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert human.action() is None and changes[-1] == frozenset()
+
+
+def test_other_platforms_fail_naming_the_platform(monkeypatch):
+    import capture.windows as windows
+    from capture.errors import UnsupportedPlatformError
+
+    monkeypatch.setattr(windows, "_backend", None)
+    monkeypatch.setattr(windows.sys, "platform", "win32")
+    with pytest.raises(UnsupportedPlatformError, match="no window backend for platform 'win32'"):
+        windows.default_backend()
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, -signal.SIGINT)])
 def test_agent_process_killed_by_a_signal_releases_keys(game_window, sig, code):
     window = game_window()

@@ -23,53 +23,57 @@ from tests.test_screen import activate
 MANAGED = {"left", "right", "up", "down", "x", "enter"}
 
 
-def make_env(tmp_path, window, extra="", **kwargs):
-    profile = write_profile(tmp_path / "game.toml", window.title, window.port, extra)
-    return gym.make("pixelpilot/Screen-v0", profile=profile, **kwargs)
+@pytest.fixture
+def open_env(tmp_path, game_window):
+    """Factory: a key window and a Screen-v0 env on it, ``(env, window)``; envs are closed at teardown."""
+    envs = []
 
+    def start(window_args=(), profile_extra="", **kwargs):
+        window = game_window(listen=False, extra=window_args)
+        profile = write_profile(tmp_path / f"game{len(envs)}.toml", window.title, window.port, profile_extra)
+        envs.append(gym.make("pixelpilot/Screen-v0", profile=profile, **kwargs))
+        return envs[-1], window
 
-def test_passes_gymnasium_env_checker(tmp_path, game_window):
-    window = game_window(listen=False)
-    env = make_env(tmp_path, window, render_mode="rgb_array")
-    try:
-        assert env.spec is not None and env.spec.nondeterministic
-        # The render check would open a second env on the same window while this one holds the game's
-        # telemetry port; one window serves one env, so render is checked directly below instead.
-        check_env(env.unwrapped, skip_render_check=True)
-        env.reset()
-        frame = env.render()
-        assert frame.shape == (600, 800, 3) and frame.dtype == np.uint8
-    finally:
+    yield start
+    for env in envs:
         env.close()
+
+
+def test_passes_gymnasium_env_checker(open_env):
+    env, _ = open_env(render_mode="rgb_array")
+    assert env.spec is not None and env.spec.nondeterministic
+    # The render check would open a second env on the same window while this one holds the game's
+    # telemetry port; one window serves one env, so render is checked directly below instead.
+    check_env(env.unwrapped, skip_render_check=True)
+    env.reset()
+    frame = env.render()
+    assert frame.shape == (600, 800, 3) and frame.dtype == np.uint8
+    env.close()
     assert pressed(MANAGED) == set()
 
 
-def test_reward_termination_truncation_and_reset(tmp_path, game_window):
-    window = game_window(listen=False, extra=("--done-score", "20"))
-    env = make_env(tmp_path, window, "[done]\nmax_episode_seconds = 1.0\n")
-    try:
-        obs, info = env.reset()
-        assert obs.shape == (128, 200, 1) and info["episode"] == 1
-        total, terminated, steps = 0.0, False, 0
-        while not terminated:
-            obs, reward, terminated, truncated, info = env.step(2)  # up: the window's score grows
-            total += reward
-            steps += 1
-            assert not truncated and steps < 15
-        assert total >= 20 and info["telemetry"]["done"]
-        assert set(info["timing"]) == {"decide_ms", "send_ms", "capture_ms"}
+def test_reward_termination_truncation_and_reset(open_env):
+    env, _ = open_env(("--done-score", "20"), "[done]\nmax_episode_seconds = 1.0\n")
+    obs, info = env.reset()
+    assert obs.shape == (128, 200, 1) and info["episode"] == 1
+    total, terminated, steps = 0.0, False, 0
+    while not terminated:
+        obs, reward, terminated, truncated, info = env.step(2)  # up: the window's score grows
+        total += reward
+        steps += 1
+        assert not truncated and steps < 15
+    assert total >= 20 and info["telemetry"]["done"]
+    assert set(info["timing"]) == {"decide_ms", "send_ms", "capture_ms"}
 
-        obs, info = env.reset()  # presses Enter: the window starts a new episode with score 0
-        assert info["episode"] == 2
-        steps, truncated = 0, False
-        while not truncated and steps < 20:
-            obs, reward, terminated, truncated, info = env.step(0)  # left: no score
-            assert reward == 0 and not terminated
-            steps += 1
-        assert steps == 15 and truncated  # 1 s at 15 fps
-        assert info["telemetry"]["episode"] == 2 and not info["telemetry"]["done"]  # every reset presses Enter
-    finally:
-        env.close()
+    obs, info = env.reset()  # presses Enter: the window starts a new episode with score 0
+    assert info["episode"] == 2
+    steps, truncated = 0, False
+    while not truncated and steps < 20:
+        obs, reward, terminated, truncated, info = env.step(0)  # left: no score
+        assert reward == 0 and not terminated
+        steps += 1
+    assert steps == 15 and truncated  # 1 s at 15 fps
+    assert info["telemetry"]["episode"] == 2 and not info["telemetry"]["done"]  # every reset presses Enter
 
 
 def test_launches_the_game_from_the_profile_and_stops_it(tmp_path, desktop):
@@ -86,9 +90,8 @@ def test_launches_the_game_from_the_profile_and_stops_it(tmp_path, desktop):
     assert game.proc.poll() is not None
 
 
-def test_minimised_window_pauses_the_episode_with_keys_released(tmp_path, game_window):
-    window = game_window(listen=False)
-    env = make_env(tmp_path, window)
+def test_minimised_window_pauses_the_episode_with_keys_released(open_env):
+    env, window = open_env()
     seen_during_pause = []
 
     def minimise_then_restore():
@@ -97,51 +100,40 @@ def test_minimised_window_pauses_the_episode_with_keys_released(tmp_path, game_w
         seen_during_pause.append(pressed(MANAGED))
         activate(window.handle)
 
-    try:
-        env.reset()
+    env.reset()
+    env.step(4)
+    assert pressed(MANAGED) == {"right", "up"}
+    thread = threading.Thread(target=minimise_then_restore)
+    thread.start()
+    started = time.monotonic()
+    while thread.is_alive():
         env.step(4)
-        assert pressed(MANAGED) == {"right", "up"}
-        thread = threading.Thread(target=minimise_then_restore)
-        thread.start()
-        started = time.monotonic()
-        while thread.is_alive():
-            env.step(4)
-        thread.join()
-        assert time.monotonic() - started >= 1.0
-        assert seen_during_pause == [set()]
-        obs, *_ = env.step(4)
-        assert obs.shape == (128, 200, 1)
-    finally:
-        env.close()
+    thread.join()
+    assert time.monotonic() - started >= 1.0
+    assert seen_during_pause == [set()]
+    obs, *_ = env.step(4)
+    assert obs.shape == (128, 200, 1)
 
 
-def test_closed_window_is_a_typed_error_and_keys_are_released(tmp_path, game_window):
-    window = game_window(listen=False)
-    env = make_env(tmp_path, window)
-    try:
-        env.reset()
-        env.step(6)
-        window.stop()
-        with pytest.raises(WindowClosedError):
-            for _ in range(30):
-                env.step(6)
-    finally:
-        env.close()
+def test_closed_window_is_a_typed_error_and_keys_are_released(open_env):
+    env, window = open_env()
+    env.reset()
+    env.step(6)
+    window.stop()
+    with pytest.raises(WindowClosedError):
+        for _ in range(30):
+            env.step(6)
     assert pressed(MANAGED) == set()
 
 
-def test_kill_switch_stops_the_env(tmp_path, game_window):
-    window = game_window(listen=False)
-    env = make_env(tmp_path, window)
-    try:
-        env.reset()
+def test_kill_switch_stops_the_env(open_env):
+    env, _ = open_env()
+    env.reset()
+    env.step(6)
+    assert pressed(MANAGED) == {"up", "x"}
+    subprocess.run(["xdotool", "key", "F12"], check=True)
+    assert env.unwrapped.hotkeys.killed.wait(5)
+    assert pressed(MANAGED) == set()
+    with pytest.raises(AgentStopped, match="kill switch"):
         env.step(6)
-        assert pressed(MANAGED) == {"up", "x"}
-        subprocess.run(["xdotool", "key", "F12"], check=True)
-        assert env.unwrapped.hotkeys.killed.wait(5)
-        assert pressed(MANAGED) == set()
-        with pytest.raises(AgentStopped, match="kill switch"):
-            env.step(6)
-        assert pressed(MANAGED) == set()
-    finally:
-        env.close()
+    assert pressed(MANAGED) == set()

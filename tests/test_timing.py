@@ -67,3 +67,30 @@ def test_stats_summary():
     assert summary["p50"] == pytest.approx(150.5)
     with pytest.raises(ValueError):
         TimingStats(0)
+
+
+class StillGrabber:
+    """A window that shows a new picture only every other grab."""
+
+    def __init__(self):
+        self.n = 0
+
+    def grab(self):
+        self.n += 1
+        import numpy as np
+
+        return np.full((60, 80, 4), (self.n + 1) // 2 * 10, np.uint8)
+
+
+def test_frame_source_statistics():
+    from capture.frame_source import FrameSource
+
+    source = FrameSource(StillGrabber(), fps=None)  # type: ignore[arg-type]
+    frames = [source.read() for _ in range(6)]
+    assert [f.index for f in frames] == [1, 2, 3, 4, 5, 6]
+    assert frames[0].obs.shape == (128, 200, 1) and frames[0].obs_u8.shape == (128, 200)
+    counters = source.stats.counters
+    assert counters["frames"] == 6 and counters["duplicates"] == 3
+    summary = source.stats.summary()
+    assert summary["grab_ms"]["n"] == 6 and summary["preprocess_ms"]["n"] == 6
+    assert source.fps() > 0
