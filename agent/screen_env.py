@@ -179,7 +179,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             time.sleep(0.02)
         self.frames.restart()
         frame = self._read()
-        self._reward.poll()  # what happened before the first observation is not the agent's doing
+        self._reward.poll(frame.raw)  # what happened before the first observation is not the agent's doing
         self._steps = self._since_progress = 0
         self._episodes += 1
         self._obs_time = time.perf_counter()
@@ -196,7 +196,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         t1 = time.perf_counter()
         frame = self._read()
         t2 = time.perf_counter()
-        reading = self._reward.poll()
+        reading = self._reward.poll(frame.raw)
         self._steps += 1
         self._since_progress = 0 if reading.reward > 0 else self._since_progress + 1
         truncated = (self._max_steps is not None and self._steps >= self._max_steps) or (

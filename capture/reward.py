@@ -1,7 +1,8 @@
 """Reward sources for screen games: where the number the agent maximises comes from.
 
-A source is polled once per environment step and answers with the reward since the last poll, whether
-the game says the episode is over, and the game's latest telemetry for ``info``.
+A source is polled once per environment step with the window's newest raw frame (BGRA, the whole client
+area; sources that read the screen use it, others ignore it) and answers with the reward since the last
+poll, whether the game says the episode is over, and what it knows of the game for ``info``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
 
 from capture.telemetry import TelemetryReceiver
 
@@ -29,8 +32,8 @@ class RewardSource(Protocol):
         """True once the source has heard from the current episode (always true for sources without data)."""
         ...
 
-    def poll(self) -> RewardReading:
-        """Reward and game state since the previous poll."""
+    def poll(self, frame: np.ndarray) -> RewardReading:
+        """Reward and game state since the previous poll; ``frame`` is the window's raw BGRA frame."""
         ...
 
     def close(self) -> None: ...
@@ -45,7 +48,7 @@ class NoReward:
     def ready(self) -> bool:
         return True
 
-    def poll(self) -> RewardReading:
+    def poll(self, frame: np.ndarray) -> RewardReading:
         return RewardReading()
 
     def close(self) -> None:
@@ -82,7 +85,7 @@ class TelemetryReward:
         self._pending = self._accept(self.receiver.drain(), self._pending)
         return self._episode is not None and self._episode != self._stale
 
-    def poll(self) -> RewardReading:
+    def poll(self, frame: np.ndarray) -> RewardReading:
         reward = self._accept(self.receiver.drain(), self._pending)
         self._pending = 0.0
         return RewardReading(reward * self.scale, bool(self._latest.get("done", False)), dict(self._latest))

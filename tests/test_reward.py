@@ -1,10 +1,13 @@
 import socket
 import time
 
+import numpy as np
 import pytest
 
 from capture.reward import NoReward, TelemetryReward
 from capture.telemetry import TelemetryReceiver, TelemetrySender
+
+FRAME = np.zeros((10, 10, 4), np.uint8)
 
 
 def settle():
@@ -29,11 +32,11 @@ def test_reward_is_the_change_in_score(telemetry):
     game.send(score=5, episode=1, done=False, speed=4)
     game.send(score=7.5, episode=1, done=False, speed=5)
     settle()
-    reading = source.poll()
+    reading = source.poll(FRAME)
     assert reading.reward == 7.5 and not reading.done and reading.info["speed"] == 5
     game.send(score=9, episode=1, done=True)
     settle()
-    reading = source.poll()
+    reading = source.poll(FRAME)
     assert reading.reward == 1.5 and reading.done
 
 
@@ -41,7 +44,7 @@ def test_stale_messages_are_ignored_after_a_reset(telemetry):
     source, game = telemetry
     game.send(score=100, episode=1, done=True)
     settle()
-    source.poll()
+    source.poll(FRAME)
     source.reset(expect_new_episode=True)
     game.send(score=100, episode=1, done=True)  # still in flight from the old episode
     settle()
@@ -49,7 +52,7 @@ def test_stale_messages_are_ignored_after_a_reset(telemetry):
     game.send(score=2, episode=2, done=False)
     settle()
     assert source.ready()
-    reading = source.poll()
+    reading = source.poll(FRAME)
     assert reading.reward == 2 and not reading.done
 
 
@@ -59,7 +62,7 @@ def test_malformed_datagrams_are_counted_not_fatal(telemetry):
         raw.sendto(b"not json\n[1,2]\n", ("127.0.0.1", source.receiver.port))
     game.send(score=1, episode=0)
     settle()
-    assert source.poll().reward == 1
+    assert source.poll(FRAME).reward == 1
     assert source.receiver.malformed == 2
 
 
@@ -79,4 +82,4 @@ def test_port_in_use_and_bad_values():
 def test_no_reward_source():
     source = NoReward()
     source.reset(True)
-    assert source.ready() and source.poll().reward == 0 and not source.poll().done
+    assert source.ready() and source.poll(FRAME).reward == 0 and not source.poll(FRAME).done
