@@ -62,11 +62,17 @@ def _cropped(frame: np.ndarray, crop: Crop | None) -> np.ndarray:
 def gray_small(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
     """The recipe's shared first half: crop, resize to 200x128, channel mean (float64, shape (128, 200)).
 
-    A BGRA frame is resized with its alpha channel and alpha is dropped afterwards: cv2 resizes channels
-    independently, so the colour channels come out bit-identical, without a slow strided copy first.
+    Two shortcuts, both bit-identical to the recipe (the transcription test checks it): a BGRA frame is
+    resized with its alpha channel and alpha is dropped afterwards (cv2 resizes channels independently, and
+    this avoids a slow strided copy); and the channel mean is the integer channel sum divided by 3.0, which
+    is what numpy's ``mean(2)`` computes (sums of three uint8 values are exact in float64), at a tenth of
+    the cost of numpy's reduction over a short last axis.
     """
     resized = cv2.resize(_cropped(frame, crop), (OBS_WIDTH, OBS_HEIGHT))
-    return resized[:, :, :3].mean(2)
+    total = resized[:, :, 0].astype(np.uint16)
+    total += resized[:, :, 1]
+    total += resized[:, :, 2]
+    return total / 3.0
 
 
 def gray_to_obs(gray: np.ndarray) -> np.ndarray:
