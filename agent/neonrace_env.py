@@ -138,7 +138,7 @@ class NeonRaceEnv(gym.Env[np.ndarray, np.int64]):
         if self.render_mode == "rgb_array":
             return frame
         if self._viewer is None:
-            from games.neonrace.window import FrameViewer  # noqa: PLC0415 - Qt only for human rendering
+            from games.neonrace.window import FrameViewer
 
             self._viewer = FrameViewer("NeonRace (in-process)")
         self._viewer.show_frame(frame, self.metadata["render_fps"])

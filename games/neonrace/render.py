@@ -166,12 +166,10 @@ class Renderer:
             car_h = half_w * 1.1
             bottom = min(sy, p["clip"][n])  # a crest in front hides the lower part
             self._box(image, sx - half_w, sy - car_h, sx + half_w, bottom, RIVAL_BODY, RIVAL_EDGE, half_w / 6)
-            light_w = half_w / 3
-            light_top = sy - car_h * 0.55
-            self._box(image, sx - half_w * 0.8, light_top, sx - half_w * 0.8 + light_w, min(bottom, light_top + car_h / 5),
-                      TAIL_LIGHT)  # fmt: skip
-            self._box(image, sx + half_w * 0.8 - light_w, light_top, sx + half_w * 0.8, min(bottom, light_top + car_h / 5),
-                      TAIL_LIGHT)  # fmt: skip
+            light_w, light_top = half_w / 3, sy - car_h * 0.55
+            light_bottom = min(bottom, light_top + car_h / 5)
+            for left in (sx - half_w * 0.8, sx + half_w * 0.8 - light_w):
+                self._box(image, left, light_top, left + light_w, light_bottom, TAIL_LIGHT)
 
     def _box(
         self,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from games.neonrace.track import ROAD_WIDTH, SEGMENT_LENGTH, Track, difficulty, generate
+from games.neonrace.track import SEGMENT_LENGTH, Track, difficulty, generate
 
 TICK_HZ = 30
 DT = 1.0 / TICK_HZ

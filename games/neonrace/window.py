@@ -105,7 +105,7 @@ class GameWindow(QtWidgets.QWidget):
         self.publish(frozenset())
         self.redraw()
 
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         if self.frame is None:
             self.redraw()
         assert self.frame is not None
@@ -113,7 +113,7 @@ class GameWindow(QtWidgets.QWidget):
         painter.drawImage(0, 0, to_qimage(self.frame))
         painter.end()
 
-    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         if event.isAutoRepeat():
             return
         key = event.key()
@@ -124,14 +124,14 @@ class GameWindow(QtWidgets.QWidget):
         elif key in KEYS:
             self.held.add(KEYS[key])
 
-    def keyReleaseEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event: QtGui.QKeyEvent) -> None:
         if not event.isAutoRepeat() and event.key() in KEYS:
             self.held.discard(KEYS[event.key()])
 
-    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:  # noqa: N802
+    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
         self.held.clear()
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if self.sender is not None:
             self.sender.close()
         event.accept()
