@@ -146,10 +146,38 @@ def cmd_keys_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 800x500, got {text!r}") from None
+    if width < 64 or height < 64:
+        raise argparse.ArgumentTypeError(f"the window must be at least 64x64, got {text}")
+    return width, height
+
+
+def _seed(text: str) -> int:
+    from games.neonrace.track import check_seed
+
+    try:
+        return check_seed(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            str(exc) if text.lstrip("-").isdigit() else f"not an integer: {text!r}"
+        ) from None
+
+
+def cmd_game(args: argparse.Namespace) -> int:
+    from games.neonrace.window import run_game
+
+    port = args.telemetry_port or None
+    return run_game(args.seed, args.difficulty, args.laps, args.title, args.size, port)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.demo import run_demo
 
-    return run_demo(args.profile, Path(args.out), args.seconds_per_action)
+    return run_demo(args.profile, Path(args.out), args.max_seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,10 +209,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--toggle-key", type=_key, default="f8", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_keys_test)
 
-    p = sub.add_parser("demo", help="run the screen loop on a game window and report what happened")
-    p.add_argument("--profile", default="tests/keywindow.toml", help="game profile (name or path)")
-    p.add_argument("--out", default="runs/demo", help="where the summary and frames go (default runs/demo)")
-    p.add_argument("--seconds-per-action", type=_positive(float), default=1.0, help=argparse.SUPPRESS)
+    from games.neonrace.track import DIFFICULTIES
+
+    p = sub.add_parser("game", help="play NeonRace, the bundled racing game, in a window")
+    p.add_argument("--seed", type=_seed, default=0, help="track seed (default 0)")
+    p.add_argument("--difficulty", choices=list(DIFFICULTIES), default="normal", help="default normal")
+    p.add_argument("--laps", type=_positive(int), default=3, help="laps per race (default 3)")
+    p.add_argument("--title", default="NeonRace", help="window title (default NeonRace)")
+    p.add_argument("--size", type=_size, default=(800, 500), help="window size WIDTHxHEIGHT (default 800x500)")
+    p.add_argument("--telemetry-port", type=int, default=47800, help="UDP telemetry port, 0 for none (default 47800)")
+    p.set_defaults(func=cmd_game)
+
+    p = sub.add_parser("demo", help="race a lap of NeonRace in its window through the screen loop; video + summary")
+    p.add_argument("--profile", default="neonrace", help="a NeonRace profile (name or path; default neonrace)")
+    p.add_argument("--out", default="runs/demo", help="where lap.mp4 and summary.txt go (default runs/demo)")
+    p.add_argument("--max-seconds", type=_positive(float), default=120.0, help="give up after this long (default 120)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -179,11 +179,11 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             time.sleep(0.02)
         self.frames.restart()
         frame = self._read()
-        self._reward.poll(frame.raw)  # what happened before the first observation is not the agent's doing
+        reading = self._reward.poll(frame.raw)  # its reward is not the agent's doing, so it is dropped
         self._steps = self._since_progress = 0
         self._episodes += 1
         self._obs_time = time.perf_counter()
-        return frame.obs, {"episode": self._episodes}
+        return frame.obs, {"episode": self._episodes, "telemetry": reading.info, "telemetry_messages": reading.messages}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self.keyboard is None:
@@ -210,7 +210,13 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         for name, value in timing.items():
             self.timing.add(name, value)
         self._obs_time = time.perf_counter()
-        info = {"keys_sent": sent, "keys": sorted(keys), "timing": timing, "telemetry": reading.info}
+        info = {
+            "keys_sent": sent,
+            "keys": sorted(keys),
+            "timing": timing,
+            "telemetry": reading.info,
+            "telemetry_messages": reading.messages,
+        }
         return (
             frame.obs,
             float(reading.reward),

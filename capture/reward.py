@@ -20,7 +20,8 @@ from capture.telemetry import TelemetryReceiver
 class RewardReading:
     reward: float = 0.0
     done: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # the newest state the source knows
+    messages: list[dict[str, Any]] = field(default_factory=list)  # every telemetry message since the last poll
 
 
 class RewardSource(Protocol):
@@ -73,10 +74,12 @@ class TelemetryReward:
         self._score = 0.0
         self._latest: dict[str, Any] = {}
         self._pending = 0.0  # reward heard by ready() and not yet handed out by poll()
+        self._messages: list[dict[str, Any]] = []  # messages heard and not yet handed out by poll()
 
     def reset(self, expect_new_episode: bool) -> None:
         self._accept(self.receiver.drain(), 0.0)
         self._pending = 0.0
+        self._messages = []
         self._stale = self._episode if expect_new_episode else None
         if not expect_new_episode:
             self._latest.pop("done", None)
@@ -87,8 +90,9 @@ class TelemetryReward:
 
     def poll(self, frame: np.ndarray) -> RewardReading:
         reward = self._accept(self.receiver.drain(), self._pending)
+        messages, self._messages = self._messages, []
         self._pending = 0.0
-        return RewardReading(reward * self.scale, bool(self._latest.get("done", False)), dict(self._latest))
+        return RewardReading(reward * self.scale, bool(self._latest.get("done", False)), dict(self._latest), messages)
 
     def _accept(self, messages: list[dict[str, Any]], reward: float) -> float:
         """Fold messages into the state; returns ``reward`` plus the score gained in them."""
@@ -96,6 +100,7 @@ class TelemetryReward:
             episode = msg.get("episode")
             if self._stale is not None and episode == self._stale:
                 continue
+            self._messages.append(msg)
             self._stale = None
             if episode != self._episode:
                 self._episode = episode

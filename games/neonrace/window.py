@@ -6,8 +6,9 @@ shows the same renderer's frame at the window's size. Keys: arrows steer/acceler
 Enter restarts, Esc quits. Held keys are forgotten when the window loses focus.
 
 Telemetry, one JSON datagram per tick to 127.0.0.1:PORT: tick, episode, score, speed (km/h), lap, laps,
-progress, x, crashes, lap_time, done, finished, crashed_out, keys (the logical keys held during the tick),
-track_seed.
+progress, x, crashes, lap_time, last_lap_time, done, finished, crashed_out, keys (the logical keys held
+during the tick), track_seed, difficulty. The tick and keys let a copy of the game follow this one exactly
+(see :mod:`games.neonrace.mirror`).
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ class GameWindow(QtWidgets.QWidget):
             crashed_out=s.crashed_out,
             keys=sorted(keys),
             track_seed=self.game.track.seed,
+            difficulty=self.game.track.difficulty,
+            last_lap_time=s.last_lap_time,
         )
 
     def redraw(self) -> None:
