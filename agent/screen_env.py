@@ -112,7 +112,16 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
 
     # -- connecting ------------------------------------------------------------------------------------
     def _connect(self) -> None:
+        """Open everything; if any part fails, close what was opened (a launched game included) and re-raise."""
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
         profile = self.profile
+        self._reward = make_reward_source(profile)  # first: a busy port must fail before a game is launched
         try:
             self.window = find_window(profile.window)
         except WindowNotFoundError:
@@ -121,7 +130,6 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             self.game = GameProcess(profile.launch_command())
             self.window = wait_for_window(profile.window, profile.launch_timeout, self.game)
         handle = self.window.handle
-        self._reward = make_reward_source(profile)
         self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps)
         focus = FocusGuard(handle) if self._focus_guard else None
         managed = profile.actions.managed_keys | set(profile.reset_keys)

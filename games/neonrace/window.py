@@ -13,12 +13,14 @@ during the tick), track_seed, difficulty. The tick and keys let a copy of the ga
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from capture.errors import DisplayError
 from capture.telemetry import TelemetrySender
 from games.neonrace.render import Renderer
 from games.neonrace.sim import DT, MAX_SPEED, Game
@@ -140,10 +142,17 @@ class GameWindow(QtWidgets.QWidget):
         event.accept()
 
 
+def require_display() -> None:
+    """Qt aborts the whole process when it finds no display; fail with an error the user can act on instead."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise DisplayError("no display to open a window on: DISPLAY is not set (use pixelpilot --virtual ...)")
+
+
 def run_game(
     seed: int, difficulty_name: str, laps: int, title: str, size: tuple[int, int], telemetry_port: int | None
 ) -> int:
     """Open the game window and run until it is closed; returns the process exit code."""
+    require_display()
     game = Game(seed, difficulty_name, laps)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     window = GameWindow(game, title, size, telemetry_port)
@@ -156,6 +165,7 @@ class FrameViewer:
     """A window that shows frames as they come (the in-process environment's ``render_mode="human"``)."""
 
     def __init__(self, title: str) -> None:
+        require_display()
         self.app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
         self.label = QtWidgets.QLabel()
         self.label.setWindowTitle(title)
