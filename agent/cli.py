@@ -49,9 +49,9 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 
 @contextlib.contextmanager
-def desktop(virtual: bool) -> Iterator[None]:
-    """Run on a fresh virtual desktop when asked to, or when there is no display at all."""
-    if not virtual and os.environ.get("DISPLAY"):
+def desktop(virtual: bool, automatic: bool) -> Iterator[None]:
+    """Run on a fresh virtual desktop when asked to, or (``automatic``) when there is no display at all."""
+    if not virtual and (os.environ.get("DISPLAY") or not automatic):
         yield
         return
     from capture.display import VirtualDesktop
@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         format="pixelpilot: %(levelname)s: %(message)s",
     )
     try:
-        with desktop(args.virtual):
+        # A game window for a person to play is no use on an invisible desktop unless asked for with --virtual.
+        with desktop(args.virtual, automatic=args.command != "game"):
             return args.func(args)
     except PixelpilotError as exc:
         print(f"pixelpilot: error: {exc}", file=sys.stderr)
