@@ -6,12 +6,11 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import cv2
 
 from control.xkeys import pressed
-from tests.conftest import ROOT, write_profile
+from tests.conftest import ROOT, free_udp_port
 from tests.test_screen import activate
 
 MANAGED = {"left", "right", "up", "down", "x"}
@@ -121,23 +120,13 @@ def test_no_display(tmp_path):
     assert_one_line_error(run("windows", env=env), "Xvfb is not installed; install it with: sudo apt-get install")
 
 
-def test_demo_drives_the_test_window(desktop, tmp_path):
-    port = 47000 + os.getpid() % 1000
-    profile = write_profile(
-        tmp_path / "demo.toml",
-        "DemoWindow",
-        port,
-        launch=[
-            "{python}",
-            str(ROOT / "tests" / "keywindow.py"),
-            "--title",
-            "DemoWindow",
-            "--telemetry-port",
-            str(port),
-        ],
-    )
-    result = run("demo", "--profile", str(profile), "--out", str(tmp_path / "demo"), "--seconds-per-action", "0.4")
+def test_demo_races_a_lap_of_neonrace(desktop, tmp_path):
+    from tests.test_neonrace_window import neonrace_profile
+
+    profile = neonrace_profile(tmp_path / "demo.toml", "NeonRace-demo", free_udp_port(), seed=2, difficulty="easy")
+    result = run("demo", "--profile", str(profile), "--out", str(tmp_path / "demo"), timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count(" ok") == 7 and "every action reached the game" in result.stdout
-    assert "keys still held by the X server after closing: none" in result.stdout
-    assert Path(tmp_path / "demo" / "observations.png").is_file()
+    assert "lap time" in result.stdout and "keys still held by the X server after closing: none" in result.stdout
+    video = cv2.VideoCapture(str(tmp_path / "demo" / "lap.mp4"))
+    assert video.get(cv2.CAP_PROP_FRAME_COUNT) > 100
+    assert (tmp_path / "demo" / "summary.txt").read_text().startswith("lap time")

@@ -27,11 +27,12 @@ from tests.test_cli import assert_one_line_error, run
 MANAGED = {"left", "right", "up", "down", "x", "enter"}
 
 
-def neonrace_profile(path: Path, title: str, port: int, seed: int = 0) -> Path:
+def neonrace_profile(path: Path, title: str, port: int, seed: int = 0, difficulty: str = "normal") -> Path:
     path.write_text(
         f'name = "neonrace-test"\nwindow = "{title}"\n'
         f'launch = ["{{python}}", "-m", "agent.cli", "game", "--title", "{title}", "--telemetry-port", "{port}",'
-        f' "--seed", "{seed}"]\nfps = 15\ncrop = {{ top = 0, left = 0, height = 500, width = 800 }}\n'
+        f' "--seed", "{seed}", "--difficulty", "{difficulty}"]\n'
+        "fps = 15\ncrop = { top = 0, left = 0, height = 500, width = 800 }\n"
         f'[keys]\nreset = ["enter"]\n[reward]\nsource = "telemetry"\nport = {port}\n'
     )
     return path
