@@ -37,6 +37,7 @@ test: sysdeps venv lint
 
 bench: sysdeps venv
 	$(PY) benchmarks/screen_loop.py
+	$(PY) benchmarks/neonrace_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -117,16 +117,17 @@ def machine() -> str:
     )
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, start: str = START, end: str = END) -> None:
+    """Replace this benchmark's section of docs/benchmarks.md (between its markers), or append it."""
     DOC.parent.mkdir(exist_ok=True)
     doc = (
         DOC.read_text()
         if DOC.exists()
         else "# Benchmarks\n\nMeasured with `make bench`; each section is rewritten by its benchmark.\n"
     )
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in doc:
-        doc = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, doc, flags=re.S)
+    section = f"{start}\n{text.rstrip()}\n{end}"
+    if start in doc:
+        doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, doc, flags=re.S)
     else:
         doc = doc.rstrip() + "\n\n" + section + "\n"
     DOC.write_text(doc)
