@@ -63,7 +63,7 @@ def test_tracks_are_closed_loops():
     assert not np.array_equal(generate(1).curve, generate(2).curve)
 
 
-@pytest.mark.parametrize(("difficulty", "max_lap"), [("easy", 15), ("normal", 25), ("hard", 40)])
+@pytest.mark.parametrize(("difficulty", "max_lap"), [("easy", 18), ("normal", 25), ("hard", 40)])
 def test_the_expert_finishes_every_track(difficulty, max_lap):
     for seed in range(4):
         state = drive(Game(seed, difficulty, 1)).state

@@ -141,6 +141,7 @@ class Game:
         s.x -= STEER * DT * speed_ratio * speed_ratio * self.track.curve[segment] * CENTRIFUGAL
 
         # throttle, brake, coasting, off-road drag
+        before = s.speed
         if s.stun > 0:
             s.speed += COAST * DT
         elif "down" in keys:
@@ -152,8 +153,8 @@ class Game:
         else:
             s.speed += COAST * DT
         top = TURBO_SPEED if turbo else MAX_SPEED
-        if s.speed > top:  # after the turbo ends, slow back down gently
-            s.speed = max(top, s.speed + COAST * DT)
+        if s.speed > top:  # throttle stops at the top speed; above it after a turbo, the car slows gently
+            s.speed = max(top, before + COAST * DT)
         if abs(s.x) > 1 and s.speed > OFFROAD_LIMIT:
             s.speed = max(OFFROAD_LIMIT, s.speed + OFFROAD_DECEL * DT)
         s.speed = max(0.0, s.speed)
