@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from agent import digits_cmd
 from capture.errors import PixelpilotError
 from capture.preprocess import Crop
 from control.keys import KeyNameError, parse_key
@@ -225,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo", help="where lap.mp4 and summary.txt go (default runs/demo)")
     p.add_argument("--max-seconds", type=_positive(float), default=120.0, help="give up after this long (default 120)")
     p.set_defaults(func=cmd_demo)
+
+    digits_cmd.add_parser(sub)
     return parser
 
 

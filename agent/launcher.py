@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 
@@ -19,26 +20,27 @@ class GameProcess:
         if not command:
             raise PixelpilotError("no launch command: the profile has no 'launch' list")
         self.command = list(command)
+        # stderr goes to a file, not a pipe: nobody reads a pipe while the game runs, and a full one blocks it.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the game; stop() closes it
         try:
             self.proc = subprocess.Popen(
-                self.command,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
+                self.command, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True
             )
         except OSError as exc:
+            self._stderr.close()
             raise PixelpilotError(f"cannot launch the game {self.command[0]!r}: {exc.strerror}") from exc
 
     def exited(self) -> str | None:
-        """None while running; else a description of how it ended."""
+        """None while running; else a description of how it ended, with the last line it wrote to stderr."""
         code = self.proc.poll()
         if code is None:
             return None
-        err = self.proc.stderr.read().decode(errors="replace").strip().splitlines() if self.proc.stderr else []
+        self._stderr.seek(0)
+        err = self._stderr.read().decode(errors="replace").strip().splitlines()
         return f"the game exited with code {code}" + (f": {err[-1]}" if err else "")
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the game's whole process group: SIGTERM, then SIGKILL after ``timeout`` seconds."""
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -48,8 +50,7 @@ class GameProcess:
                 self.proc.wait()
             except ProcessLookupError:
                 pass
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        self._stderr.close()
 
 
 def wait_for_window(

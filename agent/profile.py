@@ -18,9 +18,14 @@ reset = ["enter"]                           # pressed to start a new episode (op
 noop = false                                # add a "no keys" action (index 7)
 
 [reward]
-source = "telemetry"                        # "telemetry" or "none" ("digits" arrives with the game work)
+source = "telemetry"                        # "telemetry", "digits" or "none"
 port = 47800                                # telemetry: localhost UDP port the game sends to
 scale = 1.0                                 # reward = scale * change in score
+# digits: read the score from the window's pixels (capture/digits.py) instead:
+# source = "digits"
+# region = { top = 722, left = 0, height = 48, width = 124 }   # where the number is, in window pixels
+# glyphs = "mygame_digits.npz"              # templates from `pixelpilot digits learn` (relative to this file)
+# settle_seconds = 0.5                      # after the reset keys, how long the old score may still show
 
 [done]
 max_episode_seconds = 120                   # truncate an episode after this long (optional)
@@ -51,7 +56,7 @@ from control.actions import ActionTable, KeyMap
 from control.keys import KeyNameError, parse_key
 from games import PROFILES_DIR
 
-REWARD_SOURCES = ("telemetry", "none")
+REWARD_SOURCES = ("telemetry", "digits", "none")
 
 
 class ProfileError(PixelpilotError):
@@ -63,6 +68,9 @@ class RewardConfig:
     source: str = "none"
     port: int | None = None
     scale: float = 1.0
+    region: Crop | None = None  # digits: where the number is drawn, in window pixels
+    glyphs: Path | None = None  # digits: the learned glyph file
+    settle_seconds: float = 0.5  # digits: how long after the reset keys the old episode's score may show
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,33 @@ def resolve_profile(name_or_path: str | Path) -> Path:
     return bundled
 
 
+def _digits_config(rew: _Reader, source: str, path: Path) -> tuple[Crop | None, Path | None, float]:
+    """``region``, ``glyphs`` (resolved next to the profile) and ``settle_seconds`` of the digits source.
+
+    The glyph file is not opened here: ``pixelpilot digits learn`` reads the profile to create it.
+    """
+    digits_keys = ("region", "glyphs", "settle_seconds")
+    if source != "digits":
+        for key in digits_keys:
+            if key in rew.table:
+                raise rew.error(key, f'only used with source = "digits", not {source!r}')
+        rew.used.update(digits_keys)
+        return None, None, 0.5
+    table = rew.get("region", dict, "a table {top, left, height, width} in window pixels", required=True)
+    reader = _Reader(path, table, "reward.region.")
+    values = {k: reader.get(k, int, "an integer", required=True) for k in ("top", "left", "height", "width")}
+    reader.finish()
+    if min(values["top"], values["left"]) < 0 or min(values["height"], values["width"]) < 1:
+        raise rew.error("region", f"expected top, left >= 0 and height, width > 0, got {values}")
+    glyphs = rew.get("glyphs", str, "the path of a glyph file (from `pixelpilot digits learn`)", required=True)
+    if not glyphs:
+        raise rew.error("glyphs", "expected the path of a glyph file (from `pixelpilot digits learn`), got ''")
+    settle = rew.get("settle_seconds", (int, float), "a number of seconds in [0, 60]", 0.5)
+    if not (math.isfinite(settle) and 0 <= settle <= 60):
+        raise rew.error("settle_seconds", f"expected a number of seconds in [0, 60], got {settle!r}")
+    return Crop(**values), path.resolve().parent / Path(glyphs).expanduser(), float(settle)
+
+
 def load_profile(name_or_path: str | Path) -> GameProfile:
     """Read and validate a profile. Raises ProfileError naming the file, the key and what was expected."""
     path = resolve_profile(name_or_path)
@@ -211,8 +246,6 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
 
     rew = top.table_("reward")
     source = rew.get("source", str, f"one of {', '.join(REWARD_SOURCES)}", "none")
-    if source == "digits":
-        raise rew.error("source", "the 'digits' reward source is not available yet; use 'telemetry' or 'none'")
     if source not in REWARD_SOURCES:
         raise rew.error("source", f"expected one of {', '.join(REWARD_SOURCES)}, got {source!r}")
     port = rew.get("port", int, "an integer port in 1..65535", None)
@@ -223,6 +256,7 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
     scale = rew.get("scale", (int, float), "a finite non-zero number", 1.0)
     if not math.isfinite(scale) or scale == 0:
         raise rew.error("scale", f"expected a finite non-zero number, got {scale!r}")
+    region, glyphs, settle = _digits_config(rew, source, path)
     rew.finish()
 
     done = top.table_("done")
@@ -253,7 +287,7 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
         reset_keys=tuple(reset_keys),
         launch=tuple(launch),
         launch_timeout=launch_timeout,
-        reward=RewardConfig(source, port, float(scale)),
+        reward=RewardConfig(source, port, float(scale), region, glyphs, settle),
         done=DoneConfig(max_episode, no_progress, reset_timeout),
         kill_key=kill_key,
         toggle_key=toggle_key,

@@ -48,6 +48,12 @@ def make_reward_source(profile: GameProfile) -> RewardSource:
     if profile.reward.source == "telemetry":
         assert profile.reward.port is not None
         return TelemetryReward(profile.reward.port, profile.reward.scale)
+    if profile.reward.source == "digits":
+        from capture.digits import DigitReader, DigitsReward
+
+        digits = profile.reward
+        assert digits.region is not None and digits.glyphs is not None
+        return DigitsReward(DigitReader.load(digits.glyphs), digits.region, digits.scale, digits.settle_seconds)
     return NoReward()
 
 
