@@ -38,6 +38,8 @@ test: sysdeps venv lint
 bench: sysdeps venv
 	$(PY) benchmarks/screen_loop.py
 	$(PY) benchmarks/neonrace_speed.py
+	$(PY) benchmarks/digits_accuracy.py
+	$(PY) benchmarks/digits_neonrace.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import datetime
 import math
 import os
 import sys
@@ -35,9 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.launcher import GameProcess
-from agent.profile import GameProfile, load_profile
-from capture.digits import DigitReader
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent.launcher import GameProcess  # noqa: E402
+from agent.profile import GameProfile, load_profile  # noqa: E402
+from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from capture.digits import DigitReader  # noqa: E402
 
 PROFILE = "carracing"
 WINDOW = "pygame window"
@@ -271,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=300, help="frames per measurement (default 300)")
     parser.add_argument("--samples", type=Path, help="write labelled frames for `pixelpilot digits learn` instead")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     if args.samples:
         write_samples(args.samples, 200)
@@ -284,13 +290,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with VirtualDesktop() as desktop:
         os.environ["DISPLAY"] = desktop.display or ""
         scores.append(measure_window(reader, profile, args.frames))
-    print("| frames from | frames | numbers shown | correct | wrong | unreadable | accuracy | read p50 (ms) |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
-    for score in scores:
-        print(score.row())
-    for score in scores:
-        for example in score.examples:
-            print(f"{score.name}: {example}")
+    lines = [
+        "## Digits reward source: gymnasium's CarRacing window (issue 3)",
+        "",
+        f"`make bench` ({args.frames} frames each) on {datetime.date.today()}: {machine()}.",
+        "",
+        "| frames from | frames | numbers shown | correct | wrong | unreadable | accuracy | read p50 (ms) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+        *(score.row() for score in scores),
+        *(f"- {score.name}: {example}" for score in scores for example in score.examples),
+    ]
+    print("\n".join(lines))
+    if not args.no_write:
+        write_section("\n".join(lines), "<!-- digits_carracing:start -->", "<!-- digits_carracing:end -->")
     return 0
 
 

@@ -20,6 +20,7 @@ Run: .venv/bin/python benchmarks/digits_neonrace.py [--frames N]  (prints a mark
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import time
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.profile import GameProfile, load_profile  # noqa: E402
 from benchmarks.digits_accuracy import Score, _region  # noqa: E402
+from benchmarks.screen_loop import machine, write_section  # noqa: E402
 from capture.digits import DigitReader  # noqa: E402
 from control.actions import ACTIONS  # noqa: E402
 from games.neonrace.expert import expert_action  # noqa: E402
@@ -133,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=300, help="frames per measurement (default 300)")
     parser.add_argument("--samples", type=Path, help="write labelled frames for `pixelpilot digits learn` instead")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     if args.samples:
         write_samples(args.samples, 200)
@@ -146,13 +149,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with VirtualDesktop() as desktop, tempfile.TemporaryDirectory() as tmp:
         os.environ["DISPLAY"] = desktop.display or ""
         scores.append(measure_window(reader, args.frames, Path(tmp)))
-    print("| frames from | frames | numbers shown | correct | wrong | unreadable | accuracy | read p50 (ms) |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
-    for score in scores:
-        print(score.row())
-    for score in scores:
-        for example in score.examples:
-            print(f"{score.name}: {example}")
+    lines = [
+        "## Digits reward source: NeonRace's HUD (issue 3)",
+        "",
+        f"`make bench` ({args.frames} frames each) on {datetime.date.today()}: {machine()}.",
+        "",
+        "| frames from | frames | numbers shown | correct | wrong | unreadable | accuracy | read p50 (ms) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+        *(score.row() for score in scores),
+        *(f"- {score.name}: {example}" for score in scores for example in score.examples),
+    ]
+    print("\n".join(lines))
+    if not args.no_write:
+        write_section("\n".join(lines), "<!-- digits_neonrace:start -->", "<!-- digits_neonrace:end -->")
     return 0
 
 
