@@ -8,45 +8,13 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from agent import digits_cmd
+from agent import argtypes, digits_cmd
 from capture.errors import PixelpilotError
-from capture.preprocess import Crop
-from control.keys import KeyNameError, parse_key
 
 log = logging.getLogger("pixelpilot")
-
-
-def _crop(text: str) -> Crop:
-    try:
-        top, left, height, width = (int(v) for v in text.split(","))
-        return Crop(top, left, height, width)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected TOP,LEFT,HEIGHT,WIDTH integers ({exc})") from None
-
-
-def _key(text: str) -> str:
-    try:
-        return parse_key(text)
-    except KeyNameError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    """An argparse type: ``kind(text)``, which must be > 0."""
-
-    def check(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return check
 
 
 @contextlib.contextmanager
@@ -147,27 +115,6 @@ def cmd_keys_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 800x500, got {text!r}") from None
-    if width < 64 or height < 64:
-        raise argparse.ArgumentTypeError(f"the window must be at least 64x64, got {text}")
-    return width, height
-
-
-def _seed(text: str) -> int:
-    from games.neonrace.track import check_seed
-
-    try:
-        return check_seed(int(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            str(exc) if text.lstrip("-").isdigit() else f"not an integer: {text!r}"
-        ) from None
-
-
 def cmd_game(args: argparse.Namespace) -> int:
     from games.neonrace.window import run_game
 
@@ -197,34 +144,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("capture", help="save raw and processed frames of a window")
     p.add_argument("--window", required=True, help="window title or a unique part of it")
     p.add_argument("--out", required=True, help="folder for raw_*.png and obs_*.png")
-    p.add_argument("--frames", type=_positive(int), default=10, help="how many frames (default 10)")
-    p.add_argument("--fps", type=_positive(float), default=15.0, help="capture rate (default 15)")
-    p.add_argument("--crop", type=_crop, help="TOP,LEFT,HEIGHT,WIDTH in window pixels (default: whole window)")
+    p.add_argument("--frames", type=argtypes.positive(int), default=10, help="how many frames (default 10)")
+    p.add_argument("--fps", type=argtypes.positive(float), default=15.0, help="capture rate (default 15)")
+    p.add_argument("--crop", type=argtypes.crop, help="TOP,LEFT,HEIGHT,WIDTH in window pixels (default: whole window)")
     p.set_defaults(func=cmd_capture)
 
     p = sub.add_parser("keys-test", help="send each action's keys to a window in turn and report them")
     p.add_argument("--window", required=True, help="window title or a unique part of it")
     p.add_argument("--profile", help="take key names from this game profile (default: arrows + x)")
-    p.add_argument("--hold", type=_positive(float), default=0.5, help="seconds each action is held (default 0.5)")
-    p.add_argument("--kill-key", type=_key, default="f12", help="kill switch hotkey (default f12)")
-    p.add_argument("--toggle-key", type=_key, default="f8", help=argparse.SUPPRESS)
+    hold = "seconds each action is held (default 0.5)"
+    p.add_argument("--hold", type=argtypes.positive(float), default=0.5, help=hold)
+    p.add_argument("--kill-key", type=argtypes.key, default="f12", help="kill switch hotkey (default f12)")
+    p.add_argument("--toggle-key", type=argtypes.key, default="f8", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_keys_test)
 
     from games.neonrace.track import DIFFICULTIES
 
     p = sub.add_parser("game", help="play NeonRace, the bundled racing game, in a window")
-    p.add_argument("--seed", type=_seed, default=0, help="track seed (default 0)")
+    p.add_argument("--seed", type=argtypes.track_seed, default=0, help="track seed (default 0)")
     p.add_argument("--difficulty", choices=list(DIFFICULTIES), default="normal", help="default normal")
-    p.add_argument("--laps", type=_positive(int), default=3, help="laps per race (default 3)")
+    p.add_argument("--laps", type=argtypes.positive(int), default=3, help="laps per race (default 3)")
     p.add_argument("--title", default="NeonRace", help="window title (default NeonRace)")
-    p.add_argument("--size", type=_size, default=(800, 500), help="window size WIDTHxHEIGHT (default 800x500)")
+    p.add_argument("--size", type=argtypes.size, default=(800, 500), help="window size WIDTHxHEIGHT (default 800x500)")
     p.add_argument("--telemetry-port", type=int, default=47800, help="UDP telemetry port, 0 for none (default 47800)")
     p.set_defaults(func=cmd_game)
 
     p = sub.add_parser("demo", help="race a lap of NeonRace in its window through the screen loop; video + summary")
     p.add_argument("--profile", default="neonrace", help="a NeonRace profile (name or path; default neonrace)")
     p.add_argument("--out", default="runs/demo", help="where lap.mp4 and summary.txt go (default runs/demo)")
-    p.add_argument("--max-seconds", type=_positive(float), default=120.0, help="give up after this long (default 120)")
+    give_up = "give up after this long (default 120)"
+    p.add_argument("--max-seconds", type=argtypes.positive(float), default=120.0, help=give_up)
     p.set_defaults(func=cmd_demo)
 
     digits_cmd.add_parser(sub)

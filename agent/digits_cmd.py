@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent import argtypes
 from capture.errors import PixelpilotError
 
 if TYPE_CHECKING:
@@ -22,19 +22,6 @@ if TYPE_CHECKING:
     from agent.profile import GameProfile
 
 _LABEL = re.compile(r"-?[0-9]+")
-
-
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    def check(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return check
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,8 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p = sub.add_parser("read", help="read the number from the game window live, as the environment does")
     p.add_argument("--profile", required=True, help="game profile with reward.source = 'digits' (name or path)")
     p.add_argument("--window", help="window title or a unique part of it (default: the profile's)")
-    p.add_argument("--frames", type=_positive(int), default=10, help="how many reads (default 10)")
-    p.add_argument("--fps", type=_positive(float), default=2.0, help="reads per second (default 2)")
+    p.add_argument("--frames", type=argtypes.positive(int), default=10, help="how many reads (default 10)")
+    p.add_argument("--fps", type=argtypes.positive(float), default=2.0, help="reads per second (default 2)")
     p.set_defaults(func=cmd_read)
 
 

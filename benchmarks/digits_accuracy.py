@@ -30,7 +30,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -257,29 +257,52 @@ def measure_window(
     return score
 
 
-def write_samples(out: Path, count: int, seed: int = 0) -> None:
-    """Window frames of the game's HUD showing known scores, and labels.csv for ``pixelpilot digits learn``."""
+def write_labelled(out: Path, samples: Iterable[tuple[np.ndarray, str]]) -> None:
+    """Window frames and the number each shows (as drawn), with labels.csv for ``pixelpilot digits learn``."""
     import cv2
 
     out.mkdir(parents=True, exist_ok=True)
     lines = []
-    for i, (frame, reward) in enumerate(_offscreen_frames(count, seed, drive=False)):
+    for i, (frame, label) in enumerate(samples):
         name = f"frame_{i:04d}.png"
         if not cv2.imwrite(str(out / name), frame):
             raise OSError(f"cannot write {out / name}")
-        lines.append(f"{name},{reward:04.0f}")
+        lines.append(f"{name},{label}")
     (out / "labels.csv").write_text("\n".join(lines) + "\n")
-    print(f"wrote {count} frames and {out / 'labels.csv'}")
+    print(f"wrote {len(lines)} frames and {out / 'labels.csv'}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def report(title: str, marker: str, frames: int, scores: Sequence[Score], write: bool) -> None:
+    """Print the accuracy table, and put it in docs/benchmarks.md under ``marker`` when ``write``."""
+    lines = [
+        f"## Digits reward source: {title} (issue 3)",
+        "",
+        f"`make bench` ({frames} frames each) on {datetime.date.today()}: {machine()}.",
+        "",
+        "| frames from | frames | numbers shown | correct | wrong | unreadable | accuracy | read p50 (ms) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+        *(score.row() for score in scores),
+        *(f"- {score.name}: {example}" for score in scores for example in score.examples),
+    ]
+    print("\n".join(lines))
+    if write:
+        write_section("\n".join(lines), f"<!-- {marker}:start -->", f"<!-- {marker}:end -->")
+
+
+def parse_args(doc: str, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The options both digits benchmarks take."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=300, help="frames per measurement (default 300)")
     parser.add_argument("--samples", type=Path, help="write labelled frames for `pixelpilot digits learn` instead")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(__doc__, argv)
     if args.samples:
-        write_samples(args.samples, 200)
+        write_labelled(args.samples, ((f, f"{r:04.0f}") for f, r in _offscreen_frames(200, 0, drive=False)))
         return 0
     from capture.display import VirtualDesktop
 
@@ -290,19 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with VirtualDesktop() as desktop:
         os.environ["DISPLAY"] = desktop.display or ""
         scores.append(measure_window(reader, profile, args.frames))
-    lines = [
-        "## Digits reward source: gymnasium's CarRacing window (issue 3)",
-        "",
-        f"`make bench` ({args.frames} frames each) on {datetime.date.today()}: {machine()}.",
-        "",
-        "| frames from | frames | numbers shown | correct | wrong | unreadable | accuracy | read p50 (ms) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
-        *(score.row() for score in scores),
-        *(f"- {score.name}: {example}" for score in scores for example in score.examples),
-    ]
-    print("\n".join(lines))
-    if not args.no_write:
-        write_section("\n".join(lines), "<!-- digits_carracing:start -->", "<!-- digits_carracing:end -->")
+    report("gymnasium's CarRacing window", "digits_carracing", args.frames, scores, not args.no_write)
     return 0
 
 

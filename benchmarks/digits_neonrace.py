@@ -19,8 +19,6 @@ Run: .venv/bin/python benchmarks/digits_neonrace.py [--frames N]  (prints a mark
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
 import sys
 import time
@@ -34,8 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.profile import GameProfile, load_profile  # noqa: E402
-from benchmarks.digits_accuracy import Score, _region  # noqa: E402
-from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from benchmarks.digits_accuracy import Score, _region, parse_args, report, write_labelled  # noqa: E402
 from capture.digits import DigitReader  # noqa: E402
 from control.actions import ACTIONS  # noqa: E402
 from games.neonrace.expert import expert_action  # noqa: E402
@@ -115,30 +112,12 @@ def measure_window(reader: DigitReader, frames: int, tmp: Path) -> Score:
     return score
 
 
-def write_samples(out: Path, count: int) -> None:
-    import cv2
-
-    out.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for i, (frame, truth) in enumerate(rendered_frames(count, every=23)):
-        name = f"frame_{i:04d}.png"
-        if not cv2.imwrite(str(out / name), frame):
-            raise OSError(f"cannot write {out / name}")
-        lines.append(f"{name},{truth}")
-    (out / "labels.csv").write_text("\n".join(lines) + "\n")
-    print(f"wrote {count} frames and {out / 'labels.csv'}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     import tempfile
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=300, help="frames per measurement (default 300)")
-    parser.add_argument("--samples", type=Path, help="write labelled frames for `pixelpilot digits learn` instead")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv)
     if args.samples:
-        write_samples(args.samples, 200)
+        write_labelled(args.samples, ((frame, str(score)) for frame, score in rendered_frames(200, every=23)))
         return 0
     from capture.display import VirtualDesktop
 
@@ -149,19 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with VirtualDesktop() as desktop, tempfile.TemporaryDirectory() as tmp:
         os.environ["DISPLAY"] = desktop.display or ""
         scores.append(measure_window(reader, args.frames, Path(tmp)))
-    lines = [
-        "## Digits reward source: NeonRace's HUD (issue 3)",
-        "",
-        f"`make bench` ({args.frames} frames each) on {datetime.date.today()}: {machine()}.",
-        "",
-        "| frames from | frames | numbers shown | correct | wrong | unreadable | accuracy | read p50 (ms) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
-        *(score.row() for score in scores),
-        *(f"- {score.name}: {example}" for score in scores for example in score.examples),
-    ]
-    print("\n".join(lines))
-    if not args.no_write:
-        write_section("\n".join(lines), "<!-- digits_neonrace:start -->", "<!-- digits_neonrace:end -->")
+    report("NeonRace's HUD", "digits_neonrace", args.frames, scores, not args.no_write)
     return 0
 
 
