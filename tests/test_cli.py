@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import cv2
 
@@ -123,7 +124,8 @@ def test_no_display(tmp_path):
 def test_demo_races_a_lap_of_neonrace(desktop, tmp_path):
     from tests.test_neonrace_window import neonrace_profile
 
-    profile = neonrace_profile(tmp_path / "demo.toml", "NeonRace-demo", free_udp_port(), seed=2, difficulty="easy")
+    title = f"NeonRace-demo-{uuid.uuid4().hex[:6]}"
+    profile = neonrace_profile(tmp_path / "demo.toml", title, free_udp_port(), seed=2, difficulty="easy")
     result = run("demo", "--profile", str(profile), "--out", str(tmp_path / "demo"), timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "lap time" in result.stdout and "keys still held by the X server after closing: none" in result.stdout
