@@ -226,10 +226,13 @@ class Renderer:
             title = "FINISH" if state.finished else "GAME OVER"
             big = 2 * s
             draw_text(image, title, (w - text_width(title, big)) // 2, round(h * 0.35), big, HUD)
-            score = f"SCORE {state.score}"
+            score = f"SCORE {state.score}   TIME {state.race_time:.1f}"
             draw_text(image, score, (w - text_width(score, s)) // 2, round(h * 0.5), s, HUD)
+            if state.best_lap_time is not None:
+                best = f"BEST LAP {state.best_lap_time:.1f}"
+                draw_text(image, best, (w - text_width(best, s)) // 2, round(h * 0.57), s, HUD)
             hint = "ENTER TO RESTART"
-            draw_text(image, hint, (w - text_width(hint, s)) // 2, round(h * 0.6), s, HUD_DIM)
+            draw_text(image, hint, (w - text_width(hint, s)) // 2, round(h * 0.66), s, HUD_DIM)
 
     def render(self, state: GameState | None = None) -> np.ndarray:
         """The frame for ``state`` (default: the game's current state), RGB uint8 (height, width, 3)."""
