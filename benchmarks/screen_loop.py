@@ -91,8 +91,8 @@ def bench_decision(handle: int, steps: int) -> dict[str, tuple[float, float]]:
             obs = torch.from_numpy(preprocess(raw)).unsqueeze(0)
             t2 = time.perf_counter()
             with torch.no_grad():
-                logits, _, state = model(obs, state)
-            action = int(torch.distributions.Categorical(logits=logits).sample())
+                dist, _, state = model(obs, state)
+            action = int(dist.sample())
             t3 = time.perf_counter()
             kb.apply(table.keys(action))
             t4 = time.perf_counter()
