@@ -1,0 +1,694 @@
+"""Asynchronous advantage actor-critic (A3C), read top to bottom: the config, environments, returns, the
+worker, the evaluator, checkpoints, and the main loop that owns the optimizer.
+
+How the processes share one model (the synchronisation is also commented where it happens):
+
+- The global model's parameters live in shared memory. Only the main process writes them, by applying
+  gradients with an ordinary ``torch.optim.Adam`` whose state never leaves that process, so nothing depends
+  on copying torch's optimizer internals into shared memory (what broke older PyTorch A3C code).
+- Each worker process (``spawn``) has its own environment and a local copy of the model. It rolls out
+  ``n_steps``, computes the actor-critic loss with GAE(λ) and its gradients, writes them into its own
+  shared gradient buffer, tells the main process, and waits. The main process applies gradients in the order
+  they arrive (asynchronously: no worker waits for another), then wakes the worker, which copies the newest
+  global weights, which include every other worker's updates so far.
+- An evaluator process periodically copies the global weights and runs deterministic episodes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import datetime
+import logging
+import math
+import os
+import queue as queue_module
+import signal
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+from torch import nn
+from torch.distributions import Categorical, Distribution
+
+from agent.config import ConfigError, to_toml
+from capture.errors import PixelpilotError
+from models.actor_critic import UnsupportedSpaceError, build, deterministic_action
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+
+
+# -- configuration -------------------------------------------------------------------------------------------
+@dataclass
+class Args:
+    env_id: str = "CartPole-v1"
+    """Gymnasium environment id (classic ones, and pixelpilot/NeonRace-v0 / pixelpilot/Screen-v0)"""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """keyword arguments for gymnasium.make, e.g. difficulty_name=easy"""
+    workers: int = 2
+    """worker processes, each with its own environment (more than the machine's cores is slower)"""
+    total_steps: int = 1_000_000
+    """environment steps over all workers before training stops"""
+    n_steps: int = 20
+    """steps each worker rolls out before computing a gradient"""
+    gamma: float = 0.99
+    """discount factor"""
+    gae_lambda: float = 1.0
+    """GAE(lambda); 1.0 gives plain n-step returns"""
+    lr: float = 1e-3
+    """Adam learning rate of the global model"""
+    value_coef: float = 0.5
+    """weight of the value loss"""
+    entropy_coef: float = 0.01
+    """weight of the entropy bonus"""
+    max_grad_norm: float = 40.0
+    """global gradient-norm clip of each worker's gradient"""
+    model: str = "auto"
+    """network: auto (mlp for vectors, cnn-lstm for images), mlp, cnn-lstm or cnn-mlp"""
+    hidden: int | None = None
+    """units per hidden layer (default: 64 for the MLP, 256 for the CNN core)"""
+    frame_stack: int = 1
+    """stack this many consecutive observations as channels (image envs)"""
+    seed: int = 1
+    """seed of the environments and of each worker's sampling"""
+    eval_every: int = 20_000
+    """evaluate the global model every this many environment steps (0: never)"""
+    eval_episodes: int = 10
+    """episodes per evaluation, with the deterministic policy"""
+    target_return: float | None = None
+    """stop as soon as an evaluation's mean return reaches this"""
+    checkpoint_every: int = 100_000
+    """write checkpoints/latest.pt every this many environment steps"""
+    run_name: str | None = None
+    """folder name under runs_dir (default: ENV__SEED__DATE-TIME)"""
+    runs_dir: str = "runs"
+    """where run folders go"""
+    init_from: str | None = None
+    """start from this checkpoint's model weights (same architecture), e.g. to fine-tune"""
+    torch_threads: int = 1
+    """torch threads per process: one per worker is fastest on small machines"""
+    max_restarts: int = 3
+    """how often a crashed worker is restarted before the run gives up"""
+    progress: bool = True
+    """show a progress bar on the console"""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "workers": self.workers >= 1,
+            "total_steps": self.total_steps >= 1,
+            "n_steps": self.n_steps >= 1,
+            "gamma": 0 < self.gamma <= 1,
+            "gae_lambda": 0 <= self.gae_lambda <= 1,
+            "lr": 0 < self.lr < 1,
+            "value_coef": self.value_coef >= 0,
+            "entropy_coef": self.entropy_coef >= 0,
+            "max_grad_norm": self.max_grad_norm > 0,
+            "frame_stack": self.frame_stack >= 1,
+            "eval_every": self.eval_every >= 0,
+            "eval_episodes": self.eval_episodes >= 1,
+            "checkpoint_every": self.checkpoint_every >= 1,
+            "torch_threads": self.torch_threads >= 1,
+            "max_restarts": self.max_restarts >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"{name.replace('_', '-')}: invalid value {getattr(self, name)!r}")
+        if self.hidden is not None and self.hidden < 1:
+            raise ConfigError(f"hidden: invalid value {self.hidden!r}")
+        if not isinstance(self.env_kwargs, dict):
+            raise ConfigError(f"env_kwargs: expected a table of keyword arguments, got {self.env_kwargs!r}")
+
+
+# -- environments -------------------------------------------------------------------------------------------
+def make_env(args: Args, render_mode: str | None = None) -> gym.Env:
+    """The environment of ``args``; unknown ids and bad keyword arguments are ConfigErrors."""
+    import agent  # noqa: F401 - registers pixelpilot's environments
+    from agent.wrappers import StackFrames
+
+    kwargs = dict(args.env_kwargs)
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    try:
+        env = gym.make(args.env_id, **kwargs)
+    except gym.error.Error as exc:
+        raise ConfigError(f"unknown environment {args.env_id!r}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"cannot make {args.env_id!r} with {args.env_kwargs}: {exc}") from None
+    if args.frame_stack > 1:
+        env = StackFrames(env, args.frame_stack)
+    return env
+
+
+def model_for(args: Args, env: gym.Env) -> nn.Module:
+    try:
+        return build(env.observation_space, env.action_space, args.model, args.hidden)
+    except (UnsupportedSpaceError, ValueError) as exc:
+        raise ConfigError(f"{args.env_id}: {exc}") from None
+
+
+def to_tensor(obs: Any) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(obs), dtype=torch.float32).unsqueeze(0)
+
+
+def env_action(action: torch.Tensor, space: gym.spaces.Space) -> Any:
+    """A sampled action as the environment takes it (continuous actions clipped to the bounds)."""
+    if isinstance(space, gym.spaces.Discrete):
+        return int(action.item())
+    return np.clip(action.squeeze(0).numpy(), space.low, space.high)
+
+
+# -- returns --------------------------------------------------------------------------------------------------
+def gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    next_values: np.ndarray,
+    ends: np.ndarray,
+    gamma: float,
+    lam: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """GAE(λ) advantages and the value targets (advantage + value) of one rollout.
+
+    ``next_values[t]`` is the value of the state after step t: 0 when the episode *terminated* there, the
+    value of the final observation when it was *truncated* (a time limit does not end the task, so the
+    return is bootstrapped), and V(s[t+1]) otherwise. ``ends[t]`` marks any episode end: the advantage of
+    one episode never leaks into the previous one. With λ = 1 these are the n-step returns.
+    """
+    advantages = np.zeros(len(rewards), dtype=np.float64)
+    running = 0.0
+    for t in reversed(range(len(rewards))):
+        delta = rewards[t] + gamma * next_values[t] - values[t]
+        running = delta + gamma * lam * (1.0 - ends[t]) * running
+        advantages[t] = running
+    return advantages, advantages + values
+
+
+# -- evaluation ---------------------------------------------------------------------------------------------
+def run_episodes(model: nn.Module, env: gym.Env, episodes: int, seed: int) -> list[float]:
+    """Returns of ``episodes`` episodes with the deterministic (most likely) action."""
+    returns = []
+    with torch.no_grad():
+        for i in range(episodes):
+            obs, _ = env.reset(seed=seed + i)
+            state = model.initial_state(1)
+            total, done = 0.0, False
+            while not done:
+                dist, _, state = model(to_tensor(obs), state)
+                obs, reward, terminated, truncated, _ = env.step(
+                    env_action(deterministic_action(dist), env.action_space)
+                )
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+    return returns
+
+
+def copy_weights(source: nn.Module, target: nn.Module) -> None:
+    with torch.no_grad():
+        for s, t in zip(source.parameters(), target.parameters(), strict=True):
+            t.copy_(s)
+
+
+# -- the worker ----------------------------------------------------------------------------------------------
+def replay(
+    model: nn.Module, observations: torch.Tensor, state: Any, ends: list[bool]
+) -> tuple[Distribution, torch.Tensor]:
+    """The rollout's action distributions and values again, this time with gradients.
+
+    Stateless models take the whole rollout as one batch. A recurrent model steps through it from the
+    rollout's first state, starting afresh after each episode end, exactly as it did while acting.
+    """
+    if not model.recurrent:
+        dist, values, _ = model(observations)
+        return dist, values
+    logits, values = [], []
+    for t in range(len(observations)):
+        dist, value, state = model(observations[t : t + 1], state)
+        logits.append(dist.logits)
+        values.append(value)
+        if ends[t]:
+            state = model.initial_state(1)
+    return Categorical(logits=torch.cat(logits)), torch.cat(values)
+
+
+def worker(
+    rank: int,
+    attempt: int,
+    args: Args,
+    global_model: nn.Module,
+    grads: list[torch.Tensor],
+    lock: Any,
+    messages: Any,
+    ack: Any,
+    stop: Any,
+) -> None:
+    """One worker process: roll out, compute gradients, hand them over, take the newest weights, repeat."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the main process, which stops everyone
+    try:
+        torch.set_num_threads(args.torch_threads)
+        Distribution.set_default_validate_args(False)  # checks cost more than the small networks themselves
+        seed = args.seed + 1000 * rank + 100_000 * attempt
+        torch.manual_seed(seed)
+        env = make_env(args)
+        model = model_for(args, env)
+        with lock:
+            copy_weights(global_model, model)
+        obs, _ = env.reset(seed=seed)
+        state = model.initial_state(1)
+        episode_return, episode_length = 0.0, 0
+        while not stop.is_set():
+            # Act without building a graph; the loss below recomputes the rollout in one batched pass.
+            start_state = state
+            observations, actions, values, rewards, ends = [], [], [], [], []
+            next_values: list[float | None] = []
+            with torch.no_grad():
+                for _ in range(args.n_steps):
+                    obs_t = to_tensor(obs)
+                    dist, value, state = model(obs_t, state)
+                    action = dist.sample()
+                    observations.append(obs_t)
+                    actions.append(action)
+                    values.append(float(value))
+                    obs, reward, terminated, truncated, _ = env.step(env_action(action, env.action_space))
+                    episode_return += float(reward)
+                    episode_length += 1
+                    rewards.append(float(reward))
+                    ends.append(terminated or truncated)
+                    if terminated:
+                        next_values.append(0.0)
+                    elif truncated:  # bootstrap from the final observation, with the state before the reset
+                        next_values.append(float(model(to_tensor(obs), state)[1]))
+                    else:
+                        next_values.append(None)  # the next step's value, filled in below
+                    if terminated or truncated:
+                        messages.put(("episode", rank, episode_return, episode_length))
+                        episode_return, episode_length = 0.0, 0
+                        obs, _ = env.reset()
+                        state = model.initial_state(1)
+                if next_values[-1] is None:
+                    next_values[-1] = float(model(to_tensor(obs), state)[1])
+            value_array = np.array(values)
+            nexts = np.array([value_array[t + 1] if v is None else v for t, v in enumerate(next_values)])
+            advantages, targets = gae(
+                np.array(rewards), value_array, nexts, np.array(ends, float), args.gamma, args.gae_lambda
+            )
+            dist, value_t = replay(model, torch.cat(observations), start_state, ends)
+            adv = torch.as_tensor(advantages, dtype=torch.float32)
+            policy_loss = -(dist.log_prob(torch.cat(actions)) * adv).mean()
+            value_loss = 0.5 * ((torch.as_tensor(targets, dtype=torch.float32) - value_t) ** 2).mean()
+            entropy = dist.entropy().mean()
+            loss = policy_loss + args.value_coef * value_loss - args.entropy_coef * entropy
+            model.zero_grad()
+            loss.backward()
+            grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm))
+            # Synchronisation: this worker's buffer is read by the main process only between the message
+            # below and the ack, so writing it here, while the ack is clear, races with nobody.
+            for buffer, p in zip(grads, model.parameters(), strict=True):
+                buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
+            stats = (policy_loss.item(), value_loss.item(), entropy.item(), grad_norm)
+            messages.put(("grad", rank, args.n_steps, stats))
+            ack.wait()
+            ack.clear()
+            if stop.is_set():
+                break
+            # Synchronisation: the main process holds the lock while it writes the global parameters, so the
+            # copy never sees a half-applied update.
+            with lock:
+                copy_weights(global_model, model)
+    except Exception:
+        messages.put(("error", rank, traceback.format_exc()))
+        raise SystemExit(1) from None
+
+
+def evaluator(
+    args: Args, global_model: nn.Module, lock: Any, steps: Any, messages: Any, stop: Any, first_at: int
+) -> None:
+    """Evaluates a snapshot of the global model every ``eval_every`` steps with the deterministic policy."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        torch.set_num_threads(args.torch_threads)
+        Distribution.set_default_validate_args(False)
+        env = make_env(args)
+        model = model_for(args, env)
+        next_at = first_at
+        while not stop.is_set():
+            at = steps.value
+            if at < next_at:
+                time.sleep(0.05)
+                continue
+            with lock:
+                copy_weights(global_model, model)
+            returns = run_episodes(model, env, args.eval_episodes, seed=args.seed + 10_000)
+            messages.put(("eval", at, float(np.mean(returns)), float(np.std(returns))))
+            next_at = (at // args.eval_every + 1) * args.eval_every
+    except Exception:
+        messages.put(("error", -1, traceback.format_exc()))
+        raise SystemExit(1) from None
+
+
+# -- checkpoints ----------------------------------------------------------------------------------------------
+def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, counters: dict, args: Args) -> None:
+    """Atomically (write then rename): a crash mid-write leaves the previous checkpoint intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "counters": counters,
+        "config": dataclasses.asdict(args),
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint file, or the latest one of a run folder; anything else is a clear ConfigError."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoints" / "latest.pt"
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such checkpoint")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for corrupt or foreign files
+        raise ConfigError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})".split("\n")[0]) from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "model" not in payload:
+        raise ConfigError(f"{path}: not a pixelpilot checkpoint (format {CHECKPOINT_FORMAT})")
+    payload["path"] = str(path)
+    return payload
+
+
+def load_weights(model: nn.Module, payload: dict[str, Any], env_id: str) -> None:
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as exc:
+        trained = payload.get("config", {}).get("env_id", "?")
+        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+        raise ConfigError(
+            f"{payload['path']}: the model (trained on {trained}) does not fit {env_id}: {first}"
+        ) from None
+
+
+# -- results --------------------------------------------------------------------------------------------------
+@dataclass
+class EvalPoint:
+    steps: int
+    wall_s: float
+    mean: float
+    std: float
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int
+    wall_s: float
+    curve: list[EvalPoint]
+    solved: EvalPoint | None
+    interrupted: bool = False
+
+
+@dataclass
+class EvalStats:
+    mean: float
+    std: float
+    returns: list[float]
+
+
+def evaluate(
+    checkpoint: str | Path,
+    episodes: int = 10,
+    seed: int = 10_000,
+    env_id: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    render_mode: str | None = None,
+) -> EvalStats:
+    """Run a checkpoint's deterministic policy for ``episodes`` episodes (on its own env, or another)."""
+    if episodes < 1:
+        raise ConfigError(f"episodes: invalid value {episodes!r}")
+    payload = load_checkpoint(checkpoint)
+    config = dict(payload["config"])
+    if env_id is not None:
+        config["env_id"] = env_id
+    if env_kwargs is not None:
+        config["env_kwargs"] = env_kwargs
+    args = Args(**config)
+    env = make_env(args, render_mode)
+    model = model_for(args, env)
+    load_weights(model, payload, args.env_id)
+    try:
+        returns = run_episodes(model, env, episodes, seed)
+    finally:
+        env.close()
+    return EvalStats(float(np.mean(returns)), float(np.std(returns)), returns)
+
+
+# -- the main loop: the optimizer's process --------------------------------------------------------------------
+class _Run:
+    """The files of one run: config.toml, progress.csv, TensorBoard events, checkpoints, the reward curve."""
+
+    COLUMNS = ("wall_s", "steps", "updates", "episodes", "sps", "episodic_return", "eval_return",
+               "policy_loss", "value_loss", "entropy", "grad_norm")  # fmt: skip
+
+    def __init__(self, run_dir: Path, args: Args, resumed: bool) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.toml").write_text(
+            f"# pixelpilot train --config {run_dir / 'config.toml'} reproduces this run\n"
+            + to_toml(dataclasses.asdict(args))
+        )
+        new_csv = not (resumed and (run_dir / "progress.csv").exists())
+        self._csv_file = (run_dir / "progress.csv").open("w" if new_csv else "a", newline="")
+        self.csv = csv.writer(self._csv_file)
+        if new_csv:
+            self.csv.writerow(self.COLUMNS)
+        self.writer = SummaryWriter(str(run_dir))
+
+    def row(self, values: dict[str, float]) -> None:
+        self.csv.writerow([f"{values.get(c, float('nan')):.6g}" for c in self.COLUMNS])
+        self._csv_file.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        self._csv_file.close()
+
+
+def _plot(path: Path, episodes: list[tuple[int, float]], curve: list[EvalPoint], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if episodes:
+        steps, returns = zip(*episodes, strict=True)
+        ax.plot(steps, returns, ".", alpha=0.25, label="training episodes")
+        window = max(1, len(returns) // 50)
+        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], smooth, label=f"training, mean of {window}")
+    if curve:
+        ax.errorbar([p.steps for p in curve], [p.mean for p in curve], [p.std for p in curve], fmt="o-",
+                    label="evaluation (deterministic)")  # fmt: skip
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episodic return")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(args: Args, resume: str | Path | None = None) -> TrainResult:
+    """Train with ``args`` (or continue the run of a checkpoint/run folder); returns the evaluation curve."""
+    torch.set_num_threads(args.torch_threads)
+    counters = {"steps": 0, "updates": 0, "episodes": 0, "wall_s": 0.0}
+    payload = None
+    if resume is not None:
+        payload = load_checkpoint(resume)
+        counters.update(payload["counters"])
+        run_dir = Path(payload["path"]).parent.parent
+    else:
+        name = args.run_name or f"{args.env_id.replace('/', '-')}__{args.seed}__{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        run_dir = Path(args.runs_dir) / name
+    probe = make_env(args)
+    global_model = model_for(args, probe)
+    probe.close()
+    if payload is not None:
+        load_weights(global_model, payload, args.env_id)
+    elif args.init_from:
+        load_weights(global_model, load_checkpoint(args.init_from), args.env_id)
+    global_model.share_memory()
+    optimizer = torch.optim.Adam(global_model.parameters(), lr=args.lr)
+    if payload is not None:
+        optimizer.load_state_dict(payload["optimizer"])
+
+    run = _Run(run_dir, args, resumed=payload is not None)
+    ctx = mp.get_context("spawn")
+    messages = ctx.Queue()
+    lock = ctx.Lock()
+    stop = ctx.Event()
+    steps = ctx.Value("q", counters["steps"])
+    acks = [ctx.Event() for _ in range(args.workers)]
+    grads = [[torch.zeros_like(p).share_memory_() for p in global_model.parameters()] for _ in range(args.workers)]
+    attempts = [0] * args.workers
+
+    def start_worker(rank: int) -> Any:
+        acks[rank].clear()
+        proc = ctx.Process(
+            target=worker,
+            args=(rank, attempts[rank], args, global_model, grads[rank], lock, messages, acks[rank], stop),
+            name=f"a3c-worker-{rank}",
+            daemon=True,
+        )
+        proc.start()
+        return proc
+
+    procs = [start_worker(rank) for rank in range(args.workers)]
+    eval_proc = None
+    if args.eval_every:
+        first_at = (counters["steps"] // args.eval_every + 1) * args.eval_every
+        eval_proc = ctx.Process(
+            target=evaluator, args=(args, global_model, lock, steps, messages, stop, first_at), daemon=True
+        )
+        eval_proc.start()
+
+    bar = None
+    if args.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.total_steps, initial=counters["steps"], unit="step", dynamic_ncols=True)
+    curve: list[EvalPoint] = []
+    episodes: list[tuple[int, float]] = []
+    recent: deque[float] = deque(maxlen=20)
+    losses: list[tuple[float, float, float, float]] = []
+    solved: EvalPoint | None = None
+    best_eval = -math.inf
+    started = time.monotonic() - counters["wall_s"]
+    last_log, last_log_steps = time.monotonic(), counters["steps"]
+    last_check = time.monotonic()
+    next_checkpoint = (counters["steps"] // args.checkpoint_every + 1) * args.checkpoint_every
+    latest = run_dir / "checkpoints" / "latest.pt"
+    interrupted = False
+    failure: str | None = None
+
+    def checkpoint(path: Path = latest) -> None:
+        counters["wall_s"] = time.monotonic() - started
+        save_checkpoint(path, global_model, optimizer, counters, args)
+
+    try:
+        while counters["steps"] < args.total_steps and solved is None:
+            try:
+                msg = messages.get(timeout=1.0)
+            except queue_module.Empty:
+                msg = None
+            if msg is not None and msg[0] == "error":  # a crashing process reports its traceback first
+                where = "the evaluator" if msg[1] < 0 else f"worker {msg[1]}"
+                log.error("%s crashed: %s", where, msg[2].strip().splitlines()[-1])
+                if msg[1] < 0:
+                    failure = f"the evaluator crashed: {msg[2].strip().splitlines()[-1]}"
+                    break
+            if msg is None or msg[0] == "error" or time.monotonic() - last_check >= 1.0:
+                last_check = time.monotonic()
+                for rank, proc in enumerate(procs):
+                    if proc.exitcode is None:
+                        continue
+                    attempts[rank] += 1
+                    if attempts[rank] > args.max_restarts:
+                        failure = f"worker {rank} crashed {attempts[rank]} times (exit code {proc.exitcode})"
+                        break
+                    log.warning("worker %d exited with code %s; restarting it (%d of %d); the global model is kept",
+                                rank, proc.exitcode, attempts[rank], args.max_restarts)  # fmt: skip
+                    procs[rank] = start_worker(rank)
+                if failure:
+                    break
+            if msg is None or msg[0] == "error":
+                continue
+            kind = msg[0]
+            if kind == "grad":
+                _, rank, n, stats = msg
+                # Synchronisation: the only writer of the global parameters; the lock keeps the workers' and the
+                # evaluator's copies from seeing half an update. The worker waits until its ack below.
+                with lock:
+                    for p, g in zip(global_model.parameters(), grads[rank], strict=True):
+                        p.grad = g
+                    optimizer.step()
+                acks[rank].set()
+                counters["steps"] += n
+                counters["updates"] += 1
+                steps.value = counters["steps"]
+                losses.append(stats)
+                if bar is not None:
+                    bar.update(n)
+                if counters["steps"] >= next_checkpoint:
+                    checkpoint()
+                    next_checkpoint += args.checkpoint_every
+            elif kind == "episode":
+                _, _, ret, length = msg
+                counters["episodes"] += 1
+                recent.append(ret)
+                episodes.append((counters["steps"], ret))
+                run.writer.add_scalar("charts/episodic_return", ret, counters["steps"])
+                run.writer.add_scalar("charts/episodic_length", length, counters["steps"])
+            elif kind == "eval":
+                _, at, mean, std = msg
+                point = EvalPoint(at, time.monotonic() - started, mean, std)
+                curve.append(point)
+                run.writer.add_scalar("charts/eval_return", mean, at)
+                run.writer.add_scalar("charts/eval_return_std", std, at)
+                run.row({"wall_s": point.wall_s, "steps": at, "updates": counters["updates"],
+                         "episodes": counters["episodes"], "eval_return": mean})  # fmt: skip
+                if mean > best_eval:
+                    best_eval = mean
+                    checkpoint(run_dir / "checkpoints" / "best.pt")
+                if args.target_return is not None and mean >= args.target_return:
+                    solved = point
+            now = time.monotonic()
+            if now - last_log >= 2.0 and losses:
+                sps = (counters["steps"] - last_log_steps) / (now - last_log)
+                mean_losses = np.mean(losses, axis=0)
+                values = dict(zip(("policy_loss", "value_loss", "entropy", "grad_norm"), mean_losses, strict=True))
+                for name, value in values.items():
+                    run.writer.add_scalar(f"losses/{name}", value, counters["steps"])
+                run.writer.add_scalar("charts/SPS", sps, counters["steps"])
+                recent_return = float(np.mean(recent)) if recent else float("nan")
+                run.row({"wall_s": now - started, "steps": counters["steps"], "updates": counters["updates"],
+                         "episodes": counters["episodes"], "sps": sps, "episodic_return": recent_return,
+                         **values})  # fmt: skip
+                if bar is not None:
+                    bar.set_postfix(ret=f"{recent_return:.1f}", eval=f"{curve[-1].mean:.1f}" if curve else "-",
+                                    sps=f"{sps:.0f}")  # fmt: skip
+                losses.clear()
+                last_log, last_log_steps = now, counters["steps"]
+    except KeyboardInterrupt:
+        interrupted = True
+        log.warning("interrupted: saving a checkpoint")
+    finally:
+        stop.set()
+        for ack in acks:
+            ack.set()  # wake every worker waiting for its update, so it sees the stop
+        for proc in [*procs, *([eval_proc] if eval_proc else [])]:
+            proc.join(10)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        checkpoint()
+        if bar is not None:
+            bar.close()
+        run.close()
+        with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
+            _plot(run_dir / "reward_curve.png", episodes, curve, f"A3C on {args.env_id}")
+    if failure:
+        raise PixelpilotError(f"training stopped: {failure}; the last checkpoint is {latest}")
+    return TrainResult(run_dir, counters["steps"], counters["wall_s"], curve, solved, interrupted)

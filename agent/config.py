@@ -1,0 +1,138 @@
+"""Typed run configurations: command-line options from a dataclass (help from each field's docstring), and the
+``config.toml`` every run writes and can be started from again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import itertools
+import math
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from capture.errors import PixelpilotError
+
+
+class ConfigError(PixelpilotError):
+    """A configuration value or file that cannot be used."""
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field's docstring (the string literal right under it), as CleanRL's ``Args`` documents fields."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def _base_type(annotation: Any) -> tuple[type, bool]:
+    """(the scalar type, whether None is allowed) of a field annotation such as ``float | None``."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0], True
+    return annotation, False
+
+
+def _parse_value(text: str) -> Any:
+    """A KEY=VALUE value: a TOML literal (number, boolean, quoted string), else the plain text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--kebab-case`` option per dataclass field, typed, with the field's docstring as help."""
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        kind, _ = _base_type(hints[f.name])
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        help_text = f"{docs.get(f.name, '')} (default: {default!r})"
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif typing.get_origin(kind) is dict or kind is dict:
+            parser.add_argument(
+                flag, action="append", default=None, metavar="KEY=VALUE", help=help_text + "; repeat for more"
+            )
+        else:
+            parser.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text)
+
+
+def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -> Any:
+    """The dataclass from parsed options; options left out keep ``base``'s values (or the defaults)."""
+    values = dataclasses.asdict(base) if base is not None else {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        given = getattr(namespace, f.name, None)
+        if given is None:
+            continue
+        kind, _ = _base_type(hints[f.name])
+        if typing.get_origin(kind) is dict or kind is dict:
+            pairs = {}
+            for item in given:
+                key, sep, value = item.partition("=")
+                if not sep or not key:
+                    raise ConfigError(f"--{f.name.replace('_', '-')}: expected KEY=VALUE, got {item!r}")
+                pairs[key] = _parse_value(value)
+            given = pairs
+        values[f.name] = given
+    return cls(**values)
+
+
+def to_toml(values: dict[str, Any]) -> str:
+    """A flat dataclass as TOML: None values are left out (they mean "the default"), dicts are inline tables."""
+
+    def literal(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ConfigError(f"cannot write the non-finite number {value!r} to TOML")
+            return repr(value)
+        if isinstance(value, str):
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(literal(v) for v in value) + "]"
+        if isinstance(value, dict):
+            return "{ " + ", ".join(f"{k} = {literal(v)}" for k, v in value.items()) + " }"
+        raise ConfigError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
+
+    return "".join(f"{key} = {literal(value)}\n" for key, value in values.items() if value is not None)
+
+
+def load_toml(cls: type, path: Path) -> Any:
+    """A dataclass from a ``config.toml``; unknown keys and bad values are errors naming the file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{path}: {unknown[0]}: unknown key; expected one of {', '.join(sorted(names))}")
+    try:
+        return cls(**data)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
