@@ -348,7 +348,10 @@ def evaluator(
             with lock:
                 copy_weights(global_model, model)
             returns = run_episodes(model, env, args.eval_episodes, seed=args.seed + 10_000)
-            messages.put(("eval", at, float(np.mean(returns)), float(np.std(returns))))
+            # The weights evaluated go back with the result: training moved on meanwhile, and best.pt must
+            # hold what was measured, not the global model of the moment the result arrives.
+            weights = {k: v.clone() for k, v in model.state_dict().items()}
+            messages.put(("eval", at, float(np.mean(returns)), float(np.std(returns)), weights))
             next_at = (at // args.eval_every + 1) * args.eval_every
     except Exception:
         messages.put(("error", -1, traceback.format_exc()))
@@ -356,12 +359,14 @@ def evaluator(
 
 
 # -- checkpoints ----------------------------------------------------------------------------------------------
-def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, counters: dict, args: Args) -> None:
+def save_checkpoint(
+    path: Path, weights: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, counters: dict, args: Args
+) -> None:
     """Atomically (write then rename): a crash mid-write leaves the previous checkpoint intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "model": model.state_dict(),
+        "model": weights,
         "optimizer": optimizer.state_dict(),
         "counters": counters,
         "config": dataclasses.asdict(args),
@@ -504,10 +509,21 @@ def _plot(path: Path, episodes: list[tuple[int, float]], curve: list[EvalPoint],
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episodic return")
     ax.set_title(title)
-    ax.legend()
+    if episodes or curve:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _final_evaluation(args: Args, model: nn.Module, steps: int, wall_s: float) -> EvalPoint:
+    """The curve ends with the model training ended with (the evaluator may not have seen the last updates)."""
+    env = make_env(args)
+    try:
+        returns = run_episodes(model, env, args.eval_episodes, seed=args.seed + 10_000)
+    finally:
+        env.close()
+    return EvalPoint(steps, wall_s, float(np.mean(returns)), float(np.std(returns)))
 
 
 def train(args: Args, resume: str | Path | None = None) -> TrainResult:
@@ -522,6 +538,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     else:
         name = args.run_name or f"{args.env_id.replace('/', '-')}__{args.seed}__{datetime.datetime.now():%Y%m%d-%H%M%S}"
         run_dir = Path(args.runs_dir) / name
+    torch.manual_seed(args.seed)  # the initial weights
     probe = make_env(args)
     global_model = model_for(args, probe)
     probe.close()
@@ -583,9 +600,9 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     interrupted = False
     failure: str | None = None
 
-    def checkpoint(path: Path = latest) -> None:
+    def checkpoint(path: Path = latest, weights: dict[str, torch.Tensor] | None = None) -> None:
         counters["wall_s"] = time.monotonic() - started
-        save_checkpoint(path, global_model, optimizer, counters, args)
+        save_checkpoint(path, weights or global_model.state_dict(), optimizer, counters, args)
 
     try:
         while counters["steps"] < args.total_steps and solved is None:
@@ -642,7 +659,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
                 run.writer.add_scalar("charts/episodic_return", ret, counters["steps"])
                 run.writer.add_scalar("charts/episodic_length", length, counters["steps"])
             elif kind == "eval":
-                _, at, mean, std = msg
+                _, at, mean, std, weights = msg
                 point = EvalPoint(at, time.monotonic() - started, mean, std)
                 curve.append(point)
                 run.writer.add_scalar("charts/eval_return", mean, at)
@@ -651,7 +668,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
                          "episodes": counters["episodes"], "eval_return": mean})  # fmt: skip
                 if mean > best_eval:
                     best_eval = mean
-                    checkpoint(run_dir / "checkpoints" / "best.pt")
+                    checkpoint(run_dir / "checkpoints" / "best.pt", weights)
                 if args.target_return is not None and mean >= args.target_return:
                     solved = point
             now = time.monotonic()
@@ -686,6 +703,11 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         checkpoint()
         if bar is not None:
             bar.close()
+        if args.eval_every and failure is None and (not curve or curve[-1].steps < counters["steps"]):
+            point = _final_evaluation(args, global_model, counters["steps"], time.monotonic() - started)
+            curve.append(point)
+            run.writer.add_scalar("charts/eval_return", point.mean, point.steps)
+            run.row({"wall_s": point.wall_s, "steps": point.steps, "eval_return": point.mean})
         run.close()
         with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
             _plot(run_dir / "reward_curve.png", episodes, curve, f"A3C on {args.env_id}")

@@ -122,6 +122,41 @@ def cmd_game(args: argparse.Namespace) -> int:
     return run_game(args.seed, args.difficulty, args.laps, args.title, args.size, port)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from agent import a3c, config
+
+    base = None
+    if args.resume:
+        base = a3c.Args(**a3c.load_checkpoint(args.resume)["config"])
+    elif args.config:
+        base = config.load_toml(a3c.Args, Path(args.config))
+    train_args = config.from_arguments(a3c.Args, args, base)
+    result = a3c.train(train_args, resume=args.resume)
+    last = result.curve[-1] if result.curve else None
+    print(f"run: {result.run_dir} ({result.steps:,} steps in {result.wall_s:.0f} s)")
+    if last is not None:
+        print(f"last evaluation: {last.mean:.1f} ± {last.std:.1f} at {last.steps:,} steps")
+    if result.solved is not None:
+        solved = result.solved
+        print(f"reached the target {train_args.target_return:g} at {solved.steps:,} steps, {solved.wall_s:.1f} s")
+    print(f"checkpoints: {result.run_dir / 'checkpoints'}; curve: {result.run_dir / 'reward_curve.png'}")
+    return 130 if result.interrupted else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from agent import a3c, config
+
+    env_kwargs = None
+    if args.env_kwarg:
+        env_kwargs = config.from_arguments(a3c.Args, argparse.Namespace(env_kwargs=args.env_kwarg)).env_kwargs
+    stats = a3c.evaluate(
+        args.checkpoint, args.episodes, args.seed, args.env, env_kwargs, "human" if args.render else None
+    )
+    print(f"{len(stats.returns)} episodes: return {stats.mean:.2f} ± {stats.std:.2f} (min {min(stats.returns):.2f}, "
+          f"max {max(stats.returns):.2f})")  # fmt: skip
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.demo import run_demo
 
@@ -139,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("windows", help="list the visible windows (* marks the focused one)")
-    p.set_defaults(func=cmd_windows)
+    p.set_defaults(func=cmd_windows, needs_screen=True)
 
     p = sub.add_parser("capture", help="save raw and processed frames of a window")
     p.add_argument("--window", required=True, help="window title or a unique part of it")
@@ -147,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=argtypes.positive(int), default=10, help="how many frames (default 10)")
     p.add_argument("--fps", type=argtypes.positive(float), default=15.0, help="capture rate (default 15)")
     p.add_argument("--crop", type=argtypes.crop, help="TOP,LEFT,HEIGHT,WIDTH in window pixels (default: whole window)")
-    p.set_defaults(func=cmd_capture)
+    p.set_defaults(func=cmd_capture, needs_screen=True)
 
     p = sub.add_parser("keys-test", help="send each action's keys to a window in turn and report them")
     p.add_argument("--window", required=True, help="window title or a unique part of it")
@@ -156,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hold", type=argtypes.positive(float), default=0.5, help=hold)
     p.add_argument("--kill-key", type=argtypes.key, default="f12", help="kill switch hotkey (default f12)")
     p.add_argument("--toggle-key", type=argtypes.key, default="f8", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_keys_test)
+    p.set_defaults(func=cmd_keys_test, needs_screen=True)
 
     from games.neonrace.track import DIFFICULTIES
 
@@ -174,7 +209,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo", help="where lap.mp4 and summary.txt go (default runs/demo)")
     give_up = "give up after this long (default 120)"
     p.add_argument("--max-seconds", type=argtypes.positive(float), default=120.0, help=give_up)
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, needs_screen=True)
+
+    from agent import a3c, config
+
+    p = sub.add_parser("train", help="train an actor-critic with A3C (classic envs, NeonRace-v0, or a game window)")
+    p.add_argument("--config", help="start from a run's config.toml (options given here override it)")
+    p.add_argument("--resume", help="continue a run: its folder or a checkpoint (options given here override)")
+    config.add_arguments(p, a3c.Args, aliases={"env_id": "--env"})
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="run a checkpoint's deterministic policy and report its returns")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint file or a run folder (its latest.pt)")
+    p.add_argument("--episodes", type=argtypes.positive(int), default=10, help="episodes (default 10)")
+    p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (default 10000)")
+    p.add_argument("--env", help="evaluate on this environment id instead of the training one")
+    p.add_argument("--env-kwarg", action="append", metavar="KEY=VALUE", help="environment keyword argument")
+    p.add_argument("--render", action="store_true", help="show the episodes in a window")
+    p.set_defaults(func=cmd_evaluate)
 
     digits_cmd.add_parser(sub)
     return parser
@@ -187,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         format="pixelpilot: %(levelname)s: %(message)s",
     )
     try:
-        # A game window for a person to play is no use on an invisible desktop unless asked for with --virtual.
-        with desktop(args.virtual, automatic=args.command != "game"):
+        # Commands that work on the screen get a virtual desktop when there is none. A game window for a person
+        # to play, and training or evaluating in-process, get one only when asked for with --virtual.
+        with desktop(args.virtual, automatic=getattr(args, "needs_screen", False)):
             return args.func(args)
     except PixelpilotError as exc:
         print(f"pixelpilot: error: {exc}", file=sys.stderr)

@@ -57,23 +57,32 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One ``--kebab-case`` option per dataclass field, typed, with the field's docstring as help."""
+def add_arguments(parser: argparse.ArgumentParser, cls: type, aliases: dict[str, str] | None = None) -> None:
+    """One ``--kebab-case`` option per dataclass field (plus ``aliases``), typed, with its docstring as help."""
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     for f in dataclasses.fields(cls):
-        flag = "--" + f.name.replace("_", "-")
+        flags = ["--" + f.name.replace("_", "-"), *([aliases[f.name]] if aliases and f.name in aliases else [])]
         kind, _ = _base_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         help_text = f"{docs.get(f.name, '')} (default: {default!r})"
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            parser.add_argument(
+                *flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         elif typing.get_origin(kind) is dict or kind is dict:
             parser.add_argument(
-                flag, action="append", default=None, metavar="KEY=VALUE", help=help_text + "; repeat for more"
+                *flags,
+                dest=f.name,
+                action="append",
+                default=None,
+                metavar="KEY=VALUE",
+                help=help_text + "; repeat for more",
             )
         else:
-            parser.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text)
+            parser.add_argument(
+                *flags, dest=f.name, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text
+            )
 
 
 def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -> Any:

@@ -45,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--window", help="window title or a unique part of it (default: the profile's)")
     p.add_argument("--frames", type=argtypes.positive(int), default=10, help="how many reads (default 10)")
     p.add_argument("--fps", type=argtypes.positive(float), default=2.0, help="reads per second (default 2)")
-    p.set_defaults(func=cmd_read)
+    p.set_defaults(func=cmd_read, needs_screen=True)
 
 
 def _digits_profile(name: str) -> GameProfile:

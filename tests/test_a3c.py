@@ -1,0 +1,124 @@
+"""The A3C trainer: returns against hand-computed values, determinism, learning, checkpoints, bad input."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from agent.a3c import Args, evaluate, gae, load_checkpoint, train
+from agent.config import ConfigError
+from tests.test_cli import assert_one_line_error, run
+
+
+def test_gae_against_hand_computed_values():
+    rewards = np.array([1.0, 2.0, 3.0])
+    values = np.array([0.5, 0.4, 0.3])
+    next_values = np.array([0.4, 0.3, 0.2])
+    ends = np.zeros(3)
+    adv, ret = gae(rewards, values, next_values, ends, gamma=0.9, lam=0.8)
+    # deltas: 1 + .9*.4 - .5 = 0.86; 2 + .9*.3 - .4 = 1.87; 3 + .9*.2 - .3 = 2.88
+    # advantages: A2 = 2.88; A1 = 1.87 + .72*2.88 = 3.9436; A0 = 0.86 + .72*3.9436 = 3.699392
+    assert adv == pytest.approx([3.699392, 3.9436, 2.88])
+    assert ret == pytest.approx(adv + values)
+
+
+def test_lambda_one_gives_n_step_returns():
+    rewards = np.array([1.0, 0.0, 2.0, 1.0])
+    values = np.array([0.1, 0.2, 0.3, 0.4])
+    bootstrap = 5.0
+    next_values = np.array([0.2, 0.3, 0.4, bootstrap])
+    _, ret = gae(rewards, values, next_values, np.zeros(4), gamma=0.5, lam=1.0)
+    # R0 = 1 + .5*0 + .25*2 + .125*1 + .0625*5 = 1.9375
+    assert ret == pytest.approx([1.9375, 1.875, 3.75, 3.5])
+
+
+def test_truncation_bootstraps_and_termination_does_not():
+    rewards = np.array([1.0, 1.0, 1.0])
+    values = np.array([2.0, 2.0, 2.0])
+    ends = np.array([0.0, 1.0, 0.0])  # the episode ends after step 1; step 2 belongs to the next one
+    terminated = gae(rewards, values, np.array([2.0, 0.0, 2.0]), ends, gamma=1.0, lam=1.0)[1]
+    truncated = gae(rewards, values, np.array([2.0, 10.0, 2.0]), ends, gamma=1.0, lam=1.0)[1]
+    assert terminated == pytest.approx([2.0, 1.0, 3.0])  # no value after a real end
+    assert truncated == pytest.approx([12.0, 11.0, 3.0])  # V(final observation) after a time limit
+    assert terminated[2] == truncated[2]  # nothing leaks across the episode boundary
+
+
+def quick(tmp_path, name, **kwargs):
+    defaults = dict(env_id="CartPole-v1", workers=1, total_steps=2000, eval_every=0, run_name=name,
+                    runs_dir=str(tmp_path), progress=False)  # fmt: skip
+    return Args(**{**defaults, **kwargs})
+
+
+def test_one_worker_with_a_fixed_seed_is_deterministic(tmp_path):
+    a = train(quick(tmp_path, "a", seed=7))
+    b = train(quick(tmp_path, "b", seed=7))
+    c = train(quick(tmp_path, "c", seed=8))
+    weights = [load_checkpoint(r.run_dir)["model"] for r in (a, b, c)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_learns_cartpole(tmp_path):
+    """Fails if A3C stops solving CartPole-v1: 2 workers, deterministic evaluation mean >= 475."""
+    result = train(quick(tmp_path, "learn", workers=2, total_steps=200_000, eval_every=10_000, target_return=475))
+    assert result.solved is not None, [round(p.mean) for p in result.curve]
+    final = evaluate(result.run_dir / "checkpoints" / "best.pt", episodes=20)
+    assert final.mean >= 475
+
+
+def test_checkpoint_and_resume(tmp_path):
+    first = train(quick(tmp_path, "resume", total_steps=1000))
+    saved = load_checkpoint(first.run_dir)
+    assert saved["counters"]["steps"] >= 1000 and saved["config"]["total_steps"] == 1000
+    resumed = train(quick(tmp_path, "resume", total_steps=2000), resume=first.run_dir)
+    assert resumed.run_dir == first.run_dir and resumed.steps >= 2000
+    after = load_checkpoint(first.run_dir)
+    assert after["counters"]["updates"] > saved["counters"]["updates"]
+    assert after["counters"]["wall_s"] > saved["counters"]["wall_s"]
+    rows = (first.run_dir / "progress.csv").read_text().splitlines()
+    assert rows[0].startswith("wall_s,steps") and sum(r.startswith("wall_s") for r in rows) == 1  # appended
+    # The optimizer's state went through the checkpoint unchanged.
+    state = saved["optimizer"]["state"]
+    assert state and all("exp_avg" in s for s in state.values())
+
+
+def test_a_crashed_worker_is_restarted_and_the_run_finishes(tmp_path, caplog):
+    marker = tmp_path / "crashed"
+    args = quick(tmp_path, "crash", env_id="tests.crash_env:CrashOnce-v0", env_kwargs={"marker": str(marker)})
+    with caplog.at_level(logging.WARNING):
+        result = train(args)
+    assert marker.exists() and result.steps >= 2000
+    assert "worker 0 crashed: RuntimeError: simulated crash" in caplog.text
+    assert "restarting it (1 of 3); the global model is kept" in caplog.text
+
+
+def test_the_cnn_path_trains_on_neonrace(tmp_path):
+    args = quick(tmp_path, "cnn", env_id="pixelpilot/NeonRace-v0", env_kwargs={"difficulty_name": "easy"},
+                 total_steps=200, n_steps=20)  # fmt: skip
+    before = train(args)
+    payload = load_checkpoint(before.run_dir)
+    assert "conv.0.weight" in payload["model"] and "core.weight_ih" in payload["model"]  # CNN with LSTM core
+    assert payload["counters"]["updates"] >= 10
+    assert all(torch.isfinite(t).all() for t in payload["model"].values())
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ConfigError, match="unknown environment 'NoSuchEnv-v9'"):
+        train(quick(tmp_path, "x", env_id="NoSuchEnv-v9"))
+    with pytest.raises(ConfigError, match="the CNN actor-critic needs Discrete actions"):
+        train(quick(tmp_path, "x", env_id="CarRacing-v3"))
+    with pytest.raises(ConfigError, match="workers: invalid value 0"):
+        quick(tmp_path, "x", workers=0)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="not a readable checkpoint"):
+        evaluate(corrupt)
+    result = train(quick(tmp_path, "cartpole", total_steps=100))
+    with pytest.raises(ConfigError, match=r"the model \(trained on CartPole-v1\) does not fit Acrobot-v1"):
+        evaluate(result.run_dir, env_id="Acrobot-v1")
+    assert_one_line_error(run("train", "--workers", "0"), "workers: invalid value 0")
+    assert_one_line_error(run("train", "--env", "NoSuchEnv-v9", "--no-progress"), "unknown environment 'NoSuchEnv-v9'")
+    assert_one_line_error(run("evaluate", "--checkpoint", str(corrupt)), "not a readable checkpoint")
