@@ -25,6 +25,7 @@ import math
 import os
 import queue as queue_module
 import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -692,6 +693,9 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         interrupted = True
         log.warning("interrupted: saving a checkpoint")
     finally:
+        # A second Ctrl-C must not cut the clean-up short: workers would be left running and no checkpoint saved.
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
         stop.set()
         for ack in acks:
             ack.set()  # wake every worker waiting for its update, so it sees the stop
@@ -703,7 +707,12 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         checkpoint()
         if bar is not None:
             bar.close()
-        if args.eval_every and failure is None and (not curve or curve[-1].steps < counters["steps"]):
+        if (
+            args.eval_every
+            and not interrupted
+            and failure is None
+            and (not curve or curve[-1].steps < counters["steps"])
+        ):
             point = _final_evaluation(args, global_model, counters["steps"], time.monotonic() - started)
             curve.append(point)
             run.writer.add_scalar("charts/eval_return", point.mean, point.steps)
@@ -711,6 +720,8 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         run.close()
         with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
             _plot(run_dir / "reward_curve.png", episodes, curve, f"A3C on {args.env_id}")
+        if previous_sigint is not None:
+            signal.signal(signal.SIGINT, previous_sigint)
     if failure:
         raise PixelpilotError(f"training stopped: {failure}; the last checkpoint is {latest}")
     return TrainResult(run_dir, counters["steps"], counters["wall_s"], curve, solved, interrupted)

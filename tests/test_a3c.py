@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +15,7 @@ import torch
 
 from agent.a3c import Args, evaluate, gae, load_checkpoint, train
 from agent.config import ConfigError
+from tests.conftest import ROOT
 from tests.test_cli import assert_one_line_error, run
 
 
@@ -122,3 +128,51 @@ def test_bad_input(tmp_path):
     assert_one_line_error(run("train", "--workers", "0"), "workers: invalid value 0")
     assert_one_line_error(run("train", "--env", "NoSuchEnv-v9", "--no-progress"), "unknown environment 'NoSuchEnv-v9'")
     assert_one_line_error(run("evaluate", "--checkpoint", str(corrupt)), "not a readable checkpoint")
+
+
+def test_ctrl_c_saves_a_checkpoint_and_leaves_no_workers(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "train", "--env", "CartPole-v1", "--total-steps", "10000000",
+         "--runs-dir", str(tmp_path), "--run-name", "interrupted", "--no-progress", "--eval-every", "5000"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    progress = tmp_path / "interrupted" / "progress.csv"
+    deadline = time.monotonic() + 120
+    while not (progress.exists() and len(progress.read_text().splitlines()) >= 2):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.2)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 3  # two workers and the evaluator
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(60)
+    stderr = proc.stderr.read()
+    assert code == 130 and "interrupted: saving a checkpoint" in stderr, stderr
+    assert load_checkpoint(tmp_path / "interrupted")["counters"]["steps"] > 0
+    deadline = time.monotonic() + 5  # multiprocessing's resource tracker exits just after its parent
+    while any(running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in children:
+        assert not running(pid), f"process {pid} outlived the run: {Path(f'/proc/{pid}/cmdline').read_text()}"
+
+
+def running(pid: str) -> bool:
+    """Alive and not a zombie (in a container whose init does not reap, exited children stay as zombies)."""
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_frame_stacking_wrapper():
+    import gymnasium as gym
+
+    import agent  # noqa: F401
+    from agent.wrappers import StackFrames
+
+    env = StackFrames(gym.make("pixelpilot/NeonRace-v0", difficulty_name="easy"), 4)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (128, 200, 4) and env.observation_space.contains(obs)
+    assert all(np.array_equal(obs[:, :, 0], obs[:, :, i]) for i in range(4))  # the first frame fills the stack
+    for _ in range(5):
+        newest = env.step(2)[0]
+    assert not np.array_equal(newest[:, :, 0], newest[:, :, 3])
+    with pytest.raises(ValueError, match="image observations"):
+        StackFrames(gym.make("CartPole-v1"), 4)
