@@ -105,7 +105,7 @@ def game_window(desktop: str) -> Iterator[Callable[..., GameWindow]]:
         started.append(window)
         if listen:
             window.listen()
-        window.handle = wait_for_window(title, 20).handle
+        window.handle = wait_for_window(title, 60).handle  # generous: Qt starts slowly on a loaded machine
         if listen:
             window.wait_for(lambda msg: msg.get("focused", False))
         return window
