@@ -394,6 +394,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
+def checkpoint_args(payload: dict[str, Any], **overrides: Any) -> Args:
+    """The run configuration stored in a checkpoint, with ``overrides``; a foreign one is a ConfigError."""
+    try:
+        return Args(**{**payload["config"], **overrides})
+    except TypeError as exc:
+        raise ConfigError(f"{payload['path']}: its configuration does not match this pixelpilot ({exc})") from None
+
+
 def load_weights(model: nn.Module, payload: dict[str, Any], env_id: str) -> None:
     try:
         model.load_state_dict(payload["model"])
@@ -443,12 +451,12 @@ def evaluate(
     if episodes < 1:
         raise ConfigError(f"episodes: invalid value {episodes!r}")
     payload = load_checkpoint(checkpoint)
-    config = dict(payload["config"])
+    overrides: dict[str, Any] = {}
     if env_id is not None:
-        config["env_id"] = env_id
+        overrides["env_id"] = env_id
     if env_kwargs is not None:
-        config["env_kwargs"] = env_kwargs
-    args = Args(**config)
+        overrides["env_kwargs"] = env_kwargs
+    args = checkpoint_args(payload, **overrides)
     env = make_env(args, render_mode)
     model = model_for(args, env)
     load_weights(model, payload, args.env_id)

@@ -127,7 +127,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     base = None
     if args.resume:
-        base = a3c.Args(**a3c.load_checkpoint(args.resume)["config"])
+        base = a3c.checkpoint_args(a3c.load_checkpoint(args.resume))
     elif args.config:
         base = config.load_toml(a3c.Args, Path(args.config))
     train_args = config.from_arguments(a3c.Args, args, base)

@@ -125,6 +125,12 @@ def test_bad_input(tmp_path):
     result = train(quick(tmp_path, "cartpole", total_steps=100))
     with pytest.raises(ConfigError, match=r"the model \(trained on CartPole-v1\) does not fit Acrobot-v1"):
         evaluate(result.run_dir, env_id="Acrobot-v1")
+    payload = torch.load(result.run_dir / "checkpoints" / "latest.pt", weights_only=True)
+    payload["config"]["learning_rate_schedule"] = "linear"  # a key this version does not know
+    foreign = tmp_path / "foreign.pt"
+    torch.save(payload, foreign)
+    with pytest.raises(ConfigError, match="its configuration does not match this pixelpilot"):
+        evaluate(foreign)
     assert_one_line_error(run("train", "--workers", "0"), "workers: invalid value 0")
     assert_one_line_error(run("train", "--env", "NoSuchEnv-v9", "--no-progress"), "unknown environment 'NoSuchEnv-v9'")
     assert_one_line_error(run("evaluate", "--checkpoint", str(corrupt)), "not a readable checkpoint")
