@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from agent import argtypes, digits_cmd
+from agent import argtypes, digits_cmd, gym_bench
 from capture.errors import PixelpilotError
 
 log = logging.getLogger("pixelpilot")
@@ -229,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     digits_cmd.add_parser(sub)
+    gym_bench.add_parser(sub)
     return parser
 
 
