@@ -306,6 +306,7 @@ def plot_curves(path: Path, env_id: str, threshold: float, runs: list[Run]) -> N
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     colours = {"A3C": "tab:blue", "A2C": "tab:orange"}
@@ -321,6 +322,8 @@ def plot_curves(path: Path, env_id: str, threshold: float, runs: list[Run]) -> N
             ax.plot(xs, [p.mean for p in run.curve], ".-", color=colours[run.algorithm], alpha=0.7, label=name)
         ax.axhline(threshold, color="grey", linestyle="--", linewidth=1, label="threshold")
         ax.set_xlabel(label)
+        if key == "steps":
+            ax.xaxis.set_major_formatter(EngFormatter())  # 150k, not 150000 (the labels ran into each other)
         ax.set_ylabel(f"mean return, {EVAL_EPISODES} deterministic episodes")
         ax.grid(alpha=0.3)
     axes[0].legend(loc="lower right")
@@ -446,7 +449,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="seeds (default 1 2 3)")  # fmt: skip
     parser.add_argument("--budget", type=argtypes.positive(float), default=1.0,
                         help="scale every env's step budget, e.g. 0.05 for a quick look (default 1)")  # fmt: skip
-    parser.add_argument("--curves", type=Path, help="folder for the learning-curve PNGs (default: docs/curves)")
+    parser.add_argument(
+        "--curves", type=Path, help="folder for the learning-curve PNGs (default: the checkout's docs/curves)"
+    )
     parser.add_argument("--runs", type=Path, default=defaults.runs_dir, help="A3C run folders (default runs/bench)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.set_defaults(func=cmd_gym)
