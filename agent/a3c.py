@@ -6,12 +6,19 @@ How the processes share one model (the synchronisation is also commented where i
 - The global model's parameters live in shared memory. Only the main process writes them, by applying
   gradients with an ordinary ``torch.optim.Adam`` whose state never leaves that process, so nothing depends
   on copying torch's optimizer internals into shared memory (what broke older PyTorch A3C code).
-- Each worker process (``spawn``) has its own environment and a local copy of the model. It rolls out
-  ``n_steps``, computes the actor-critic loss with GAE(λ) and its gradients, writes them into its own
-  shared gradient buffer, tells the main process, and waits. The main process applies gradients in the order
-  they arrive (asynchronously: no worker waits for another), then wakes the worker, which copies the newest
-  global weights, which include every other worker's updates so far.
-- An evaluator process periodically copies the global weights and runs deterministic episodes.
+- Each worker process has its own environments (``envs_per_worker``, stepped side by side with one batched
+  forward pass) and a local copy of the model. It rolls out ``n_steps``, computes the actor-critic loss with
+  GAE(λ) and its gradients, writes them into its own shared gradient buffer, tells the main process, and waits.
+  The main process applies gradients in the order they arrive (asynchronously: no worker waits for another),
+  then wakes the worker, which copies the newest global weights, which include every other worker's updates so
+  far. (Rolling out on while the gradient is applied was 30% faster per step but needed twice the steps: each
+  gradient then landed on weights that had moved on by the worker's own previous update.)
+- An evaluator process periodically copies the global weights and runs deterministic episodes (several
+  environments side by side, one batched forward pass per step). Each result is stamped with the steps and the
+  clock of its snapshot: the curve shows when the weights were that good, not when the verdict came in.
+- Processes start from a fork server that has already imported torch (where the platform has one, else
+  ``spawn``): like ``spawn`` each starts clean, without the parent's threads, windows or sockets, but in
+  milliseconds instead of the second it takes to import torch.
 """
 
 from __future__ import annotations
@@ -57,7 +64,10 @@ class Args:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """keyword arguments for gymnasium.make, e.g. difficulty_name=easy"""
     workers: int = 2
-    """worker processes, each with its own environment (more than the machine's cores is slower)"""
+    """worker processes, each with its own environments (more than the machine's cores is slower)"""
+    envs_per_worker: int = 1
+    """environments each worker steps side by side with one batched forward pass: more samples per second
+    from the same cores, and each gradient averages over more episodes"""
     total_steps: int = 1_000_000
     """environment steps over all workers before training stops"""
     n_steps: int = 20
@@ -86,6 +96,9 @@ class Args:
     """evaluate the global model every this many environment steps (0: never)"""
     eval_episodes: int = 10
     """episodes per evaluation, with the deterministic policy"""
+    eval_envs: int = 10
+    """environments an evaluation runs side by side with one batched forward pass (1 for environments that
+    drive a real window)"""
     target_return: float | None = None
     """stop as soon as an evaluation's mean return reaches this"""
     checkpoint_every: int = 100_000
@@ -106,6 +119,7 @@ class Args:
     def __post_init__(self) -> None:
         checks = {
             "workers": self.workers >= 1,
+            "envs_per_worker": self.envs_per_worker >= 1,
             "total_steps": self.total_steps >= 1,
             "n_steps": self.n_steps >= 1,
             "gamma": 0 < self.gamma <= 1,
@@ -117,6 +131,7 @@ class Args:
             "frame_stack": self.frame_stack >= 1,
             "eval_every": self.eval_every >= 0,
             "eval_episodes": self.eval_episodes >= 1,
+            "eval_envs": self.eval_envs >= 1,
             "checkpoint_every": self.checkpoint_every >= 1,
             "torch_threads": self.torch_threads >= 1,
             "max_restarts": self.max_restarts >= 0,
@@ -162,10 +177,21 @@ def to_tensor(obs: Any) -> torch.Tensor:
 
 
 def env_action(action: torch.Tensor, space: gym.spaces.Space) -> Any:
-    """A sampled action as the environment takes it (continuous actions clipped to the bounds)."""
+    """One sampled action (no batch dimension) as the environment takes it (continuous ones clipped to the bounds)."""
     if isinstance(space, gym.spaces.Discrete):
         return int(action.item())
-    return np.clip(action.squeeze(0).numpy(), space.low, space.high)
+    return np.clip(action.numpy(), space.low, space.high)
+
+
+def mask_state(state: Any, keep: torch.Tensor) -> Any:
+    """A recurrent state with the rows of ended episodes zeroed (``keep`` is 1.0 to keep a row, else 0.0)."""
+    if state is None:
+        return None
+    return tuple(s * keep.unsqueeze(-1) for s in state)
+
+
+def state_rows(state: Any, rows: torch.Tensor) -> Any:
+    return None if state is None else tuple(s[rows] for s in state)
 
 
 # -- returns --------------------------------------------------------------------------------------------------
@@ -177,15 +203,16 @@ def gae(
     gamma: float,
     lam: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """GAE(λ) advantages and the value targets (advantage + value) of one rollout.
+    """GAE(λ) advantages and the value targets (advantage + value) of one rollout: arrays of shape (T,), or
+    (T, E) for E environments stepped side by side.
 
     ``next_values[t]`` is the value of the state after step t: 0 when the episode *terminated* there, the
     value of the final observation when it was *truncated* (a time limit does not end the task, so the
     return is bootstrapped), and V(s[t+1]) otherwise. ``ends[t]`` marks any episode end: the advantage of
     one episode never leaks into the previous one. With λ = 1 these are the n-step returns.
     """
-    advantages = np.zeros(len(rewards), dtype=np.float64)
-    running = 0.0
+    advantages = np.zeros(rewards.shape, dtype=np.float64)
+    running = np.zeros(rewards.shape[1:], dtype=np.float64)
     for t in reversed(range(len(rewards))):
         delta = rewards[t] + gamma * next_values[t] - values[t]
         running = delta + gamma * lam * (1.0 - ends[t]) * running
@@ -194,23 +221,55 @@ def gae(
 
 
 # -- evaluation ---------------------------------------------------------------------------------------------
-def run_episodes(model: nn.Module, env: gym.Env, episodes: int, seed: int) -> list[float]:
-    """Returns of ``episodes`` episodes with the deterministic (most likely) action."""
-    returns = []
+def run_episodes(model: nn.Module, envs: list[gym.Env], episodes: int, seed: int) -> list[float]:
+    """Returns of ``episodes`` episodes with the deterministic (most likely) action, episode i reset with
+    ``seed + i``; ``envs`` run side by side with one batched forward pass per step, the same returns as one by one.
+    """
+    envs = envs[: min(len(envs), episodes)]
+    space = envs[0].action_space
+    returns = [0.0] * episodes
+    episode_of = list(range(len(envs)))
+    following = len(envs)
+    totals = np.zeros(len(envs))
+    active = np.ones(len(envs), dtype=bool)
+    obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
+    state = model.initial_state(len(envs))
     with torch.no_grad():
-        for i in range(episodes):
-            obs, _ = env.reset(seed=seed + i)
-            state = model.initial_state(1)
-            total, done = 0.0, False
-            while not done:
-                dist, _, state = model(to_tensor(obs), state)
-                obs, reward, terminated, truncated, _ = env.step(
-                    env_action(deterministic_action(dist), env.action_space)
-                )
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
+        while active.any():
+            dist, _, state = model(torch.as_tensor(obs, dtype=torch.float32), state)
+            actions = deterministic_action(dist)
+            keep = torch.ones(len(envs))
+            for i in np.flatnonzero(active):
+                o, reward, terminated, truncated, _ = envs[i].step(env_action(actions[i], space))
+                totals[i] += float(reward)
+                if terminated or truncated:
+                    returns[episode_of[i]], totals[i] = float(totals[i]), 0.0
+                    keep[i] = 0.0
+                    if following < episodes:
+                        o, _ = envs[i].reset(seed=seed + following)
+                        episode_of[i], following = following, following + 1
+                    else:
+                        active[i] = False
+                obs[i] = o
+            state = mask_state(state, keep)
     return returns
+
+
+def make_envs(args: Args, count: int, render_mode: str | None = None) -> list[gym.Env]:
+    """``count`` environments of ``args``; if making one fails, those already made are closed."""
+    envs: list[gym.Env] = []
+    try:
+        for _ in range(count):
+            envs.append(make_env(args, render_mode))
+    except BaseException:
+        close_all(envs)
+        raise
+    return envs
+
+
+def close_all(envs: list[gym.Env]) -> None:
+    for env in envs:
+        env.close()
 
 
 def copy_weights(source: nn.Module, target: nn.Module) -> None:
@@ -221,24 +280,55 @@ def copy_weights(source: nn.Module, target: nn.Module) -> None:
 
 # -- the worker ----------------------------------------------------------------------------------------------
 def replay(
-    model: nn.Module, observations: torch.Tensor, state: Any, ends: list[bool]
+    model: nn.Module, observations: torch.Tensor, state: Any, ends: torch.Tensor
 ) -> tuple[Distribution, torch.Tensor]:
-    """The rollout's action distributions and values again, this time with gradients.
+    """The rollout's action distributions and values again, this time with gradients, flattened to (T*E, ...).
 
-    Stateless models take the whole rollout as one batch. A recurrent model steps through it from the
-    rollout's first state, starting afresh after each episode end, exactly as it did while acting.
+    ``observations`` is (T, E, ...). Stateless models take the whole rollout as one batch. A recurrent model steps
+    through it from the rollout's first state, zeroing an environment's state after its episode ends, exactly as
+    it did while acting.
     """
     if not model.recurrent:
-        dist, values, _ = model(observations)
+        dist, values, _ = model(observations.flatten(0, 1))
         return dist, values
     logits, values = [], []
     for t in range(len(observations)):
-        dist, value, state = model(observations[t : t + 1], state)
+        dist, value, state = model(observations[t], state)
         logits.append(dist.logits)
         values.append(value)
-        if ends[t]:
-            state = model.initial_state(1)
+        state = mask_state(state, 1.0 - ends[t])
     return Categorical(logits=torch.cat(logits)), torch.cat(values)
+
+
+def start_method() -> Any:
+    """The multiprocessing context of the workers: a fork server with this module preloaded, else spawn.
+
+    The server is started once per process (its first training pays the import) and reused afterwards.
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
+def warm_up() -> None:
+    """Do now what the first training of a process would wait for, so that it starts at once (e.g. while a GUI
+    is idle): start the fork server, and construct an optimizer once (torch's first one imports torch._dynamo,
+    about a second)."""
+    ctx = start_method()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
+def adopt_environment(environ: dict[str, str]) -> None:
+    """Take the parent's environment variables of the moment the process was started, as ``spawn`` would: the
+    fork server's are those of when *it* started (a virtual display may have been set since)."""
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def worker(
@@ -251,61 +341,77 @@ def worker(
     messages: Any,
     ack: Any,
     stop: Any,
+    environ: dict[str, str],
 ) -> None:
     """One worker process: roll out, compute gradients, hand them over, take the newest weights, repeat."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the main process, which stops everyone
+    adopt_environment(environ)
     try:
         torch.set_num_threads(args.torch_threads)
         Distribution.set_default_validate_args(False)  # checks cost more than the small networks themselves
         seed = args.seed + 1000 * rank + 100_000 * attempt
         torch.manual_seed(seed)
-        env = make_env(args)
-        model = model_for(args, env)
+        envs = make_envs(args, args.envs_per_worker)
+        space = envs[0].action_space
+        model = model_for(args, envs[0])
         with lock:
             copy_weights(global_model, model)
-        obs, _ = env.reset(seed=seed)
-        state = model.initial_state(1)
-        episode_return, episode_length = 0.0, 0
+        n_envs = len(envs)
+        obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
+        state = model.initial_state(n_envs)
+        episode_returns, episode_lengths = np.zeros(n_envs), np.zeros(n_envs, dtype=np.int64)
+        rewards = np.zeros((args.n_steps, n_envs))
+        ends = np.zeros((args.n_steps, n_envs))
+        values = np.zeros((args.n_steps, n_envs))
+        next_values = np.zeros((args.n_steps, n_envs))
         while not stop.is_set():
             # Act without building a graph; the loss below recomputes the rollout in one batched pass.
             start_state = state
-            observations, actions, values, rewards, ends = [], [], [], [], []
-            next_values: list[float | None] = []
+            observations, actions = [], []
             with torch.no_grad():
-                for _ in range(args.n_steps):
-                    obs_t = to_tensor(obs)
+                for t in range(args.n_steps):
+                    obs_t = torch.tensor(obs, dtype=torch.float32)  # a copy: obs is updated in place below
                     dist, value, state = model(obs_t, state)
                     action = dist.sample()
                     observations.append(obs_t)
                     actions.append(action)
-                    values.append(float(value))
-                    obs, reward, terminated, truncated, _ = env.step(env_action(action, env.action_space))
-                    episode_return += float(reward)
-                    episode_length += 1
-                    rewards.append(float(reward))
-                    ends.append(terminated or truncated)
-                    if terminated:
-                        next_values.append(0.0)
-                    elif truncated:  # bootstrap from the final observation, with the state before the reset
-                        next_values.append(float(model(to_tensor(obs), state)[1]))
-                    else:
-                        next_values.append(None)  # the next step's value, filled in below
-                    if terminated or truncated:
-                        messages.put(("episode", rank, episode_return, episode_length))
-                        episode_return, episode_length = 0.0, 0
-                        obs, _ = env.reset()
-                        state = model.initial_state(1)
-                if next_values[-1] is None:
-                    next_values[-1] = float(model(to_tensor(obs), state)[1])
-            value_array = np.array(values)
-            nexts = np.array([value_array[t + 1] if v is None else v for t, v in enumerate(next_values)])
-            advantages, targets = gae(
-                np.array(rewards), value_array, nexts, np.array(ends, float), args.gamma, args.gae_lambda
+                    values[t] = value.numpy()
+                    next_obs = []
+                    truncated_rows = []
+                    for i, env in enumerate(envs):
+                        o, reward, terminated, truncated, _ = env.step(env_action(action[i], space))
+                        rewards[t, i] = reward
+                        ends[t, i] = terminated or truncated
+                        # Terminated: nothing follows (0). Truncated: bootstrap from the final observation (below).
+                        # Otherwise the value of the next step, filled in after the rollout.
+                        next_values[t, i] = 0.0
+                        episode_returns[i] += float(reward)
+                        episode_lengths[i] += 1
+                        if truncated and not terminated:
+                            truncated_rows.append(i)
+                        if terminated or truncated:
+                            if truncated and not terminated:
+                                next_obs.append(o)  # kept for the bootstrap; the reset observation goes on
+                            messages.put(("episode", rank, float(episode_returns[i]), int(episode_lengths[i])))
+                            episode_returns[i], episode_lengths[i] = 0.0, 0
+                            o, _ = env.reset()
+                        obs[i] = o
+                    if truncated_rows:  # a time limit does not end the task: V(final observation), state before reset
+                        rows = torch.as_tensor(truncated_rows)
+                        final = torch.as_tensor(np.stack(next_obs), dtype=torch.float32)
+                        next_values[t, truncated_rows] = model(final, state_rows(state, rows))[1].numpy()
+                    state = mask_state(state, torch.as_tensor(1.0 - ends[t], dtype=torch.float32))
+                last_values = model(torch.as_tensor(obs, dtype=torch.float32), state)[1].numpy()
+            following = np.concatenate([values[1:], last_values[None]])
+            nexts = np.where(ends > 0, next_values, following)
+            advantages, targets = gae(rewards, values, nexts, ends, args.gamma, args.gae_lambda)
+            dist, value_t = replay(
+                model, torch.stack(observations), start_state, torch.as_tensor(ends, dtype=torch.float32)
             )
-            dist, value_t = replay(model, torch.cat(observations), start_state, ends)
-            adv = torch.as_tensor(advantages, dtype=torch.float32)
+            adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
             policy_loss = -(dist.log_prob(torch.cat(actions)) * adv).mean()
-            value_loss = 0.5 * ((torch.as_tensor(targets, dtype=torch.float32) - value_t) ** 2).mean()
+            target_t = torch.as_tensor(targets.reshape(-1), dtype=torch.float32)
+            value_loss = 0.5 * ((target_t - value_t) ** 2).mean()
             entropy = dist.entropy().mean()
             loss = policy_loss + args.value_coef * value_loss - args.entropy_coef * entropy
             model.zero_grad()
@@ -316,7 +422,7 @@ def worker(
             for buffer, p in zip(grads, model.parameters(), strict=True):
                 buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
             stats = (policy_loss.item(), value_loss.item(), entropy.item(), grad_norm)
-            messages.put(("grad", rank, args.n_steps, stats))
+            messages.put(("grad", rank, args.n_steps * n_envs, stats))
             ack.wait()
             ack.clear()
             if stop.is_set():
@@ -331,15 +437,28 @@ def worker(
 
 
 def evaluator(
-    args: Args, global_model: nn.Module, lock: Any, steps: Any, messages: Any, stop: Any, first_at: int
+    args: Args,
+    global_model: nn.Module,
+    lock: Any,
+    steps: Any,
+    messages: Any,
+    stop: Any,
+    first_at: int,
+    started: float,
+    environ: dict[str, str],
 ) -> None:
-    """Evaluates a snapshot of the global model every ``eval_every`` steps with the deterministic policy."""
+    """Evaluates a snapshot of the global model every ``eval_every`` steps with the deterministic policy.
+
+    ``started`` is the run's ``time.monotonic()`` origin (a system-wide clock), so results carry the run's clock
+    at the snapshot.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    adopt_environment(environ)
     try:
         torch.set_num_threads(args.torch_threads)
         Distribution.set_default_validate_args(False)
-        env = make_env(args)
-        model = model_for(args, env)
+        envs = make_envs(args, min(args.eval_envs, args.eval_episodes))
+        model = model_for(args, envs[0])
         next_at = first_at
         while not stop.is_set():
             at = steps.value
@@ -348,11 +467,12 @@ def evaluator(
                 continue
             with lock:
                 copy_weights(global_model, model)
-            returns = run_episodes(model, env, args.eval_episodes, seed=args.seed + 10_000)
+            wall_s = time.monotonic() - started
+            returns = run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000)
             # The weights evaluated go back with the result: training moved on meanwhile, and best.pt must
             # hold what was measured, not the global model of the moment the result arrives.
             weights = {k: v.clone() for k, v in model.state_dict().items()}
-            messages.put(("eval", at, float(np.mean(returns)), float(np.std(returns)), weights))
+            messages.put(("eval", at, wall_s, float(np.mean(returns)), float(np.std(returns)), weights))
             next_at = (at // args.eval_every + 1) * args.eval_every
     except Exception:
         messages.put(("error", -1, traceback.format_exc()))
@@ -457,13 +577,13 @@ def evaluate(
     if env_kwargs is not None:
         overrides["env_kwargs"] = env_kwargs
     args = checkpoint_args(payload, **overrides)
-    env = make_env(args, render_mode)
-    model = model_for(args, env)
-    load_weights(model, payload, args.env_id)
+    envs = make_envs(args, 1 if render_mode == "human" else min(episodes, args.eval_envs), render_mode)
     try:
-        returns = run_episodes(model, env, episodes, seed)
+        model = model_for(args, envs[0])
+        load_weights(model, payload, args.env_id)
+        returns = run_episodes(model, envs, episodes, seed)
     finally:
-        env.close()
+        close_all(envs)
     return EvalStats(float(np.mean(returns)), float(np.std(returns)), returns)
 
 
@@ -527,16 +647,17 @@ def _plot(path: Path, episodes: list[tuple[int, float]], curve: list[EvalPoint],
 
 def _final_evaluation(args: Args, model: nn.Module, steps: int, wall_s: float) -> EvalPoint:
     """The curve ends with the model training ended with (the evaluator may not have seen the last updates)."""
-    env = make_env(args)
+    envs = make_envs(args, min(args.eval_envs, args.eval_episodes))
     try:
-        returns = run_episodes(model, env, args.eval_episodes, seed=args.seed + 10_000)
+        returns = run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000)
     finally:
-        env.close()
+        close_all(envs)
     return EvalPoint(steps, wall_s, float(np.mean(returns)), float(np.std(returns)))
 
 
 def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     """Train with ``args`` (or continue the run of a checkpoint/run folder); returns the evaluation curve."""
+    entered = time.monotonic()  # the clock includes setting up: models, environments, processes
     torch.set_num_threads(args.torch_threads)
     counters = {"steps": 0, "updates": 0, "episodes": 0, "wall_s": 0.0}
     payload = None
@@ -561,7 +682,9 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         optimizer.load_state_dict(payload["optimizer"])
 
     run = _Run(run_dir, args, resumed=payload is not None)
-    ctx = mp.get_context("spawn")
+    started = entered - counters["wall_s"]
+    ctx = start_method()
+    environ = dict(os.environ)
     messages = ctx.Queue()
     lock = ctx.Lock()
     stop = ctx.Event()
@@ -574,7 +697,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         acks[rank].clear()
         proc = ctx.Process(
             target=worker,
-            args=(rank, attempts[rank], args, global_model, grads[rank], lock, messages, acks[rank], stop),
+            args=(rank, attempts[rank], args, global_model, grads[rank], lock, messages, acks[rank], stop, environ),
             name=f"a3c-worker-{rank}",
             daemon=True,
         )
@@ -586,7 +709,9 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     if args.eval_every:
         first_at = (counters["steps"] // args.eval_every + 1) * args.eval_every
         eval_proc = ctx.Process(
-            target=evaluator, args=(args, global_model, lock, steps, messages, stop, first_at), daemon=True
+            target=evaluator,
+            args=(args, global_model, lock, steps, messages, stop, first_at, started, environ),
+            daemon=True,
         )
         eval_proc.start()
 
@@ -601,7 +726,6 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     losses: list[tuple[float, float, float, float]] = []
     solved: EvalPoint | None = None
     best_eval = -math.inf
-    started = time.monotonic() - counters["wall_s"]
     last_log, last_log_steps = time.monotonic(), counters["steps"]
     last_check = time.monotonic()
     next_checkpoint = (counters["steps"] // args.checkpoint_every + 1) * args.checkpoint_every
@@ -668,8 +792,8 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
                 run.writer.add_scalar("charts/episodic_return", ret, counters["steps"])
                 run.writer.add_scalar("charts/episodic_length", length, counters["steps"])
             elif kind == "eval":
-                _, at, mean, std, weights = msg
-                point = EvalPoint(at, time.monotonic() - started, mean, std)
+                _, at, wall_s, mean, std, weights = msg
+                point = EvalPoint(at, wall_s, mean, std)
                 curve.append(point)
                 run.writer.add_scalar("charts/eval_return", mean, at)
                 run.writer.add_scalar("charts/eval_return_std", std, at)

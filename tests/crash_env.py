@@ -1,8 +1,11 @@
-"""An environment whose first copy crashes mid-run, to test that A3C restarts a crashed worker.
+"""Environments for A3C's process tests: one whose first copy crashes mid-run (a crashed worker is restarted), one
+that checks an environment variable (workers see the parent's variables of the moment they start).
 
-Used as ``tests.crash_env:CrashOnce-v0``: gymnasium imports this module in the worker process.
+Used as ``tests.crash_env:CrashOnce-v0`` / ``tests.crash_env:NeedsVariable-v0``: gymnasium imports this module in
+the worker process.
 """
 
+import os
 from pathlib import Path
 
 import gymnasium as gym
@@ -24,5 +27,13 @@ class CrashOnce(CartPoleEnv):
         return super().step(action)
 
 
+class NeedsVariable(CartPoleEnv):
+    def __init__(self, name: str, value: str) -> None:
+        if os.environ.get(name) != value:
+            raise RuntimeError(f"{name} is {os.environ.get(name)!r} in this process, not {value!r}")
+        super().__init__()
+
+
 if "CrashOnce-v0" not in gym.registry:
     gym.register("CrashOnce-v0", entry_point=CrashOnce, max_episode_steps=500)
+    gym.register("NeedsVariable-v0", entry_point=NeedsVariable, max_episode_steps=500)

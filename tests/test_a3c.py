@@ -9,11 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
-from agent.a3c import Args, evaluate, gae, load_checkpoint, train
+from agent.a3c import Args, evaluate, gae, load_checkpoint, make_envs, run_episodes, train, warm_up
 from agent.config import ConfigError
 from tests.conftest import ROOT
 from tests.test_cli import assert_one_line_error, run
@@ -52,6 +53,82 @@ def test_truncation_bootstraps_and_termination_does_not():
     assert terminated[2] == truncated[2]  # nothing leaks across the episode boundary
 
 
+def test_gae_of_environments_side_by_side_is_gae_of_each():
+    rng = np.random.default_rng(0)
+    rewards, values, next_values = rng.normal(size=(3, 6, 4))
+    ends = (rng.random((6, 4)) < 0.3).astype(float)
+    advantages, targets = gae(rewards, values, next_values, ends, 0.9, 0.8)
+    for e in range(4):
+        column = gae(rewards[:, e], values[:, e], next_values[:, e], ends[:, e], 0.9, 0.8)
+        np.testing.assert_allclose(advantages[:, e], column[0])
+        np.testing.assert_allclose(targets[:, e], column[1])
+
+
+class RecordActions(gym.Wrapper):
+    """Keeps the actions of each episode, by the seed it was reset with."""
+
+    def __init__(self, env: gym.Env, log: dict[int, list]) -> None:
+        super().__init__(env)
+        self.log = log
+        self.current: list = []
+
+    def reset(self, *, seed=None, options=None):
+        self.current = self.log.setdefault(seed, [])
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        self.current.append(int(action))
+        return self.env.step(action)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [("CartPole-v1", {}), ("pixelpilot/NeonRace-v0", {"difficulty_name": "easy", "max_episode_steps": 25})],
+)
+def test_batched_evaluation_acts_as_one_by_one(env_id, kwargs):
+    """Five episodes on three envs side by side take the actions and get the returns of each episode run alone.
+    NeonRace's model is recurrent: an env's state must start afresh with each of its episodes."""
+    from models.actor_critic import build
+
+    torch.manual_seed(0)
+    runs = []
+    for count in (3, 1):
+        actions: dict[int, list] = {}
+        envs = [RecordActions(env, actions) for env in make_envs(Args(env_id=env_id, env_kwargs=kwargs), count)]
+        torch.manual_seed(0)
+        model = build(envs[0].observation_space, envs[0].action_space, "auto", None)
+        for parameter in model.parameters():  # random enough that actions depend on what the model sees
+            torch.nn.init.normal_(parameter, std=0.3)
+        runs.append((run_episodes(model, envs, 5, seed=40), actions))
+    (returns, actions), (alone_returns, alone_actions) = runs
+    assert returns == pytest.approx(alone_returns)
+    assert actions == alone_actions
+    assert all(len(set(episode)) > 1 for episode in actions.values())  # the policy does react
+
+
+def test_replay_of_a_recurrent_rollout_restarts_each_environment_at_its_episode_end():
+    """The loss recomputes a rollout of E envs in one pass; it must match stepping each env alone."""
+    from agent.a3c import replay
+    from models.actor_critic import CNNActorCritic
+
+    torch.manual_seed(0)
+    model = CNNActorCritic((128, 200, 1), 7, core="lstm")
+    observations = torch.rand(6, 2, 128, 200, 1)
+    ends = torch.zeros(6, 2)
+    ends[2, 0] = 1.0  # env 0's episode ends after step 2
+    start = model.initial_state(2)
+    with torch.no_grad():
+        dist, values = replay(model, observations, start, ends)
+        for e in range(2):
+            state = model.initial_state(1)
+            for t in range(6):
+                alone, value, state = model(observations[t, e : e + 1], state)
+                torch.testing.assert_close(dist.logits[t * 2 + e], alone.logits[0])
+                torch.testing.assert_close(values[t * 2 + e], value[0])
+                if ends[t, e]:
+                    state = model.initial_state(1)
+
+
 def quick(tmp_path, name, **kwargs):
     defaults = dict(env_id="CartPole-v1", workers=1, total_steps=2000, eval_every=0, run_name=name,
                     runs_dir=str(tmp_path), progress=False)  # fmt: skip
@@ -73,6 +150,24 @@ def test_learns_cartpole(tmp_path):
     assert result.solved is not None, [round(p.mean) for p in result.curve]
     final = evaluate(result.run_dir / "checkpoints" / "best.pt", episodes=20)
     assert final.mean >= 475
+
+
+def test_learns_cartpole_with_environments_side_by_side(tmp_path):
+    """The benchmark's setting: 16 envs per worker, 5 steps each."""
+    args = quick(tmp_path, "learn16", workers=2, envs_per_worker=16, n_steps=5, total_steps=300_000, eval_every=5_000,
+                 target_return=475)  # fmt: skip
+    result = train(args)
+    assert result.solved is not None, [round(p.mean) for p in result.curve]
+
+
+def test_workers_see_the_environment_variables_of_when_they_start(tmp_path, monkeypatch):
+    """The fork server started earlier; a variable set since (e.g. the DISPLAY of a virtual desktop) still counts."""
+    warm_up()
+    monkeypatch.setenv("PIXELPILOT_TEST_VARIABLE", "set after the fork server started")  # the server lacks it
+    variable = {"name": "PIXELPILOT_TEST_VARIABLE", "value": "set after the fork server started"}
+    args = quick(tmp_path, "environ", env_id="tests.crash_env:NeedsVariable-v0", env_kwargs=variable,
+                 max_restarts=0, eval_every=500)  # fmt: skip
+    assert train(args).steps >= 2000
 
 
 def test_checkpoint_and_resume(tmp_path):
@@ -103,7 +198,7 @@ def test_a_crashed_worker_is_restarted_and_the_run_finishes(tmp_path, caplog):
 
 def test_the_cnn_path_trains_on_neonrace(tmp_path):
     args = quick(tmp_path, "cnn", env_id="pixelpilot/NeonRace-v0", env_kwargs={"difficulty_name": "easy"},
-                 total_steps=200, n_steps=20)  # fmt: skip
+                 total_steps=400, n_steps=20, envs_per_worker=2)  # fmt: skip
     before = train(args)
     payload = load_checkpoint(before.run_dir)
     assert "conv.0.weight" in payload["model"] and "core.weight_ih" in payload["model"]  # CNN with LSTM core
@@ -147,8 +242,8 @@ def test_ctrl_c_saves_a_checkpoint_and_leaves_no_workers(tmp_path):
     while not (progress.exists() and len(progress.read_text().splitlines()) >= 2):
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         time.sleep(0.2)
-    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-    assert len(children) >= 3  # two workers and the evaluator
+    children = descendants(str(proc.pid))
+    assert len(children) >= 3  # two workers and the evaluator (children of the fork server)
     proc.send_signal(signal.SIGINT)
     code = proc.wait(60)
     stderr = proc.stderr.read()
@@ -159,6 +254,11 @@ def test_ctrl_c_saves_a_checkpoint_and_leaves_no_workers(tmp_path):
         time.sleep(0.1)
     for pid in children:
         assert not running(pid), f"process {pid} outlived the run: {Path(f'/proc/{pid}/cmdline').read_text()}"
+
+
+def descendants(pid: str) -> list[str]:
+    children = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
+    return children + [d for child in children for d in descendants(child)]
 
 
 def running(pid: str) -> bool:

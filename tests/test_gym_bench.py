@@ -41,7 +41,9 @@ def test_budget_run_writes_tables_and_curves(tmp_path, monkeypatch):
         assert row, section
         # reached at (steps, wall-clock): no; ran the whole budget; a final return
         _, _, _, steps_at, wall_at, steps, _, final = run_row(section, algorithm)
-        assert (steps_at, wall_at, steps) == ("—", "—", "5,000")
+        assert (steps_at, wall_at) == ("—", "—")
+        # the whole budget; A3C's last updates (16 envs x 5 steps per worker) may overshoot it
+        assert 5_000 <= int(steps.replace(",", "")) < 5_000 + 2 * 16 * 5
         assert re.fullmatch(r"[0-9.]+ ± [0-9.]+", final)
     assert "| CartPole-v1 | — | — |" in section  # no ratios when neither reached the threshold
     png = tmp_path / "docs" / "curves" / "gym_CartPole-v1.png"
