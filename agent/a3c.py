@@ -324,6 +324,13 @@ def warm_up() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
+def main_process_alive() -> bool:
+    """Whether the training's main process still runs (the parent of the processes it starts, even through the
+    fork server)."""
+    parent = mp.parent_process()
+    return parent is None or parent.is_alive()
+
+
 def adopt_environment(environ: dict[str, str]) -> None:
     """Take the parent's environment variables of the moment the process was started, as ``spawn`` would: the
     fork server's are those of when *it* started (a virtual display may have been set since)."""
@@ -423,7 +430,9 @@ def worker(
                 buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
             stats = (policy_loss.item(), value_loss.item(), entropy.item(), grad_norm)
             messages.put(("grad", rank, args.n_steps * n_envs, stats))
-            ack.wait()
+            while not ack.wait(1.0):
+                if not main_process_alive():
+                    return  # killed without stopping us (SIGKILL): nobody will apply gradients any more
             ack.clear()
             if stop.is_set():
                 break
@@ -463,6 +472,8 @@ def evaluator(
         while not stop.is_set():
             at = steps.value
             if at < next_at:
+                if not main_process_alive():
+                    return
                 time.sleep(0.05)
                 continue
             with lock:
@@ -737,6 +748,11 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         counters["wall_s"] = time.monotonic() - started
         save_checkpoint(path, weights or global_model.state_dict(), optimizer, counters, args)
 
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops a run as Ctrl-C does: a checkpoint, no process left behind
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_sigterm = signal.signal(signal.SIGTERM, terminate) if in_main_thread else None
     try:
         while counters["steps"] < args.total_steps and solved is None:
             try:
@@ -826,8 +842,9 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         log.warning("interrupted: saving a checkpoint")
     finally:
         # A second Ctrl-C must not cut the clean-up short: workers would be left running and no checkpoint saved.
-        in_main_thread = threading.current_thread() is threading.main_thread()
         previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop.set()
         for ack in acks:
             ack.set()  # wake every worker waiting for its update, so it sees the stop
@@ -852,8 +869,9 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         run.close()
         with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
             _plot(run_dir / "reward_curve.png", episodes, curve, f"A3C on {args.env_id}")
-        if previous_sigint is not None:
+        if in_main_thread:
             signal.signal(signal.SIGINT, previous_sigint)
+            signal.signal(signal.SIGTERM, previous_sigterm)
     if failure:
         raise PixelpilotError(f"training stopped: {failure}; the last checkpoint is {latest}")
     return TrainResult(run_dir, counters["steps"], counters["wall_s"], curve, solved, interrupted)

@@ -231,11 +231,12 @@ def test_bad_input(tmp_path):
     assert_one_line_error(run("evaluate", "--checkpoint", str(corrupt)), "not a readable checkpoint")
 
 
-def test_ctrl_c_saves_a_checkpoint_and_leaves_no_workers(tmp_path):
+def start_training(tmp_path) -> tuple[subprocess.Popen, list[str]]:
+    """``pixelpilot train`` in a child process, once it has logged; with its processes (workers, evaluator...)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "train", "--env", "CartPole-v1", "--total-steps", "10000000",
          "--runs-dir", str(tmp_path), "--run-name", "interrupted", "--no-progress", "--eval-every", "5000"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     progress = tmp_path / "interrupted" / "progress.csv"
     deadline = time.monotonic() + 120
@@ -244,16 +245,34 @@ def test_ctrl_c_saves_a_checkpoint_and_leaves_no_workers(tmp_path):
         time.sleep(0.2)
     children = descendants(str(proc.pid))
     assert len(children) >= 3  # two workers and the evaluator (children of the fork server)
-    proc.send_signal(signal.SIGINT)
-    code = proc.wait(60)
-    stderr = proc.stderr.read()
-    assert code == 130 and "interrupted: saving a checkpoint" in stderr, stderr
-    assert load_checkpoint(tmp_path / "interrupted")["counters"]["steps"] > 0
-    deadline = time.monotonic() + 5  # multiprocessing's resource tracker exits just after its parent
+    return proc, children
+
+
+def assert_gone(children: list[str], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
     while any(running(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in children:
         assert not running(pid), f"process {pid} outlived the run: {Path(f'/proc/{pid}/cmdline').read_text()}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_leaves_no_workers(tmp_path, signum):
+    proc, children = start_training(tmp_path)
+    proc.send_signal(signum)
+    code = proc.wait(60)
+    stderr = proc.stderr.read()
+    assert code == 130 and "interrupted: saving a checkpoint" in stderr, (code, stderr)
+    assert load_checkpoint(tmp_path / "interrupted")["counters"]["steps"] > 0
+    assert_gone(children, 5)  # multiprocessing's resource tracker exits just after its parent
+
+
+def test_workers_stop_when_the_main_process_is_killed(tmp_path):
+    """SIGKILL leaves no clean-up to the main process: the workers notice it is gone and exit."""
+    proc, children = start_training(tmp_path)
+    proc.kill()
+    proc.wait(10)
+    assert_gone(children, 10)
 
 
 def descendants(pid: str) -> list[str]:
