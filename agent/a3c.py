@@ -78,6 +78,9 @@ class Args:
     """GAE(lambda); 1.0 gives plain n-step returns"""
     lr: float = 1e-3
     """Adam learning rate of the global model"""
+    reward_scale: float = 1.0
+    """rewards are multiplied by this for learning (episode returns and evaluations stay the environment's own):
+    keeps value targets near 1 where returns run to the hundreds"""
     value_coef: float = 0.5
     """weight of the value loss"""
     entropy_coef: float = 0.01
@@ -125,6 +128,7 @@ class Args:
             "gamma": 0 < self.gamma <= 1,
             "gae_lambda": 0 <= self.gae_lambda <= 1,
             "lr": 0 < self.lr < 1,
+            "reward_scale": self.reward_scale > 0,
             "value_coef": self.value_coef >= 0,
             "entropy_coef": self.entropy_coef >= 0,
             "max_grad_norm": self.max_grad_norm > 0,
@@ -387,7 +391,7 @@ def worker(
                     truncated_rows = []
                     for i, env in enumerate(envs):
                         o, reward, terminated, truncated, _ = env.step(env_action(action[i], space))
-                        rewards[t, i] = reward
+                        rewards[t, i] = reward * args.reward_scale
                         ends[t, i] = terminated or truncated
                         # Terminated: nothing follows (0). Truncated: bootstrap from the final observation (below).
                         # Otherwise the value of the next step, filled in after the rollout.

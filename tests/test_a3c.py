@@ -153,9 +153,9 @@ def test_learns_cartpole(tmp_path):
 
 
 def test_learns_cartpole_with_environments_side_by_side(tmp_path):
-    """The benchmark's setting: 16 envs per worker, 5 steps each."""
-    args = quick(tmp_path, "learn16", workers=2, envs_per_worker=16, n_steps=5, total_steps=300_000, eval_every=5_000,
-                 target_return=475)  # fmt: skip
+    """The benchmark's setting: 16 envs per worker, 5 steps each, gradient norm clipped at 0.5."""
+    args = quick(tmp_path, "learn16", workers=2, envs_per_worker=16, n_steps=5, max_grad_norm=0.5, eval_every=5_000,
+                 total_steps=300_000, target_return=475)  # fmt: skip
     result = train(args)
     assert result.solved is not None, [round(p.mean) for p in result.curve]
 
@@ -213,6 +213,9 @@ def test_bad_input(tmp_path):
         train(quick(tmp_path, "x", env_id="CarRacing-v3"))
     with pytest.raises(ConfigError, match="workers: invalid value 0"):
         quick(tmp_path, "x", workers=0)
+    for field, value in (("envs_per_worker", 0), ("eval_envs", 0), ("reward_scale", 0.0)):
+        with pytest.raises(ConfigError, match=f"{field.replace('_', '-')}: invalid value"):
+            quick(tmp_path, "x", **{field: value})
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="not a readable checkpoint"):
