@@ -318,13 +318,13 @@ def start_method() -> Any:
 
 def warm_up() -> None:
     """Do now what the first training of a process would wait for, so that it starts at once (e.g. while a GUI
-    is idle): start the fork server, and construct an optimizer once (torch's first one imports torch._dynamo,
-    about a second)."""
+    is idle): start the fork server and let it import torch (a first process forked from it waits for that), and
+    construct an optimizer once (torch's first one imports torch._dynamo, about a second)."""
     ctx = start_method()
     if ctx.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
+        first = ctx.Process(target=os.getpid, name="a3c-warm-up")
+        first.start()
+        first.join()
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
