@@ -32,6 +32,7 @@ import math
 import os
 import queue as queue_module
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -259,11 +260,18 @@ def run_episodes(model: nn.Module, envs: list[gym.Env], episodes: int, seed: int
     return returns
 
 
+def instances_per_process(env: gym.Env) -> int:
+    """How many copies of ``env`` one process may run side by side (an env that drives a real window: one)."""
+    return int(env.unwrapped.metadata.get("instances_per_process", sys.maxsize))
+
+
 def make_envs(args: Args, count: int, render_mode: str | None = None) -> list[gym.Env]:
-    """``count`` environments of ``args``; if making one fails, those already made are closed."""
+    """``count`` environments of ``args``, or as many as one process may run; if making one fails, those already
+    made are closed."""
     envs: list[gym.Env] = []
     try:
-        for _ in range(count):
+        envs.append(make_env(args, render_mode))
+        for _ in range(min(count, instances_per_process(envs[0])) - 1):
             envs.append(make_env(args, render_mode))
     except BaseException:
         close_all(envs)
@@ -685,8 +693,15 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         run_dir = Path(args.runs_dir) / name
     torch.manual_seed(args.seed)  # the initial weights
     probe = make_env(args)
-    global_model = model_for(args, probe)
-    probe.close()
+    try:
+        if args.envs_per_worker > instances_per_process(probe):
+            raise ConfigError(
+                f"envs-per-worker: {args.env_id} runs {instances_per_process(probe)} per process, not "
+                f"{args.envs_per_worker}"
+            )
+        global_model = model_for(args, probe)
+    finally:
+        probe.close()
     if payload is not None:
         load_weights(global_model, payload, args.env_id)
     elif args.init_from:

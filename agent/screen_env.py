@@ -58,7 +58,8 @@ def make_reward_source(profile: GameProfile) -> RewardSource:
 
 
 class ScreenEnv(gym.Env[np.ndarray, np.int64]):
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 15}
+    # One per process: two would find the same window by title and fight over its keys (trainers read this).
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 15, "instances_per_process": 1}
 
     def __init__(
         self,

@@ -1,5 +1,6 @@
 """Environments for A3C's process tests: one whose first copy crashes mid-run (a crashed worker is restarted), one
-that checks an environment variable (workers see the parent's variables of the moment they start).
+that checks an environment variable (workers see the parent's variables of the moment they start), one that
+allows one copy per process.
 
 Used as ``tests.crash_env:CrashOnce-v0`` / ``tests.crash_env:NeedsVariable-v0``: gymnasium imports this module in
 the worker process.
@@ -7,6 +8,7 @@ the worker process.
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import gymnasium as gym
 from gymnasium.envs.classic_control import CartPoleEnv
@@ -34,6 +36,13 @@ class NeedsVariable(CartPoleEnv):
         super().__init__()
 
 
+class OnePerProcess(CartPoleEnv):
+    """Declares what pixelpilot/Screen-v0 declares: one copy per process (it drives a real window)."""
+
+    metadata: ClassVar[dict] = {**CartPoleEnv.metadata, "instances_per_process": 1}
+
+
 if "CrashOnce-v0" not in gym.registry:
     gym.register("CrashOnce-v0", entry_point=CrashOnce, max_episode_steps=500)
     gym.register("NeedsVariable-v0", entry_point=NeedsVariable, max_episode_steps=500)
+    gym.register("OnePerProcess-v0", entry_point=OnePerProcess, max_episode_steps=500)

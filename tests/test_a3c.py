@@ -170,6 +170,17 @@ def test_workers_see_the_environment_variables_of_when_they_start(tmp_path, monk
     assert train(args).steps >= 2000
 
 
+def test_an_env_that_allows_one_copy_per_process_gets_one(tmp_path):
+    """Screen-v0 drives a real window: never two per worker, and evaluations run its episodes one by one."""
+    args = quick(tmp_path, "one", env_id="tests.crash_env:OnePerProcess-v0", envs_per_worker=2)
+    with pytest.raises(ConfigError, match=r"envs-per-worker: tests\.crash_env:OnePerProcess-v0 runs 1 per process"):
+        train(args)
+    assert len(make_envs(args, 5)) == 1
+    assert len(make_envs(quick(tmp_path, "many"), 5)) == 5
+    result = train(quick(tmp_path, "one", env_id="tests.crash_env:OnePerProcess-v0", eval_every=1000))
+    assert len(result.curve) >= 2  # its evaluations ran
+
+
 def test_checkpoint_and_resume(tmp_path):
     first = train(quick(tmp_path, "resume", total_steps=1000))
     saved = load_checkpoint(first.run_dir)
