@@ -336,6 +336,10 @@ def warm_up() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
+def exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main_process_alive() -> bool:
     """Whether the training's main process still runs (the parent of the processes it starts, even through the
     fork server)."""
@@ -364,7 +368,9 @@ def worker(
 ) -> None:
     """One worker process: roll out, compute gradients, hand them over, take the newest weights, repeat."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the main process, which stops everyone
+    signal.signal(signal.SIGTERM, exit_on_signal)  # terminate(): close the envs (their games, displays, keys)
     adopt_environment(environ)
+    envs: list[gym.Env] = []
     try:
         torch.set_num_threads(args.torch_threads)
         Distribution.set_default_validate_args(False)  # checks cost more than the small networks themselves
@@ -455,6 +461,8 @@ def worker(
     except Exception:
         messages.put(("error", rank, traceback.format_exc()))
         raise SystemExit(1) from None
+    finally:
+        close_all(envs)
 
 
 def evaluator(
@@ -474,7 +482,9 @@ def evaluator(
     at the snapshot.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     adopt_environment(environ)
+    envs: list[gym.Env] = []
     try:
         torch.set_num_threads(args.torch_threads)
         Distribution.set_default_validate_args(False)
@@ -500,6 +510,8 @@ def evaluator(
     except Exception:
         messages.put(("error", -1, traceback.format_exc()))
         raise SystemExit(1) from None
+    finally:
+        close_all(envs)
 
 
 # -- checkpoints ----------------------------------------------------------------------------------------------

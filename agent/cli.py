@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from agent import argtypes, digits_cmd, gym_bench
 from capture.errors import PixelpilotError
@@ -131,6 +133,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     elif args.config:
         base = config.load_toml(a3c.Args, Path(args.config))
     train_args = config.from_arguments(a3c.Args, args, base)
+    if args.profile:
+        train_args = screen_training(train_args, args)
     result = a3c.train(train_args, resume=args.resume)
     last = result.curve[-1] if result.curve else None
     print(f"run: {result.run_dir} ({result.steps:,} steps in {result.wall_s:.0f} s)")
@@ -141,6 +145,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"reached the target {train_args.target_return:g} at {solved.steps:,} steps, {solved.wall_s:.1f} s")
     print(f"checkpoints: {result.run_dir / 'checkpoints'}; curve: {result.run_dir / 'reward_curve.png'}")
     return 130 if result.interrupted else 0
+
+
+def screen_training(train_args: Any, args: argparse.Namespace) -> Any:
+    """``--profile``: train through the game's window (``pixelpilot/Screen-v0``), each process on a virtual desktop
+    of its own, or one worker on the given real display."""
+    from agent.config import ConfigError
+
+    if args.env_id is not None:
+        raise ConfigError("--profile trains on the game's window (pixelpilot/Screen-v0); leave out --env")
+    private = args.display == "virtual"
+    if not private:
+        if train_args.workers != 1 or train_args.eval_every:
+            raise ConfigError(
+                f"--display {args.display}: one window on a real desktop takes one process; use --workers 1 "
+                "--eval-every 0 (or --display virtual: a desktop per worker)"
+            )
+        os.environ["DISPLAY"] = args.display  # the workers take the environment of the moment they start
+    kwargs = {**train_args.env_kwargs, "profile": args.profile, "private_display": private}
+    return dataclasses.replace(train_args, env_id="pixelpilot/Screen-v0", env_kwargs=kwargs)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -217,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="start from a run's config.toml (options given here override it)")
     p.add_argument("--resume", help="continue a run: its folder or a checkpoint (options given here override)")
     config.add_arguments(p, a3c.Args, aliases={"env_id": "--env"})
+    p.add_argument("--profile", help="train through this game profile's window (pixelpilot/Screen-v0) instead of --env")
+    p.add_argument("--display", default="virtual", help="with --profile: 'virtual' (default: every worker and the "
+                   "evaluator start their own Xvfb desktop and copy of the game) or a real display such as :0 "
+                   "(one worker)")  # fmt: skip
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="run a checkpoint's deterministic policy and report its returns")

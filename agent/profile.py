@@ -3,7 +3,7 @@
 ```toml
 name = "neonrace"
 window = "NeonRace"                         # title (or part of it) of the game window
-launch = ["{python}", "-m", "games.neonrace"]  # optional; {python} and {profile_dir} are expanded
+launch = ["{python}", "-m", "games.neonrace"]  # optional; {python}, {profile_dir} and {port} are expanded
 launch_timeout = 30                         # seconds to wait for the window after launching
 fps = 15                                    # real-time steps per second
 crop = { top = 0, left = 0, height = 500, width = 800 }   # optional; default: the whole client area
@@ -19,7 +19,9 @@ noop = false                                # add a "no keys" action (index 7)
 
 [reward]
 source = "telemetry"                        # "telemetry", "digits" or "none"
-port = 47800                                # telemetry: localhost UDP port the game sends to
+port = 47800                                # telemetry: localhost UDP port the game sends to; a game
+                                            # launched with {port} in its command is told the port, which
+                                            # lets a private display's copy use a free one
 scale = 1.0                                 # reward = scale * change in score
 # digits: read the score from the window's pixels (capture/digits.py) instead:
 # source = "digits"
@@ -96,10 +98,22 @@ class GameProfile:
     toggle_key: str = "f8"
     path: Path | None = field(default=None, compare=False)
 
-    def launch_command(self) -> list[str]:
-        """``launch`` with ``{python}`` and ``{profile_dir}`` expanded."""
+    def launch_command(self, port: int | None = None) -> list[str]:
+        """``launch`` with ``{python}``, ``{profile_dir}`` and ``{port}`` (``port``, else the telemetry port)
+        expanded."""
         profile_dir = str(self.path.parent) if self.path else "."
-        return [arg.replace("{python}", sys.executable).replace("{profile_dir}", profile_dir) for arg in self.launch]
+        values = {"{python}": sys.executable, "{profile_dir}": profile_dir, "{port}": str(port or self.reward.port)}
+        command = []
+        for arg in self.launch:
+            for name, value in values.items():
+                arg = arg.replace(name, value)
+            command.append(arg)
+        return command
+
+    @property
+    def launch_takes_port(self) -> bool:
+        """Whether the launch command tells the game its telemetry port (``{port}``)."""
+        return any("{port}" in arg for arg in self.launch)
 
 
 class _Reader:
@@ -258,6 +272,8 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
         raise rew.error("scale", f"expected a finite non-zero number, got {scale!r}")
     region, glyphs, settle = _digits_config(rew, source, path)
     rew.finish()
+    if any("{port}" in arg for arg in launch) and source != "telemetry":
+        raise top.error("launch", "uses {port}, which only a telemetry reward source has")
 
     done = top.table_("done")
     max_episode = done.number("max_episode_seconds", None, 0)

@@ -16,11 +16,16 @@ released) until it comes back, up to ``pause_timeout`` seconds; a closed window 
 :class:`~capture.errors.WindowClosedError`.
 Episodes are *terminated* when the game says ``done`` and *truncated* by ``max_episode_seconds`` or
 ``no_progress_seconds`` (counted in steps at the profile's fps), so learners bootstrap on truncation.
+
+With ``private_display`` the env starts a virtual desktop of its own (Xvfb + window manager) and launches the
+game there: nothing reaches the user's screen, keys cannot land in another window, and several processes (the
+workers of a screen training) each drive their own copy of the game side by side.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +35,8 @@ import numpy as np
 
 from agent.launcher import GameProcess, wait_for_window
 from agent.profile import GameProfile, load_profile
-from capture.errors import WindowClosedError, WindowMinimizedError, WindowNotFoundError
+from capture.display import VirtualDesktop
+from capture.errors import DisplayError, WindowClosedError, WindowMinimizedError, WindowNotFoundError
 from capture.frame_source import Frame, FrameSource
 from capture.grabber import WindowGrabber
 from capture.preprocess import OBS_SHAPE
@@ -44,10 +50,11 @@ from control.keyboard import Keyboard, PynputSender
 log = logging.getLogger(__name__)
 
 
-def make_reward_source(profile: GameProfile) -> RewardSource:
+def make_reward_source(profile: GameProfile, any_port: bool = False) -> RewardSource:
+    """The profile's reward source; ``any_port``: telemetry listens on a free port (a game launched with it)."""
     if profile.reward.source == "telemetry":
         assert profile.reward.port is not None
-        return TelemetryReward(profile.reward.port, profile.reward.scale)
+        return TelemetryReward(0 if any_port else profile.reward.port, profile.reward.scale)
     if profile.reward.source == "digits":
         from capture.digits import DigitReader, DigitsReward
 
@@ -69,6 +76,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         focus_guard: bool = True,
         kill_switch: bool = True,
         pause_timeout: float = 300.0,
+        private_display: bool = False,
     ) -> None:
         """
         Args:
@@ -79,19 +87,32 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             kill_switch: listen for the profile's kill-switch hotkey; once pressed, keys are released and every
                 later ``step`` raises AgentStopped. ``hotkeys.autopilot`` follows the profile's toggle key.
             pause_timeout: how long a minimised window may pause an episode before the env gives up.
+            private_display: start a virtual desktop for this env and launch the game on it (the profile needs a
+                ``launch`` command; with a telemetry reward, ``{port}`` in it). It must be the first X display
+                the process uses; the kill switch is off there (nobody can press keys on it: stop the process).
         """
         self.profile = profile if isinstance(profile, GameProfile) else load_profile(profile)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         if pause_timeout <= 0:
             raise ValueError(f"pause_timeout must be > 0, got {pause_timeout!r}")
+        if private_display and not self.profile.launch:
+            raise ValueError(f"profile {self.profile.name!r} has no launch command: a private display needs one")
+        if private_display and self.profile.reward.source == "telemetry" and not self.profile.launch_takes_port:
+            raise ValueError(
+                f"profile {self.profile.name!r}: a private display's game needs its telemetry port; put {{port}} "
+                "in the launch command"
+            )
+        self._private = private_display
+        self.desktop: VirtualDesktop | None = None
+        self._outer_display: str | None = None
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": self.profile.fps}
         self.action_space = gym.spaces.Discrete(self.profile.actions.n)
         self.observation_space = gym.spaces.Box(0.0, 1.0, OBS_SHAPE, np.float32)
         self._launch = launch
         self._focus_guard = focus_guard
-        self._kill_switch = kill_switch
+        self._kill_switch = kill_switch and not private_display
         self.hotkeys: Hotkeys | None = None
         self._pause_timeout = pause_timeout
         self.timing = TimingStats()
@@ -128,13 +149,19 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
 
     def _open(self) -> None:
         profile = self.profile
-        self._reward = make_reward_source(profile)  # first: a busy port must fail before a game is launched
+        if self._private:
+            self._open_private_display()
+        # First: a busy port must fail before a game is launched.
+        self._reward = make_reward_source(profile, any_port=self._private)
+        port = self._reward.receiver.port if isinstance(self._reward, TelemetryReward) else None
         try:
+            if self._private:
+                raise WindowNotFoundError(f"{profile.window!r}: a new private display has no windows")
             self.window = find_window(profile.window)
         except WindowNotFoundError:
             if not (self._launch and profile.launch):
                 raise
-            self.game = GameProcess(profile.launch_command())
+            self.game = GameProcess(profile.launch_command(port))
             self.window = wait_for_window(profile.window, profile.launch_timeout, self.game)
         handle = self.window.handle
         self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps)
@@ -145,6 +172,18 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             self.hotkeys = Hotkeys(profile.kill_key, profile.toggle_key, on_kill=self.keyboard.stop)
             self.hotkeys.start()
         default_backend().activate(handle)
+
+    def _open_private_display(self) -> None:
+        """Start this env's desktop and make it the process's X display (what window lookup, capture, keys and
+        the launched game connect to)."""
+        import sys
+
+        if "pywinctl" in sys.modules:  # it binds to one display when imported (capture.windows)
+            raise DisplayError("a private display must be the first X display of the process; this one has used one")
+        self.desktop = VirtualDesktop().start()
+        self._outer_display = os.environ.get("DISPLAY")
+        assert self.desktop.display is not None
+        os.environ["DISPLAY"] = self.desktop.display
 
     # -- the loop --------------------------------------------------------------------------------------
     def _read(self) -> Frame:
@@ -265,3 +304,10 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             if self.game is not None:
                 self.game.stop()
                 self.game = None
+            if self.desktop is not None:
+                self.desktop.stop()
+                self.desktop = None
+                if self._outer_display is None:
+                    os.environ.pop("DISPLAY", None)
+                else:
+                    os.environ["DISPLAY"] = self._outer_display

@@ -102,9 +102,10 @@ class VirtualDesktop:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             assert self._wm is not None
-            if self._wm.poll() is not None:
+            code = self._wm.poll()
+            if code is not None:
                 self.stop()
-                raise DisplayError(f"window manager {self.window_manager!r} exited with code {self._wm.returncode}")
+                raise DisplayError(f"window manager {self.window_manager!r} exited with code {code}")
             probe = subprocess.run(
                 ["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], env=self.env(), capture_output=True, text=True
             )

@@ -1,0 +1,70 @@
+"""Training through the screen: every worker and the evaluator on a virtual desktop of their own, with their own
+copy of NeonRace; nothing left behind afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.a3c import load_checkpoint
+from agent.profile import load_profile
+from tests.conftest import ROOT
+from tests.test_cli import assert_one_line_error, run
+
+
+def short_neonrace(tmp_path: Path) -> Path:
+    """neonrace.toml with 6-second episodes on the easy track, so a smoke run sees several."""
+    text = (ROOT / "games" / "profiles" / "neonrace.toml").read_text()
+    text = text.replace('"game", "--telemetry-port"', '"game", "--difficulty", "easy", "--telemetry-port"')
+    text = text.replace("max_episode_seconds = 180", "max_episode_seconds = 6")
+    path = tmp_path / "neonrace-short.toml"
+    path.write_text(text)
+    assert load_profile(path).done.max_episode_seconds == 6
+    return path
+
+
+def processes(pattern: str) -> set[str]:
+    return set(subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split())
+
+
+def test_two_workers_train_on_their_own_virtual_desktops_and_clean_up(tmp_path):
+    profile = short_neonrace(tmp_path)
+    before = processes("Xvfb") | processes("agent.cli game")
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "train", "--profile", str(profile), "--workers", "2",
+         "--total-steps", "300", "--eval-every", "150", "--eval-episodes", "1", "--runs-dir", str(tmp_path),
+         "--run-name", "screen", "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    payload = load_checkpoint(tmp_path / "screen")
+    assert payload["counters"]["steps"] >= 300 and payload["counters"]["updates"] >= 15
+    assert payload["config"]["env_id"] == "pixelpilot/Screen-v0"
+    assert payload["config"]["env_kwargs"] == {"profile": str(profile), "private_display": True}
+    progress = (tmp_path / "screen" / "progress.csv").read_text().splitlines()
+    assert any(line.split(",")[6] not in ("", "nan") for line in progress[1:]), progress  # an evaluation ran
+    # Every desktop and game the run started is gone (each worker and the evaluator closed its own).
+    assert (processes("Xvfb") | processes("agent.cli game")) <= before
+
+
+def test_a_real_display_takes_one_worker_and_no_evaluator(tmp_path):
+    profile = short_neonrace(tmp_path)
+    assert_one_line_error(
+        run("train", "--profile", str(profile), "--display", ":0", "--workers", "2"),
+        "--display :0: one window on a real desktop takes one process",
+    )
+    assert_one_line_error(
+        run("train", "--profile", str(profile), "--env", "CartPole-v1"), "--profile trains on the game's window"
+    )
+
+
+def test_a_private_display_needs_the_port_in_the_launch_command(tmp_path):
+    from agent.screen_env import ScreenEnv
+
+    profile = tmp_path / "fixed-port.toml"
+    profile.write_text(short_neonrace(tmp_path).read_text().replace('"{port}"', '"47800"'))
+    with pytest.raises(ValueError, match=r"put \{port\} in the launch command"):
+        ScreenEnv(profile, private_display=True)
