@@ -43,6 +43,7 @@ from capture.preprocess import OBS_SHAPE
 from capture.reward import NoReward, RewardSource, TelemetryReward
 from capture.timing import TimingStats
 from capture.windows import WindowInfo, default_backend, find_window
+from control.claim import WindowClaim
 from control.focus import FocusGuard
 from control.hotkeys import Hotkeys
 from control.keyboard import Keyboard, PynputSender
@@ -121,6 +122,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         self.keyboard: Keyboard | None = None
         self.frames: FrameSource | None = None
         self._reward: RewardSource | None = None
+        self.claim: WindowClaim | None = None
         self._last_frame: Frame | None = None
         self._obs_time = 0.0
         self._steps = 0
@@ -164,6 +166,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             self.game = GameProcess(profile.launch_command(port))
             self.window = wait_for_window(profile.window, profile.launch_timeout, self.game)
         handle = self.window.handle
+        self.claim = WindowClaim(os.environ.get("DISPLAY", ""), handle, self.window.title)
         self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps)
         focus = FocusGuard(handle) if self._focus_guard else None
         managed = profile.actions.managed_keys | set(profile.reset_keys)
@@ -298,6 +301,9 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             if self.frames is not None:
                 self.frames.grabber.close()
                 self.frames = None
+            if self.claim is not None:
+                self.claim.release()
+                self.claim = None
             if self._reward is not None:
                 self._reward.close()
                 self._reward = None

@@ -31,3 +31,7 @@ class WindowClosedError(WindowError):
 
 class WindowMinimizedError(WindowError):
     """The target window is minimised or off the screen: nothing to capture until it comes back."""
+
+
+class WindowBusyError(WindowError):
+    """Another pixelpilot process already drives the window."""

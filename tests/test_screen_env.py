@@ -137,3 +137,25 @@ def test_kill_switch_stops_the_env(open_env):
     with pytest.raises(AgentStopped, match="kill switch"):
         env.step(6)
     assert pressed(MANAGED) == set()
+
+
+def test_one_window_is_driven_by_one_env_at_a_time(open_env, tmp_path):
+    from capture.errors import WindowBusyError
+    from control.claim import WindowClaim
+
+    env, window = open_env()
+    env.reset()
+    second = tmp_path / "second.toml"
+    second.write_text(f'name = "second"\nwindow = "{window.title}"\nfps = 15\n[keys]\nreset = ["enter"]\n')
+    intruder = gym.make("pixelpilot/Screen-v0", profile=second)
+    with pytest.raises(WindowBusyError, match="driven by another pixelpilot process"):
+        intruder.reset()
+    intruder.close()
+    env.close()  # the claim goes with the env
+    claim = WindowClaim(":test", 0xABC, "t")
+    with pytest.raises(WindowBusyError, match=r"pid \d+"):
+        WindowClaim(":test", 0xABC, "t")
+    other = WindowClaim(":test", 0xABD, "t")
+    claim.release()
+    WindowClaim(":test", 0xABC, "t").release()
+    other.release()
