@@ -166,6 +166,27 @@ def screen_training(train_args: Any, args: argparse.Namespace) -> Any:
     return dataclasses.replace(train_args, env_id="pixelpilot/Screen-v0", env_kwargs=kwargs)
 
 
+def cmd_play(args: argparse.Namespace) -> int:
+    from agent.play import play
+
+    interactive = sys.stdout.isatty()
+
+    def status(line: str) -> None:
+        print(f"\r{line}\033[K" if interactive else line, end="" if interactive else "\n", flush=True)
+
+    result = play(args.profile, args.checkpoint, args.episodes, args.max_seconds, args.quiet_seconds, status=status)
+    if interactive:
+        print()
+    decide = result.timing.summary().get("decide_ms", {})
+    returns = ", ".join(f"{r:.1f}" for r in result.episodes) or "none finished"
+    print(f"{result.steps} steps at {result.fps:.1f} fps: pilot {result.pilot_steps}, human {result.human_steps}, "
+          f"paused {result.paused_steps}; decide p50 {decide.get('p50', float('nan')):.2f} ms p99 "
+          f"{decide.get('p99', float('nan')):.2f} ms; episode returns: {returns}")  # fmt: skip
+    if result.stopped:
+        print(f"stopped: {result.stopped}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from agent import a3c, config
 
@@ -245,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "evaluator start their own Xvfb desktop and copy of the game) or a real display such as :0 "
                    "(one worker)")  # fmt: skip
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("play", help="a trained pilot drives a game window (F8 pauses/resumes, F12 stops)")
+    p.add_argument("--profile", required=True, help="the game's profile (name or path)")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint file or a run folder (its latest.pt)")
+    p.add_argument("--episodes", type=argtypes.positive(int), help="stop after this many episodes (default: never)")
+    p.add_argument("--max-seconds", type=argtypes.positive(float), help="stop after this long (default: never)")
+    quiet = "after a human's last driving key, wait this long before the pilot takes over (default 1)"
+    p.add_argument("--quiet-seconds", type=argtypes.positive(float), default=1.0, help=quiet)
+    p.set_defaults(func=cmd_play, needs_screen=True)
 
     p = sub.add_parser("evaluate", help="run a checkpoint's deterministic policy and report its returns")
     p.add_argument("--checkpoint", required=True, help="a checkpoint file or a run folder (its latest.pt)")

@@ -243,10 +243,14 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         return frame.obs, {"episode": self._episodes, "telemetry": reading.info, "telemetry_messages": reading.messages}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        return self.step_keys(self.profile.actions.keys(action))
+
+    def step_keys(self, keys: frozenset[str]) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """A step holding ``keys`` (managed keys) instead of an action's: ``frozenset()`` lets a human drive, or
+        waits while the autopilot is off, with the capture, reward and time limits going on as usual."""
         if self.keyboard is None:
             raise RuntimeError("call reset() before step()")
         assert self.frames is not None and self._reward is not None
-        keys = self.profile.actions.keys(action)
         t0 = time.perf_counter()
         decide_ms = (t0 - self._obs_time) * 1000.0
         sent = self.keyboard.apply(keys)

@@ -1,0 +1,123 @@
+"""``pixelpilot play``: a trained pilot drives a real game window through the screen loop.
+
+Every step at the profile's fps: grab and preprocess the window, run the model (deterministic action), hold the
+action's keys. Control goes back and forth between the pilot and the person at the keyboard:
+
+- the autopilot toggle (default F8) pauses and resumes the pilot; paused, it holds no keys;
+- when a driving key is down that the pilot does not hold, a human is driving: the pilot lets go of every key
+  at once and takes over again after ``quiet_seconds`` without such a key (a human holding the very key the
+  pilot holds is indistinguishable from the pilot, and is not seen);
+- the kill switch (default F12) stops it; every key is released on every way out (see ``Keyboard``).
+
+A console line shows who drives, the action, fps and the decision latency.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from agent.a3c import checkpoint_args, load_checkpoint, load_weights, model_for
+from agent.config import ConfigError
+from agent.screen_env import ScreenEnv
+from capture.timing import TimingStats
+from control.keyboard import AgentStopped
+from control.xkeys import pressed
+from models.actor_critic import deterministic_action
+
+
+@dataclass
+class PlayResult:
+    steps: int = 0
+    episodes: list[float] = field(default_factory=list)
+    """the return of each finished episode"""
+    pilot_steps: int = 0
+    human_steps: int = 0
+    paused_steps: int = 0
+    stopped: str | None = None
+    """why play ended early (the kill switch), else None"""
+    timing: TimingStats = field(default_factory=TimingStats)
+    fps: float = 0.0
+
+
+def play(
+    profile: str | Path,
+    checkpoint: str | Path,
+    episodes: int | None = None,
+    max_seconds: float | None = None,
+    quiet_seconds: float = 1.0,
+    launch: bool = True,
+    status: Callable[[str], None] | None = None,
+) -> PlayResult:
+    """Drive ``profile``'s window with ``checkpoint``'s policy for ``episodes`` episodes (None: until stopped)
+    or ``max_seconds``. ``status`` receives the console line every few steps."""
+    payload = load_checkpoint(checkpoint)
+    args = checkpoint_args(payload)
+    if args.frame_stack != 1:
+        raise ConfigError(f"{checkpoint}: trained on {args.frame_stack} stacked frames; play drives single frames")
+    env = ScreenEnv(profile, launch=launch)
+    result = PlayResult()
+    try:
+        model = model_for(args, env)
+        load_weights(model, payload, "pixelpilot/Screen-v0")
+        model.eval()
+        managed = env.profile.actions.managed_keys
+        names = env.profile.actions.names
+        obs, _ = env.reset()
+        state = model.initial_state(1)
+        started = time.monotonic()
+        human_until = 0.0
+        episode_return = 0.0
+        while episodes is None or len(result.episodes) < episodes:
+            if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                break
+            assert env.keyboard is not None
+            autopilot = env.hotkeys.autopilot if env.hotkeys is not None else True
+            human = pressed(managed) - env.keyboard.held
+            if human:
+                human_until = time.monotonic() + quiet_seconds
+            if not autopilot:
+                driver, keys, label = "paused", frozenset(), "-"
+                result.paused_steps += 1
+            elif human or time.monotonic() < human_until:
+                driver, keys, label = "human", frozenset(), "+".join(sorted(human)) or "-"
+                result.human_steps += 1
+            else:
+                t0 = time.perf_counter()
+                with torch.no_grad():
+                    dist, _, state = model(torch.as_tensor(obs[None], dtype=torch.float32), state)
+                action = int(deterministic_action(dist)[0])
+                result.timing.add("decide_ms", (time.perf_counter() - t0) * 1000.0)
+                driver, keys, label = "pilot", env.profile.actions.keys(action), names[action]
+                result.pilot_steps += 1
+            obs, reward, terminated, truncated, info = env.step_keys(keys)
+            result.steps += 1
+            episode_return += reward
+            if status is not None and result.steps % 5 == 0:
+                status(_status_line(driver, label, result, time.monotonic() - started, info))
+            if terminated or truncated:
+                result.episodes.append(episode_return)
+                episode_return = 0.0
+                if episodes is None or len(result.episodes) < episodes:
+                    obs, _ = env.reset()
+                    state = model.initial_state(1)
+        result.fps = result.steps / max(time.monotonic() - started, 1e-9)
+    except AgentStopped as exc:
+        result.stopped = str(exc)
+    finally:
+        env.close()
+    return result
+
+
+def _status_line(driver: str, label: str, result: PlayResult, elapsed: float, info: dict) -> str:
+    decide = result.timing.summary().get("decide_ms", {})
+    p50, p99 = decide.get("p50", float("nan")), decide.get("p99", float("nan"))
+    score = info.get("telemetry", {}).get("score")
+    return (
+        f"{driver:6} {label:10} | {result.steps / max(elapsed, 1e-9):5.1f} fps | decide p50 {p50:4.1f} ms "
+        f"p99 {p99:4.1f} ms | episode {len(result.episodes) + 1}" + (f" score {score}" if score is not None else "")
+    )

@@ -1,0 +1,93 @@
+"""Training throughput on pixelpilot/NeonRace-v0, in-process: pixelpilot's A3C (1 and 2 workers) next to
+Stable-Baselines3 A2C and PPO with their CNN policies, same machine, same run.
+
+Steps per second of whole training runs (rollouts, losses, updates; A3C's process start-up included), with
+the default networks: A3C the universe-starter CNN + LSTM 256 (3.7M parameters), one torch thread per process;
+SB3 NatureCNN on the same 128x200x1 observations, 2 environments, torch threads = cores.
+
+Run: make bench, or .venv/bin/python benchmarks/neonrace_training.py [--steps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.screen_loop import machine, write_section  # noqa: E402
+
+START, END = "<!-- neonrace_training:start -->", "<!-- neonrace_training:end -->"
+ENV_ID = "pixelpilot/NeonRace-v0"
+
+
+def a3c_steps_per_second(workers: int, steps: int, runs_dir: str) -> float:
+    from agent.a3c import Args, train, warm_up
+
+    warm_up()
+    args = Args(env_id=ENV_ID, workers=workers, total_steps=steps, eval_every=0, progress=False,
+                run_name=f"neonrace-{workers}", runs_dir=runs_dir, checkpoint_every=10**9)  # fmt: skip
+    result = train(args)
+    return result.steps / result.wall_s
+
+
+def sb3_steps_per_second(algorithm: str, steps: int) -> float:
+    import torch
+    from stable_baselines3 import A2C, PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    import agent  # noqa: F401 - registers the environment
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    env = make_vec_env(ENV_ID, n_envs=2, seed=0)
+    # The observations are float images in [0, 1] already: no /255 (SB3 expects uint8 images otherwise).
+    kwargs = {"policy_kwargs": {"normalize_images": False}, "seed": 0, "verbose": 0}
+    if algorithm == "PPO":
+        kwargs.update(n_steps=512, batch_size=64)  # a few full updates within the budget
+    model = (PPO if algorithm == "PPO" else A2C)("CnnPolicy", env, **kwargs)
+    started = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    elapsed = time.perf_counter() - started
+    env.close()
+    return model.num_timesteps / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=4096, help="environment steps per run (default 4096)")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    options = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as runs_dir:
+        for workers in (1, 2):
+            rows.append((f"pixelpilot A3C, {workers} worker{'s' if workers > 1 else ''}",
+                         a3c_steps_per_second(workers, options.steps, runs_dir)))  # fmt: skip
+    for algorithm in ("A2C", "PPO"):
+        sps = sb3_steps_per_second(algorithm, options.steps)
+        rows.append((f"Stable-Baselines3 {algorithm} (CnnPolicy, 2 envs)", sps))
+    lines = [
+        "## Training throughput on NeonRace-v0 (issue 5)",
+        "",
+        f"`make bench` ({options.steps:,} steps per run) on {datetime.date.today()}: {machine()}. Whole training "
+        "runs on the 128x200x1 observations: A3C with the universe-starter CNN + LSTM 256 and one torch thread per "
+        "process (start-up included); SB3 with NatureCNN, torch threads = cores.",
+        "",
+        "| trainer | steps/s |",
+        "|---|---:|",
+        *(f"| {name} | {sps:,.0f} |" for name, sps in rows),
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not options.no_write:
+        write_section(text, START, END)
+
+
+if __name__ == "__main__":
+    main()
