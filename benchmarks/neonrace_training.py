@@ -18,6 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import gymnasium as gym
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -37,6 +40,13 @@ def a3c_steps_per_second(workers: int, steps: int, runs_dir: str) -> float:
     return result.steps / result.wall_s
 
 
+def channels_first(env: gym.Env) -> gym.Env:
+    """(128, 200, 1) → (1, 128, 200): SB3 transposes only uint8 images itself."""
+    box = env.observation_space
+    space = gym.spaces.Box(0.0, 1.0, (box.shape[2], *box.shape[:2]), np.float32)
+    return gym.wrappers.TransformObservation(env, lambda obs: np.ascontiguousarray(obs.transpose(2, 0, 1)), space)
+
+
 def sb3_steps_per_second(algorithm: str, steps: int) -> float:
     import torch
     from stable_baselines3 import A2C, PPO
@@ -45,7 +55,7 @@ def sb3_steps_per_second(algorithm: str, steps: int) -> float:
     import agent  # noqa: F401 - registers the environment
 
     torch.set_num_threads(os.cpu_count() or 1)
-    env = make_vec_env(ENV_ID, n_envs=2, seed=0)
+    env = make_vec_env(ENV_ID, n_envs=2, seed=0, wrapper_class=channels_first)
     # The observations are float images in [0, 1] already: no /255 (SB3 expects uint8 images otherwise).
     kwargs = {"policy_kwargs": {"normalize_images": False}, "seed": 0, "verbose": 0}
     if algorithm == "PPO":
