@@ -177,10 +177,6 @@ def model_for(args: Args, env: gym.Env) -> nn.Module:
         raise ConfigError(f"{args.env_id}: {exc}") from None
 
 
-def to_tensor(obs: Any) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(obs), dtype=torch.float32).unsqueeze(0)
-
-
 def env_action(action: torch.Tensor, space: gym.spaces.Space) -> Any:
     """One sampled action (no batch dimension) as the environment takes it (continuous ones clipped to the bounds)."""
     if isinstance(space, gym.spaces.Discrete):
@@ -277,6 +273,11 @@ def make_envs(args: Args, count: int, render_mode: str | None = None) -> list[gy
         close_all(envs)
         raise
     return envs
+
+
+def make_eval_envs(args: Args, episodes: int, render_mode: str | None = None) -> list[gym.Env]:
+    """The envs an evaluation of ``episodes`` episodes runs side by side (one when a person watches)."""
+    return make_envs(args, 1 if render_mode == "human" else min(args.eval_envs, episodes), render_mode)
 
 
 def close_all(envs: list[gym.Env]) -> None:
@@ -412,11 +413,10 @@ def worker(
                         next_values[t, i] = 0.0
                         episode_returns[i] += float(reward)
                         episode_lengths[i] += 1
-                        if truncated and not terminated:
-                            truncated_rows.append(i)
                         if terminated or truncated:
-                            if truncated and not terminated:
-                                next_obs.append(o)  # kept for the bootstrap; the reset observation goes on
+                            if not terminated:  # truncated: keep the final observation for the bootstrap
+                                truncated_rows.append(i)
+                                next_obs.append(o)
                             messages.put(("episode", rank, float(episode_returns[i]), int(episode_lengths[i])))
                             episode_returns[i], episode_lengths[i] = 0.0, 0
                             o, _ = env.reset()
@@ -488,7 +488,7 @@ def evaluator(
     try:
         torch.set_num_threads(args.torch_threads)
         Distribution.set_default_validate_args(False)
-        envs = make_envs(args, min(args.eval_envs, args.eval_episodes))
+        envs = make_eval_envs(args, args.eval_episodes)
         model = model_for(args, envs[0])
         next_at = first_at
         while not stop.is_set():
@@ -612,7 +612,7 @@ def evaluate(
     if env_kwargs is not None:
         overrides["env_kwargs"] = env_kwargs
     args = checkpoint_args(payload, **overrides)
-    envs = make_envs(args, 1 if render_mode == "human" else min(episodes, args.eval_envs), render_mode)
+    envs = make_eval_envs(args, episodes, render_mode)
     try:
         model = model_for(args, envs[0])
         load_weights(model, payload, args.env_id)
@@ -682,7 +682,7 @@ def _plot(path: Path, episodes: list[tuple[int, float]], curve: list[EvalPoint],
 
 def _final_evaluation(args: Args, model: nn.Module, steps: int, wall_s: float) -> EvalPoint:
     """The curve ends with the model training ended with (the evaluator may not have seen the last updates)."""
-    envs = make_envs(args, min(args.eval_envs, args.eval_episodes))
+    envs = make_eval_envs(args, args.eval_episodes)
     try:
         returns = run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000)
     finally:

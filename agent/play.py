@@ -26,7 +26,7 @@ from agent.config import ConfigError
 from agent.screen_env import ScreenEnv
 from capture.timing import TimingStats
 from control.keyboard import AgentStopped
-from control.xkeys import pressed
+from control.xkeys import KeyState
 from models.actor_critic import deterministic_action
 
 
@@ -61,6 +61,7 @@ def play(
         raise ConfigError(f"{checkpoint}: trained on {args.frame_stack} stacked frames; play drives single frames")
     env = ScreenEnv(profile, launch=launch)
     result = PlayResult()
+    key_state: KeyState | None = None
     try:
         model = model_for(args, env)
         load_weights(model, payload, "pixelpilot/Screen-v0")
@@ -68,6 +69,7 @@ def play(
         managed = env.profile.actions.managed_keys
         names = env.profile.actions.names
         obs, _ = env.reset()
+        key_state = KeyState(managed)  # after reset: the env has chosen the display (its own, if private)
         state = model.initial_state(1)
         started = time.monotonic()
         human_until = 0.0
@@ -77,7 +79,7 @@ def play(
                 break
             assert env.keyboard is not None
             autopilot = env.hotkeys.autopilot if env.hotkeys is not None else True
-            human = pressed(managed) - env.keyboard.held
+            human = key_state.pressed() - env.keyboard.held
             if human:
                 human_until = time.monotonic() + quiet_seconds
             if not autopilot:
@@ -109,6 +111,8 @@ def play(
     except AgentStopped as exc:
         result.stopped = str(exc)
     finally:
+        if key_state is not None:
+            key_state.close()
         env.close()
     return result
 

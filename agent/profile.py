@@ -272,8 +272,6 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
         raise rew.error("scale", f"expected a finite non-zero number, got {scale!r}")
     region, glyphs, settle = _digits_config(rew, source, path)
     rew.finish()
-    if any("{port}" in arg for arg in launch) and source != "telemetry":
-        raise top.error("launch", "uses {port}, which only a telemetry reward source has")
 
     done = top.table_("done")
     max_episode = done.number("max_episode_seconds", None, 0)
@@ -294,7 +292,7 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
     top.finish()
 
     assert fps is not None and launch_timeout is not None and reset_timeout is not None
-    return GameProfile(
+    profile = GameProfile(
         name=name,
         window=window,
         fps=fps,
@@ -309,3 +307,6 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
         toggle_key=toggle_key,
         path=path.resolve(),
     )
+    if profile.launch_takes_port and source != "telemetry":
+        raise top.error("launch", "uses {port}, which only a telemetry reward source has")
+    return profile

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -156,15 +157,17 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         # First: a busy port must fail before a game is launched.
         self._reward = make_reward_source(profile, any_port=self._private)
         port = self._reward.receiver.port if isinstance(self._reward, TelemetryReward) else None
-        try:
-            if self._private:
-                raise WindowNotFoundError(f"{profile.window!r}: a new private display has no windows")
-            self.window = find_window(profile.window)
-        except WindowNotFoundError:
-            if not (self._launch and profile.launch):
-                raise
+        window = None
+        if not self._private:  # a new private display has no windows yet: its game is always launched
+            try:
+                window = find_window(profile.window)
+            except WindowNotFoundError:
+                if not (self._launch and profile.launch):
+                    raise
+        if window is None:
             self.game = GameProcess(profile.launch_command(port))
-            self.window = wait_for_window(profile.window, profile.launch_timeout, self.game)
+            window = wait_for_window(profile.window, profile.launch_timeout, self.game)
+        self.window = window
         handle = self.window.handle
         self.claim = WindowClaim(os.environ.get("DISPLAY", ""), handle, self.window.title)
         self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps)
@@ -179,8 +182,6 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
     def _open_private_display(self) -> None:
         """Start this env's desktop and make it the process's X display (what window lookup, capture, keys and
         the launched game connect to)."""
-        import sys
-
         if "pywinctl" in sys.modules:  # it binds to one display when imported (capture.windows)
             raise DisplayError("a private display must be the first X display of the process; this one has used one")
         self.desktop = VirtualDesktop().start()

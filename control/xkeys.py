@@ -35,21 +35,35 @@ def keysym_name(key: str) -> str:
     return key
 
 
-def pressed(keys: Iterable[str], display_name: str | None = None) -> set[str]:
-    """The subset of ``keys`` that the X server reports as held down right now."""
-    from Xlib import XK, display
+class KeyState:
+    """Reads which of ``keys`` the X server holds down, over one connection kept open (for a loop that asks
+    every step: opening a connection costs milliseconds)."""
 
-    d = display.Display(display_name)
-    try:
-        keymap = d.query_keymap()
-        held = set()
+    def __init__(self, keys: Iterable[str], display_name: str | None = None) -> None:
+        from Xlib import XK, display
+
+        self._display = display.Display(display_name)
+        self._codes: dict[str, int] = {}
         for key in keys:
             name = keysym_name(key)
             if name.endswith(("_l", "_r")):
                 name = name[:-1] + name[-1].upper()
-            code = d.keysym_to_keycode(XK.string_to_keysym(name))
-            if code and keymap[code // 8] & (1 << (code % 8)):
-                held.add(key)
-        return held
+            code = self._display.keysym_to_keycode(XK.string_to_keysym(name))
+            if code:
+                self._codes[key] = code
+
+    def pressed(self) -> set[str]:
+        keymap = self._display.query_keymap()
+        return {key for key, code in self._codes.items() if keymap[code // 8] & (1 << (code % 8))}
+
+    def close(self) -> None:
+        self._display.close()
+
+
+def pressed(keys: Iterable[str], display_name: str | None = None) -> set[str]:
+    """The subset of ``keys`` that the X server reports as held down right now."""
+    state = KeyState(keys, display_name)
+    try:
+        return state.pressed()
     finally:
-        d.close()
+        state.close()

@@ -62,6 +62,7 @@ def test_full_profile(tmp_path):
         (BASE + '[hotkeys]\nkill = "up"\n', "hotkey 'up' is also a game key"),
         (BASE + "launch = [1, 2]\n", "launch: expected a list of strings"),
         (BASE + "[keys]\nnoop = 1\n", "keys.noop: expected true or false, got 1"),
+        (BASE + 'launch = ["game", "{port}"]\n', r"launch: uses \{port\}, which only a telemetry reward source has"),
     ],
 )
 def test_bad_profiles_name_file_key_and_expectation(tmp_path, text, message):
