@@ -443,15 +443,14 @@ def worker(
             loss.backward()
             grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm))
             # Synchronisation: this worker's buffer is read by the main process only between the message
-            # below and the ack, so writing it here, while the ack is clear, races with nobody.
+            # below and its acknowledgement, so writing it here, before the message, races with nobody.
             for buffer, p in zip(grads, model.parameters(), strict=True):
                 buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
             stats = (policy_loss.item(), value_loss.item(), entropy.item(), grad_norm)
             messages.put(("grad", rank, args.n_steps * n_envs, stats))
-            while not ack.wait(1.0):
+            while not ack.acquire(timeout=1.0):
                 if not main_process_alive():
                     return  # killed without stopping us (SIGKILL): nobody will apply gradients any more
-            ack.clear()
             if stop.is_set():
                 break
             # Synchronisation: the main process holds the lock while it writes the global parameters, so the
@@ -731,12 +730,16 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     lock = ctx.Lock()
     stop = ctx.Event()
     steps = ctx.Value("q", counters["steps"])
-    acks = [ctx.Event() for _ in range(args.workers)]
+    # One semaphore per worker, released once per applied gradient. Not an Event: a waiter whose timed wait
+    # ends as the Event is set can trip multiprocessing's Condition bookkeeping ("notify: Should not have been able
+    # to acquire _wait_semaphore"), which broke the clean-up after Ctrl-C now and then.
+    acks = [ctx.Semaphore(0) for _ in range(args.workers)]
     grads = [[torch.zeros_like(p).share_memory_() for p in global_model.parameters()] for _ in range(args.workers)]
     attempts = [0] * args.workers
 
     def start_worker(rank: int) -> Any:
-        acks[rank].clear()
+        while acks[rank].acquire(False):  # a restarted worker starts without a pending acknowledgement
+            pass
         proc = ctx.Process(
             target=worker,
             args=(rank, attempts[rank], args, global_model, grads[rank], lock, messages, acks[rank], stop, environ),
@@ -821,7 +824,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
                     for p, g in zip(global_model.parameters(), grads[rank], strict=True):
                         p.grad = g
                     optimizer.step()
-                acks[rank].set()
+                acks[rank].release()
                 counters["steps"] += n
                 counters["updates"] += 1
                 steps.value = counters["steps"]
@@ -878,7 +881,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop.set()
         for ack in acks:
-            ack.set()  # wake every worker waiting for its update, so it sees the stop
+            ack.release()  # wake every worker waiting for its update, so it sees the stop
         for proc in [*procs, *([eval_proc] if eval_proc else [])]:
             proc.join(10)
             if proc.is_alive():
