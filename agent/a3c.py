@@ -49,7 +49,9 @@ from torch import nn
 from torch.distributions import Categorical, Distribution
 
 from agent.config import ConfigError, to_toml
+from agent.laps import lap_completion
 from capture.errors import PixelpilotError
+from capture.timing import TimingStats
 from models.actor_critic import UnsupportedSpaceError, build, deterministic_action
 
 log = logging.getLogger(__name__)
@@ -222,29 +224,46 @@ def gae(
 
 
 # -- evaluation ---------------------------------------------------------------------------------------------
-def run_episodes(model: nn.Module, envs: list[gym.Env], episodes: int, seed: int) -> list[float]:
-    """Returns of ``episodes`` episodes with the deterministic (most likely) action, episode i reset with
-    ``seed + i``; ``envs`` run side by side with one batched forward pass per step, the same returns as one by one.
+@dataclass
+class Episode:
+    ret: float
+    steps: int
+    info: dict[str, Any]
+    """the info of its last step (laps, lap time, score, ... where the environment reports them)"""
+
+
+def run_episodes(
+    model: nn.Module, envs: list[gym.Env], episodes: int, seed: int, timing: TimingStats | None = None
+) -> list[Episode]:
+    """``episodes`` episodes with the deterministic (most likely) action, episode i reset with ``seed + i``;
+    ``envs`` run side by side with one batched forward pass per step, the same episodes as one by one.
+    ``timing`` receives the time of each forward pass and action choice (``decide_ms``).
     """
     envs = envs[: min(len(envs), episodes)]
     space = envs[0].action_space
-    returns = [0.0] * episodes
+    results: list[Episode | None] = [None] * episodes
     episode_of = list(range(len(envs)))
     following = len(envs)
     totals = np.zeros(len(envs))
+    lengths = np.zeros(len(envs), dtype=np.int64)
     active = np.ones(len(envs), dtype=bool)
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
     state = model.initial_state(len(envs))
     with torch.no_grad():
         while active.any():
+            t0 = time.perf_counter()
             dist, _, state = model(torch.as_tensor(obs, dtype=torch.float32), state)
             actions = deterministic_action(dist)
+            if timing is not None:
+                timing.add("decide_ms", (time.perf_counter() - t0) * 1000.0)
             keep = torch.ones(len(envs))
             for i in np.flatnonzero(active):
-                o, reward, terminated, truncated, _ = envs[i].step(env_action(actions[i], space))
+                o, reward, terminated, truncated, info = envs[i].step(env_action(actions[i], space))
                 totals[i] += float(reward)
+                lengths[i] += 1
                 if terminated or truncated:
-                    returns[episode_of[i]], totals[i] = float(totals[i]), 0.0
+                    results[episode_of[i]] = Episode(float(totals[i]), int(lengths[i]), info)
+                    totals[i], lengths[i] = 0.0, 0
                     keep[i] = 0.0
                     if following < episodes:
                         o, _ = envs[i].reset(seed=seed + following)
@@ -253,7 +272,11 @@ def run_episodes(model: nn.Module, envs: list[gym.Env], episodes: int, seed: int
                         active[i] = False
                 obs[i] = o
             state = mask_state(state, keep)
-    return returns
+    return [episode for episode in results if episode is not None]
+
+
+def returns_of(episodes: list[Episode]) -> np.ndarray:
+    return np.array([e.ret for e in episodes])
 
 
 def instances_per_process(env: gym.Env) -> int:
@@ -297,16 +320,18 @@ def replay(
 ) -> tuple[Distribution, torch.Tensor]:
     """The rollout's action distributions and values again, this time with gradients, flattened to (T*E, ...).
 
-    ``observations`` is (T, E, ...). Stateless models take the whole rollout as one batch. A recurrent model steps
-    through it from the rollout's first state, zeroing an environment's state after its episode ends, exactly as
-    it did while acting.
+    ``observations`` is (T, E, ...). Stateless models take the whole rollout as one batch. A recurrent model
+    encodes all frames in one batch too (the convolutions are most of the work) and then steps only its core
+    through time from the rollout's first state, zeroing an environment's state after its episode ends, exactly
+    as it did while acting.
     """
     if not model.recurrent:
         dist, values, _ = model(observations.flatten(0, 1))
         return dist, values
+    features = model.encode(observations.flatten(0, 1)).unflatten(0, observations.shape[:2])
     logits, values = [], []
     for t in range(len(observations)):
-        dist, value, state = model(observations[t], state)
+        dist, value, state = model.decide(features[t], state)
         logits.append(dist.logits)
         values.append(value)
         state = mask_state(state, 1.0 - ends[t])
@@ -500,11 +525,11 @@ def evaluator(
             with lock:
                 copy_weights(global_model, model)
             wall_s = time.monotonic() - started
-            returns = run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000)
+            point = eval_point(run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000), at, wall_s)
             # The weights evaluated go back with the result: training moved on meanwhile, and best.pt must
             # hold what was measured, not the global model of the moment the result arrives.
             weights = {k: v.clone() for k, v in model.state_dict().items()}
-            messages.put(("eval", at, wall_s, float(np.mean(returns)), float(np.std(returns)), weights))
+            messages.put(("eval", point, weights))
             next_at = (at // args.eval_every + 1) * args.eval_every
     except Exception:
         messages.put(("error", -1, traceback.format_exc()))
@@ -574,6 +599,14 @@ class EvalPoint:
     wall_s: float
     mean: float
     std: float
+    laps: float | None = None
+    """the share of episodes that completed a lap (racing environments only)"""
+
+
+def eval_point(episodes: list[Episode], steps: int, wall_s: float) -> EvalPoint:
+    returns = returns_of(episodes)
+    completion = lap_completion([e.info for e in episodes])
+    return EvalPoint(steps, wall_s, float(returns.mean()), float(returns.std()), completion)
 
 
 @dataclass
@@ -586,47 +619,12 @@ class TrainResult:
     interrupted: bool = False
 
 
-@dataclass
-class EvalStats:
-    mean: float
-    std: float
-    returns: list[float]
-
-
-def evaluate(
-    checkpoint: str | Path,
-    episodes: int = 10,
-    seed: int = 10_000,
-    env_id: str | None = None,
-    env_kwargs: dict[str, Any] | None = None,
-    render_mode: str | None = None,
-) -> EvalStats:
-    """Run a checkpoint's deterministic policy for ``episodes`` episodes (on its own env, or another)."""
-    if episodes < 1:
-        raise ConfigError(f"episodes: invalid value {episodes!r}")
-    payload = load_checkpoint(checkpoint)
-    overrides: dict[str, Any] = {}
-    if env_id is not None:
-        overrides["env_id"] = env_id
-    if env_kwargs is not None:
-        overrides["env_kwargs"] = env_kwargs
-    args = checkpoint_args(payload, **overrides)
-    envs = make_eval_envs(args, episodes, render_mode)
-    try:
-        model = model_for(args, envs[0])
-        load_weights(model, payload, args.env_id)
-        returns = run_episodes(model, envs, episodes, seed)
-    finally:
-        close_all(envs)
-    return EvalStats(float(np.mean(returns)), float(np.std(returns)), returns)
-
-
 # -- the main loop: the optimizer's process --------------------------------------------------------------------
 class _Run:
     """The files of one run: config.toml, progress.csv, TensorBoard events, checkpoints, the reward curve."""
 
     COLUMNS = ("wall_s", "steps", "updates", "episodes", "sps", "episodic_return", "eval_return",
-               "policy_loss", "value_loss", "entropy", "grad_norm")  # fmt: skip
+               "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps")  # fmt: skip
 
     def __init__(self, run_dir: Path, args: Args, resumed: bool) -> None:
         from torch.utils.tensorboard import SummaryWriter
@@ -647,6 +645,15 @@ class _Run:
     def row(self, values: dict[str, float]) -> None:
         self.csv.writerow([f"{values.get(c, float('nan')):.6g}" for c in self.COLUMNS])
         self._csv_file.flush()
+
+    def evaluation(self, point: EvalPoint, counters: dict) -> None:
+        self.writer.add_scalar("charts/eval_return", point.mean, point.steps)
+        self.writer.add_scalar("charts/eval_return_std", point.std, point.steps)
+        laps = float("nan") if point.laps is None else point.laps
+        if point.laps is not None:
+            self.writer.add_scalar("charts/eval_lap_completion", point.laps, point.steps)
+        self.row({"wall_s": point.wall_s, "steps": point.steps, "updates": counters["updates"],
+                  "episodes": counters["episodes"], "eval_return": point.mean, "eval_laps": laps})  # fmt: skip
 
     def close(self) -> None:
         self.writer.close()
@@ -683,10 +690,9 @@ def _final_evaluation(args: Args, model: nn.Module, steps: int, wall_s: float) -
     """The curve ends with the model training ended with (the evaluator may not have seen the last updates)."""
     envs = make_eval_envs(args, args.eval_episodes)
     try:
-        returns = run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000)
+        return eval_point(run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000), steps, wall_s)
     finally:
         close_all(envs)
-    return EvalPoint(steps, wall_s, float(np.mean(returns)), float(np.std(returns)))
 
 
 def train(args: Args, resume: str | Path | None = None) -> TrainResult:
@@ -842,17 +848,13 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
                 run.writer.add_scalar("charts/episodic_return", ret, counters["steps"])
                 run.writer.add_scalar("charts/episodic_length", length, counters["steps"])
             elif kind == "eval":
-                _, at, wall_s, mean, std, weights = msg
-                point = EvalPoint(at, wall_s, mean, std)
+                _, point, weights = msg
                 curve.append(point)
-                run.writer.add_scalar("charts/eval_return", mean, at)
-                run.writer.add_scalar("charts/eval_return_std", std, at)
-                run.row({"wall_s": point.wall_s, "steps": at, "updates": counters["updates"],
-                         "episodes": counters["episodes"], "eval_return": mean})  # fmt: skip
-                if mean > best_eval:
-                    best_eval = mean
+                run.evaluation(point, counters)
+                if point.mean > best_eval:
+                    best_eval = point.mean
                     checkpoint(run_dir / "checkpoints" / "best.pt", weights)
-                if args.target_return is not None and mean >= args.target_return:
+                if args.target_return is not None and point.mean >= args.target_return:
                     solved = point
             now = time.monotonic()
             if now - last_log >= 2.0 and losses:
@@ -898,8 +900,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         ):
             point = _final_evaluation(args, global_model, counters["steps"], time.monotonic() - started)
             curve.append(point)
-            run.writer.add_scalar("charts/eval_return", point.mean, point.steps)
-            run.row({"wall_s": point.wall_s, "steps": point.steps, "eval_return": point.mean})
+            run.evaluation(point, counters)
         run.close()
         with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
             _plot(run_dir / "reward_curve.png", episodes, curve, f"A3C on {args.env_id}")

@@ -189,15 +189,14 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from agent import a3c, config
+    from agent.evaluation import evaluate, report
 
     env_kwargs = None
     if args.env_kwarg:
         env_kwargs = config.from_arguments(a3c.Args, argparse.Namespace(env_kwargs=args.env_kwarg)).env_kwargs
-    stats = a3c.evaluate(
-        args.checkpoint, args.episodes, args.seed, args.env, env_kwargs, "human" if args.render else None
-    )
-    print(f"{len(stats.returns)} episodes: return {stats.mean:.2f} ± {stats.std:.2f} (min {min(stats.returns):.2f}, "
-          f"max {max(stats.returns):.2f})")  # fmt: skip
+    render = "human" if args.render else None
+    print(report(evaluate(args.checkpoint, args.episodes, args.seed, args.env, env_kwargs, render, args.profile,
+                          args.display)))  # fmt: skip
     return 0
 
 
@@ -276,13 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet-seconds", type=argtypes.positive(float), default=1.0, help=quiet)
     p.set_defaults(func=cmd_play, needs_screen=True)
 
-    p = sub.add_parser("evaluate", help="run a checkpoint's deterministic policy and report its returns")
+    p = sub.add_parser("evaluate", help="run a checkpoint's deterministic policy: returns, laps, lap time, latency")
     p.add_argument("--checkpoint", required=True, help="a checkpoint file or a run folder (its latest.pt)")
     p.add_argument("--episodes", type=argtypes.positive(int), default=10, help="episodes (default 10)")
     p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (default 10000)")
     p.add_argument("--env", help="evaluate on this environment id instead of the training one")
     p.add_argument("--env-kwarg", action="append", metavar="KEY=VALUE", help="environment keyword argument")
     p.add_argument("--render", action="store_true", help="show the episodes in a window")
+    p.add_argument("--profile", help="evaluate through this game profile's window (pixelpilot/Screen-v0)")
+    p.add_argument("--display", default="virtual", help="with --profile: 'virtual' (default: a desktop and game of "
+                   "its own) or a display such as :0")  # fmt: skip
     p.set_defaults(func=cmd_evaluate)
 
     digits_cmd.add_parser(sub)

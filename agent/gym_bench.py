@@ -180,7 +180,8 @@ class BenchConfig:
 
 
 def run_a3c(config: BenchConfig, env_id: str, seed: int) -> Run:
-    from agent.a3c import Args, evaluate, train, warm_up
+    from agent.a3c import Args, train, warm_up
+    from agent.evaluation import evaluate
 
     warm_up()
     bench = BENCHMARKS[env_id]

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from agent.a3c import Args, evaluate, gae, load_checkpoint, make_envs, run_episodes, train, warm_up
+from agent.a3c import Args, gae, load_checkpoint, make_envs, run_episodes, train, warm_up
 from agent.config import ConfigError
+from agent.evaluation import evaluate
 from tests.conftest import ROOT
 from tests.test_cli import assert_one_line_error, run
 
@@ -99,9 +100,11 @@ def test_batched_evaluation_acts_as_one_by_one(env_id, kwargs):
         model = build(envs[0].observation_space, envs[0].action_space, "auto", None)
         for parameter in model.parameters():  # random enough that actions depend on what the model sees
             torch.nn.init.normal_(parameter, std=0.3)
-        runs.append((run_episodes(model, envs, 5, seed=40), actions))
-    (returns, actions), (alone_returns, alone_actions) = runs
+        episodes = run_episodes(model, envs, 5, seed=40)
+        runs.append(([e.ret for e in episodes], [e.steps for e in episodes], actions))
+    (returns, steps, actions), (alone_returns, alone_steps, alone_actions) = runs
     assert returns == pytest.approx(alone_returns)
+    assert steps == alone_steps
     assert actions == alone_actions
     assert all(len(set(episode)) > 1 for episode in actions.values())  # the policy does react
 

@@ -30,23 +30,42 @@ def processes(pattern: str) -> set[str]:
     return set(subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split())
 
 
-def test_two_workers_train_on_their_own_virtual_desktops_and_clean_up(tmp_path):
+def test_two_workers_fine_tune_an_in_process_pilot_on_their_own_virtual_desktops_and_clean_up(tmp_path):
+    """In-process NeonRace checkpoint → screen training (2 workers + evaluator, a desktop and game each) →
+    evaluation through the screen; no desktop or game left afterwards."""
     profile = short_neonrace(tmp_path)
     before = processes("Xvfb") | processes("agent.cli game")
+    pixelpilot = [sys.executable, "-m", "agent.cli"]
+    in_process = subprocess.run(
+        [*pixelpilot, "train", "--env", "pixelpilot/NeonRace-v0", "--workers", "1", "--total-steps", "40",
+         "--eval-every", "0", "--runs-dir", str(tmp_path), "--run-name", "in-process", "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert in_process.returncode == 0, in_process.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "train", "--profile", str(profile), "--workers", "2",
-         "--total-steps", "300", "--eval-every", "150", "--eval-episodes", "1", "--runs-dir", str(tmp_path),
-         "--run-name", "screen", "--no-progress"],
+        [*pixelpilot, "train", "--profile", str(profile), "--workers", "2", "--total-steps", "300",
+         "--eval-every", "150", "--eval-episodes", "1", "--runs-dir", str(tmp_path), "--run-name", "screen",
+         "--init-from", str(tmp_path / "in-process"), "--no-progress"],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     payload = load_checkpoint(tmp_path / "screen")
+    assert payload["config"]["init_from"] == str(tmp_path / "in-process")
     assert payload["counters"]["steps"] >= 300 and payload["counters"]["updates"] >= 15
     assert payload["config"]["env_id"] == "pixelpilot/Screen-v0"
     assert payload["config"]["env_kwargs"] == {"profile": str(profile), "private_display": True}
     progress = (tmp_path / "screen" / "progress.csv").read_text().splitlines()
     assert any(line.split(",")[6] not in ("", "nan") for line in progress[1:]), progress  # an evaluation ran
-    # Every desktop and game the run started is gone (each worker and the evaluator closed its own).
+    evaluation = subprocess.run(
+        [*pixelpilot, "evaluate", "--checkpoint", str(tmp_path / "screen"), "--profile", str(profile),
+         "--episodes", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert evaluation.returncode == 0, evaluation.stderr
+    report = evaluation.stdout
+    assert "1 episodes on pixelpilot/Screen-v0" in report and "lap completed in " in report, report
+    assert "decision (batch 1) p50" in report and "capture p50" in report and "key send p50" in report, report
+    # Every desktop and game the runs started is gone (each worker and the evaluator closed its own).
     assert (processes("Xvfb") | processes("agent.cli game")) <= before
 
 

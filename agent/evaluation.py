@@ -1,0 +1,148 @@
+"""``pixelpilot evaluate``: a checkpoint's deterministic policy for K episodes, in-process or through a game's
+window, reported as returns, score, lap completion, lap time and decision latency.
+
+In-process, several environments run side by side (one batched forward pass per step: the decision latency
+is that of the batch). Through the screen (``profile``), episodes run one by one in the game's window on a
+virtual desktop of its own (``display="virtual"``) or on a given display, where capture and key-send latencies
+come from the screen environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.a3c import (
+    Episode,
+    checkpoint_args,
+    close_all,
+    load_checkpoint,
+    load_weights,
+    make_eval_envs,
+    model_for,
+    returns_of,
+    run_episodes,
+)
+from agent.config import ConfigError
+from agent.laps import lap_completion, laps_done, last_lap_time, race_fields
+from capture.timing import TimingStats
+
+SCREEN_ENV = "pixelpilot/Screen-v0"
+
+
+@dataclass
+class Evaluation:
+    env_id: str
+    env_kwargs: dict[str, Any]
+    episodes: list[Episode]
+    batch: int
+    """environments run side by side (the batch of each decision)"""
+    timing: dict[str, dict[str, float]] = field(default_factory=dict)
+    """latency percentiles (ms) per measure: decide_ms, and capture_ms / send_ms through the screen"""
+
+    @property
+    def returns(self) -> list[float]:
+        return [e.ret for e in self.episodes]
+
+    @property
+    def mean(self) -> float:
+        return float(returns_of(self.episodes).mean())
+
+    @property
+    def std(self) -> float:
+        return float(returns_of(self.episodes).std())
+
+    @property
+    def lap_completion(self) -> float | None:
+        return lap_completion([e.info for e in self.episodes])
+
+    @property
+    def lap_times(self) -> list[float]:
+        """The last completed lap's time of each episode that completed one."""
+        times = [last_lap_time(e.info) for e in self.episodes if (laps_done(e.info) or 0) >= 1]
+        return [t for t in times if t is not None]
+
+    @property
+    def scores(self) -> list[float]:
+        scores = [race_fields(e.info).get("score") for e in self.episodes]
+        return [float(s) for s in scores if s is not None]
+
+
+def evaluate(
+    checkpoint: str | Path,
+    episodes: int = 10,
+    seed: int = 10_000,
+    env_id: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    render_mode: str | None = None,
+    profile: str | None = None,
+    display: str = "virtual",
+) -> Evaluation:
+    """Run ``checkpoint``'s deterministic policy for ``episodes`` episodes, episode i reset with ``seed + i``: on
+    its own environment (``env_kwargs`` override some of its arguments), on another ``env_id`` made with
+    ``env_kwargs``, or through ``profile``'s game window on ``display``."""
+    if episodes < 1:
+        raise ConfigError(f"episodes: invalid value {episodes!r}")
+    payload = load_checkpoint(checkpoint)
+    overrides: dict[str, Any] = {}
+    if profile is not None:
+        if env_id is not None:
+            raise ConfigError("a profile evaluates through the game's window (pixelpilot/Screen-v0); leave out --env")
+        env_id = SCREEN_ENV
+        env_kwargs = {**(env_kwargs or {}), "profile": profile, "private_display": display == "virtual"}
+        if display != "virtual":
+            os.environ["DISPLAY"] = display
+    trained = checkpoint_args(payload)
+    if env_id is not None and env_id != trained.env_id:
+        overrides["env_id"] = env_id
+        overrides["env_kwargs"] = env_kwargs or {}
+    elif env_kwargs is not None:  # the training env with some arguments changed
+        overrides["env_kwargs"] = {**trained.env_kwargs, **env_kwargs}
+    args = checkpoint_args(payload, **overrides)
+    timing = TimingStats(window=100_000)
+    envs = make_eval_envs(args, episodes, render_mode)
+    try:
+        model = model_for(args, envs[0])
+        load_weights(model, payload, args.env_id)
+        model.eval()
+        results = run_episodes(model, envs, episodes, seed, timing)
+        summary = timing.summary()
+        screen_timing = getattr(envs[0].unwrapped, "timing", None)
+        if isinstance(screen_timing, TimingStats):
+            summary |= {k: v for k, v in screen_timing.summary().items() if k in ("capture_ms", "send_ms")}
+    finally:
+        close_all(envs)
+    return Evaluation(args.env_id, args.env_kwargs, results, min(len(envs), episodes), summary)
+
+
+def report(evaluation: Evaluation) -> str:
+    """The evaluation as a few lines for the console."""
+    e = evaluation
+    kwargs = ", ".join(f"{k}={v}" for k, v in e.env_kwargs.items() if k != "private_display")
+    lines = [
+        f"{len(e.episodes)} episodes on {e.env_id}" + (f" ({kwargs})" if kwargs else "") + ": "
+        f"return {e.mean:.1f} ± {e.std:.1f} (min {min(e.returns):.1f}, max {max(e.returns):.1f}), "
+        f"{np.mean([x.steps for x in e.episodes]):.0f} steps per episode"
+    ]
+    if e.scores:
+        lines.append(f"score {np.mean(e.scores):.0f} ± {np.std(e.scores):.0f}")
+    completion = e.lap_completion
+    if completion is not None:
+        done = round(completion * len(e.episodes))
+        line = f"lap completed in {done}/{len(e.episodes)} episodes ({completion:.0%})"
+        if e.lap_times:
+            line += f"; lap time {np.mean(e.lap_times):.2f} ± {np.std(e.lap_times):.2f} s (best {min(e.lap_times):.2f})"
+        lines.append(line)
+    names = {"decide_ms": f"decision (batch {e.batch})", "capture_ms": "capture", "send_ms": "key send"}
+    latency = [
+        f"{label} p50 {e.timing[name]['p50']:.2f} ms, p99 {e.timing[name]['p99']:.2f} ms"
+        for name, label in names.items()
+        if name in e.timing
+    ]
+    if latency:
+        lines.append("latency: " + "; ".join(latency))
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+"""``pixelpilot evaluate`` in-process: laps, lap times, scores and latency from a NeonRace checkpoint."""
+
+from __future__ import annotations
+
+from agent.a3c import Args, train
+from agent.evaluation import evaluate, report
+from agent.laps import lap_completion, laps_done, last_lap_time
+from tests.test_cli import run
+
+
+def test_laps_come_from_the_info_or_the_telemetry():
+    racing = {"lap": 2, "finished": False, "last_lap_time": 21.5}
+    assert laps_done(racing) == 1 and last_lap_time(racing) == 21.5
+    assert laps_done({"telemetry": {"lap": 1, "finished": True, "last_lap_time": 30.0}}) == 1
+    assert laps_done({"lap": 1, "finished": False}) == 0 and last_lap_time({"lap": 1}) is None
+    assert lap_completion([racing, {"lap": 1}, racing, {"lap": 1, "finished": True}]) == 0.75
+    assert lap_completion([{"x": 1.0}]) is None  # CartPole & co. report no laps
+
+
+def test_evaluation_reports_returns_laps_and_latency(tmp_path):
+    args = Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"difficulty_name": "easy"}, workers=1, total_steps=40,
+                eval_every=0, runs_dir=str(tmp_path), run_name="pilot", progress=False)  # fmt: skip
+    result = train(args)
+    evaluation = evaluate(result.run_dir, episodes=3, env_kwargs={"max_episode_steps": 30})  # easy, from training
+    assert len(evaluation.episodes) == 3 and all(e.steps == 30 for e in evaluation.episodes)
+    assert evaluation.lap_completion == 0.0 and evaluation.lap_times == []  # 2 seconds are not a lap
+    assert len(evaluation.scores) == 3 and evaluation.batch == 3
+    assert evaluation.timing["decide_ms"]["n"] == 30  # one batched decision per step
+    text = report(evaluation)
+    assert "3 episodes on pixelpilot/NeonRace-v0 (difficulty_name=easy, max_episode_steps=30)" in text
+    assert "lap completed in 0/3 episodes (0%)" in text and "decision (batch 3) p50" in text
+    cli = run("evaluate", "--checkpoint", str(result.run_dir), "--episodes", "2", "--env-kwarg", "max_episode_steps=20")
+    assert cli.returncode == 0, cli.stderr
+    assert "2 episodes on pixelpilot/NeonRace-v0 (difficulty_name=easy, max_episode_steps=20)" in cli.stdout
+    assert "lap completed in 0/2" in cli.stdout
+
+
+def test_a_profile_and_an_env_do_not_go_together(tmp_path):
+    result = train(Args(env_id="CartPole-v1", workers=1, total_steps=50, eval_every=0, runs_dir=str(tmp_path),
+                        run_name="cartpole", progress=False))  # fmt: skip
+    bad = run("evaluate", "--checkpoint", str(result.run_dir), "--profile", "neonrace", "--env", "CartPole-v1")
+    assert bad.returncode == 1 and "leave out --env" in bad.stderr
+    assert "lap" not in report(evaluate(result.run_dir, episodes=2))
