@@ -200,6 +200,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from agent.a3c import export_policy
+
+    out = export_policy(args.checkpoint, args.out, half=not args.full_precision)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.demo import run_demo
 
@@ -286,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--display", default="virtual", help="with --profile: 'virtual' (default: a desktop and game of "
                    "its own) or a display such as :0")  # fmt: skip
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="write a checkpoint's policy alone (no optimizer state, float16) to ship it")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint file or a run folder (its latest.pt)")
+    p.add_argument("--out", required=True, help="the policy file to write")
+    p.add_argument("--full-precision", action="store_true", help="keep float32 weights")
+    p.set_defaults(func=cmd_export)
 
     digits_cmd.add_parser(sub)
     gym_bench.add_parser(sub)

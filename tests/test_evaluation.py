@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent.a3c import Args, train
+from agent.config import ConfigError
 from agent.evaluation import evaluate, report
 from agent.laps import lap_completion, laps_done, last_lap_time
 from tests.test_cli import run
@@ -41,3 +44,20 @@ def test_a_profile_and_an_env_do_not_go_together(tmp_path):
     bad = run("evaluate", "--checkpoint", str(result.run_dir), "--profile", "neonrace", "--env", "CartPole-v1")
     assert bad.returncode == 1 and "leave out --env" in bad.stderr
     assert "lap" not in report(evaluate(result.run_dir, episodes=2))
+
+
+def test_an_exported_policy_drives_like_its_checkpoint_and_cannot_be_resumed(tmp_path):
+    result = train(Args(env_id="pixelpilot/NeonRace-v0", workers=1, total_steps=40, eval_every=0,
+                        runs_dir=str(tmp_path), run_name="pilot", progress=False))  # fmt: skip
+    out = tmp_path / "pilot.pt"
+    cli = run("export", "--checkpoint", str(result.run_dir), "--out", str(out))
+    assert cli.returncode == 0 and "MB)" in cli.stdout, cli.stderr
+    assert out.stat().st_size < 0.4 * (result.run_dir / "checkpoints" / "latest.pt").stat().st_size
+    kwargs = {"max_episode_steps": 40}
+    original, exported = (evaluate(path, episodes=2, env_kwargs=kwargs) for path in (result.run_dir, out))
+    assert exported.returns == original.returns  # float16 weights, same driving on these episodes
+    with pytest.raises(ConfigError, match="an exported policy cannot be resumed; use --init-from"):
+        train(Args(), resume=out)
+    tuned = train(Args(env_id="pixelpilot/NeonRace-v0", workers=1, total_steps=20, eval_every=0, init_from=str(out),
+                       runs_dir=str(tmp_path), run_name="tuned", progress=False))  # fmt: skip
+    assert tuned.steps >= 20
