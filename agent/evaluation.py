@@ -10,10 +10,12 @@ come from the screen environment itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from agent.a3c import (
@@ -70,6 +72,21 @@ class Evaluation:
     def scores(self) -> list[float]:
         scores = [race_fields(e.info).get("score") for e in self.episodes]
         return [float(s) for s in scores if s is not None]
+
+
+def policy_episodes(act: Callable[[Any], Any], env: gym.Env, episodes: int, seed: int) -> list[Episode]:
+    """Episodes of a policy that is not a checkpoint (``act(observation) -> action``: a scripted driver, a random
+    one, another library's model), episode i reset with ``seed + i`` as :func:`evaluate` does."""
+    results = []
+    for i in range(episodes):
+        obs, info = env.reset(seed=seed + i)
+        total, steps, done = 0.0, 0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(act(obs))
+            total, steps = total + float(reward), steps + 1
+            done = terminated or truncated
+        results.append(Episode(total, steps, info))
+    return results
 
 
 def evaluate(

@@ -212,18 +212,13 @@ def episode_returns(act: Callable[[np.ndarray], Any], env_id: str, episodes: int
     """Returns of the deterministic policy ``act``, episode i reset with ``seed + i`` (as agent.a3c does)."""
     import gymnasium as gym
 
+    from agent.evaluation import policy_episodes
+
     env = gym.make(env_id)
-    returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(act(obs))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    env.close()
-    return returns
+    try:
+        return [episode.ret for episode in policy_episodes(act, env, episodes, seed)]
+    finally:
+        env.close()
 
 
 def run_a2c(config: BenchConfig, env_id: str, seed: int) -> Run:

@@ -1,0 +1,196 @@
+"""The shipped NeonRace pilot next to the scripted expert and a random policy, on held-out tracks.
+
+In-process (``pixelpilot/NeonRace-v0``, default difficulty, one lap from a standing start, at most 2000 steps):
+the same track seeds for all three (reset seeds 1,000,000 + i; training draws its tracks from other seeds).
+Through the screen: the pilot drives the real NeonRace window (``games/profiles/neonrace.toml``) on a virtual
+desktop. With the pilot's training run at hand (``--run``), its learning curve is drawn from progress.csv.
+Writes the model card (``models/pretrained/README.md``), its section of docs/benchmarks.md and the curve.
+
+Run: make bench, or .venv/bin/python benchmarks/neonrace_pilot.py [--episodes N] [--screen-episodes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.screen_loop import machine, write_section  # noqa: E402
+
+START, END = "<!-- neonrace_pilot:start -->", "<!-- neonrace_pilot:end -->"
+PILOT = ROOT / "models" / "pretrained" / "neonrace-pilot.pt"
+CARD = ROOT / "models" / "pretrained" / "README.md"
+CURVE = ROOT / "docs" / "curves" / "neonrace_pilot.png"
+HELD_OUT_SEED = 1_000_000
+TEST_KWARGS = {"difficulty_name": "normal", "laps": 1, "max_episode_steps": 2000}
+GOAL_COMPLETION, GOAL_LAP_RATIO = 0.9, 1.15
+
+
+def scripted(name: str, episodes: int) -> Any:
+    """Episodes of the expert (it reads the game state) or of uniformly random actions, on the test tracks."""
+    import gymnasium as gym
+
+    import agent  # noqa: F401 - registers the environment
+    from agent.evaluation import Evaluation, policy_episodes
+    from games.neonrace.expert import expert_action
+
+    kwargs = dict(TEST_KWARGS)
+    env = gym.make("pixelpilot/NeonRace-v0", max_episode_steps=kwargs.pop("max_episode_steps"), **kwargs)
+    rng = np.random.default_rng(0)
+    act = (lambda obs: expert_action(env.unwrapped.game)) if name == "expert" else (lambda obs: int(rng.integers(7)))
+    try:
+        return Evaluation("pixelpilot/NeonRace-v0", TEST_KWARGS, policy_episodes(act, env, episodes, HELD_OUT_SEED), 1)
+    finally:
+        env.close()
+
+
+def row(name: str, e: Any, expert_lap: float) -> str:
+    times = e.lap_times
+    lap = f"{np.mean(times):.1f} ± {np.std(times):.1f} s" if times else "—"
+    ratio = f"{np.mean(times) / expert_lap:.2f}" if times else "—"
+    crashes = np.mean([info.get("crashes", 0) for info in (x.info for x in e.episodes)])
+    return (f"| {name} | {e.lap_completion:.0%} | {lap} | {ratio} | {np.mean(e.scores):.0f} | {crashes:.1f} | "
+            f"{e.mean:.1f} |")  # fmt: skip
+
+
+def plot_curve(run_dir: Path) -> list[dict[str, float]]:
+    """The run's evaluations (deterministic policy, 10 episodes of its training env) against steps and clock."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with (run_dir / "progress.csv").open() as f:
+        points = [
+            {k: float(v) for k, v in r.items() if k in ("steps", "wall_s", "eval_return", "eval_laps")}
+            for r in csv.DictReader(f)
+            if r["eval_return"] not in ("", "nan")
+        ]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharey="row")
+    for col, (x, label) in enumerate((("steps", "environment steps"), ("wall_s", "wall-clock (s)"))):
+        xs = [p[x] for p in points]
+        axes[0, col].plot(xs, [p["eval_return"] for p in points], marker="o")
+        axes[1, col].plot(xs, [p.get("eval_laps", float("nan")) for p in points], marker="o", color="tab:green")
+        axes[1, col].set_xlabel(label)
+    axes[0, 0].set_ylabel("evaluation return")
+    axes[1, 0].set_ylabel("lap completion")
+    fig.suptitle(f"A3C on pixelpilot/NeonRace-v0 ({run_dir.name})")
+    fig.tight_layout()
+    CURVE.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(CURVE, dpi=90)
+    plt.close(fig)
+    return points
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pilot", type=Path, default=PILOT, help="the policy file (default: the shipped pilot)")
+    parser.add_argument("--episodes", type=int, default=50, help="held-out tracks in-process (default 50)")
+    parser.add_argument("--screen-episodes", type=int, default=2, help="races through the window (default 2)")
+    parser.add_argument("--run", type=Path, help="the pilot's training run folder, for the learning curve")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    options = parser.parse_args()
+
+    from agent.a3c import load_checkpoint
+    from agent.evaluation import evaluate, report
+
+    payload = load_checkpoint(options.pilot)
+    config, counters = payload["config"], payload["counters"]
+    results = {
+        "expert (scripted, reads the game state)": scripted("expert", options.episodes),
+        "random actions": scripted("random", options.episodes),
+        "pilot": evaluate(options.pilot, options.episodes, HELD_OUT_SEED, env_kwargs=TEST_KWARGS),
+    }
+    expert_lap = float(np.mean(results["expert (scripted, reads the game state)"].lap_times))
+    pilot = results["pilot"]
+    screen = evaluate(options.pilot, options.screen_episodes, profile="neonrace") if options.screen_episodes else None
+    completion = pilot.lap_completion or 0.0
+    ratio = float(np.mean(pilot.lap_times)) / expert_lap if pilot.lap_times else float("inf")
+    met = completion >= GOAL_COMPLETION and ratio <= GOAL_LAP_RATIO
+    points = plot_curve(options.run) if options.run else []
+
+    kwargs = " ".join(f"--env-kwargs {k}={v}" for k, v in config["env_kwargs"].items())
+    command = (
+        f"pixelpilot train --env {config['env_id']} {kwargs} --workers {config['workers']} --envs-per-worker "
+        f"{config['envs_per_worker']} --n-steps {config['n_steps']} --lr {config['lr']:g} --gae-lambda "
+        f"{config['gae_lambda']:g} --reward-scale {config['reward_scale']:g} --max-grad-norm "
+        f"{config['max_grad_norm']:g} --total-steps {config['total_steps']} --eval-every {config['eval_every']} "
+        f"--checkpoint-every {config['checkpoint_every']} --run-name {config['run_name']} --seed {config['seed']}"
+    )
+    decide = pilot.timing["decide_ms"]
+    lines = [
+        "## The shipped NeonRace pilot (issue 5)",
+        "",
+        f"`.venv/bin/python benchmarks/neonrace_pilot.py` on {datetime.date.today()}: {machine()}.",
+        f"Pilot: `{options.pilot.relative_to(ROOT) if options.pilot.is_relative_to(ROOT) else options.pilot}`, "
+        f"{counters['steps']:,} environment steps of A3C in {counters['wall_s'] / 60:.0f} min.",
+        "",
+        f"{options.episodes} held-out tracks of the default difficulty (normal), one lap from a standing start, at "
+        f"most 2000 steps (133 s); reset seeds {HELD_OUT_SEED:,} + i, the same tracks for every driver. Lap time: "
+        "mean over the episodes that finished; ratio: that mean over the expert's.",
+        "",
+        "| driver | laps finished | lap time | vs expert | score | crashes | return |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *(row(name, e, expert_lap) for name, e in results.items()),
+        "",
+        f"Goal (≥ {GOAL_COMPLETION:.0%} laps finished, mean lap time within "
+        f"{GOAL_LAP_RATIO - 1:.0%} of the expert): **{'met' if met else 'not met'}** "
+        f"({completion:.0%}, ratio {ratio:.2f}). Pilot decisions in-process: p50 {decide['p50']:.1f} ms, "
+        f"p99 {decide['p99']:.1f} ms per batch of {pilot.batch}.",
+    ]
+    if screen is not None:
+        lines += [
+            "",
+            f"Through the screen (`pixelpilot evaluate --checkpoint {PILOT.relative_to(ROOT)} --profile neonrace "
+            f"--episodes {options.screen_episodes}`: the game's window on a virtual desktop, its own track 0, "
+            "3 laps, 15 fps):",
+            "",
+            "```",
+            report(screen),
+            "```",
+        ]
+    if points:
+        best = max(points, key=lambda p: p["eval_return"])
+        lines += [
+            "",
+            f"Learning curve of the run ({options.run.name}; evaluation every {config['eval_every']:,} steps, 10 "
+            f"episodes of the training env): best evaluation return {best['eval_return']:.0f} at "
+            f"{best['steps']:,.0f} steps ({best['wall_s'] / 60:.0f} min), lap completion "
+            f"{best.get('eval_laps', float('nan')):.0%}. ![curve](curves/neonrace_pilot.png)",
+        ]
+    text = "\n".join(lines)
+    print(text)
+    if options.no_write:
+        return
+    write_section(text, START, END)
+    CARD.write_text(
+        "# NeonRace pilot — model card\n\n"
+        "`neonrace-pilot.pt`: the universe-starter CNN (4 conv 3x3/2, 32 filters, ELU) + LSTM 256 actor-critic, "
+        "7 actions, on 128x200x1 gray observations; float16 weights (`pixelpilot export`), no optimizer state. "
+        "Drive with `pixelpilot play --profile neonrace --checkpoint models/pretrained/neonrace-pilot.pt`; "
+        "train on with `--init-from`.\n\n"
+        "## Training\n\n"
+        f"- Command: `{command}`, then `pixelpilot export --checkpoint runs/{config['run_name']}/checkpoints/"
+        "latest.pt --out models/pretrained/neonrace-pilot.pt` (`neonrace-pilot.toml` here is the run's "
+        "config.toml: `pixelpilot train --config models/pretrained/neonrace-pilot.toml` repeats it).\n"
+        f"- {counters['steps']:,} environment steps, {counters['updates']:,} updates, "
+        f"{counters['episodes']:,} episodes, {counters['wall_s'] / 60:.0f} min on {machine()}.\n"
+        f"- Seed {config['seed']} (A3C's asynchronous updates make runs differ even with one seed).\n"
+        "- Tracks: a fresh random track of the default difficulty every episode, 3 laps or 1000 steps per "
+        "episode, so that the return measures speed (a lap is a fixed distance).\n\n"
+        "## Evaluation\n\n"
+        + "\n".join(lines[2:]).replace("curves/neonrace_pilot.png", "../../docs/curves/neonrace_pilot.png")
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
