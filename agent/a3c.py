@@ -84,6 +84,9 @@ class Args:
     reward_scale: float = 1.0
     """rewards are multiplied by this for learning (episode returns and evaluations stay the environment's own):
     keeps value targets near 1 where returns run to the hundreds"""
+    normalize_advantages: bool = False
+    """scale each rollout's advantages to mean 0 and std 1: with dense, small rewards (distance per step) the
+    advantages are tiny, and since Adam normalises the step size the entropy bonus then outweighs them"""
     value_coef: float = 0.5
     """weight of the value loss"""
     entropy_coef: float = 0.01
@@ -459,6 +462,8 @@ def worker(
                 model, torch.stack(observations), start_state, torch.as_tensor(ends, dtype=torch.float32)
             )
             adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
+            if args.normalize_advantages and adv.numel() > 1:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
             policy_loss = -(dist.log_prob(torch.cat(actions)) * adv).mean()
             target_t = torch.as_tensor(targets.reshape(-1), dtype=torch.float32)
             value_loss = 0.5 * ((target_t - value_t) ** 2).mean()

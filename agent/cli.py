@@ -211,7 +211,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.demo import run_demo
 
-    return run_demo(args.profile, Path(args.out), args.max_seconds)
+    return run_demo(args.profile, Path(args.out), args.max_seconds, None if args.expert else Path(args.checkpoint))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,11 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--telemetry-port", type=int, default=47800, help="UDP telemetry port, 0 for none (default 47800)")
     p.set_defaults(func=cmd_game)
 
+    from agent.demo import SHIPPED_PILOT
+
     p = sub.add_parser("demo", help="race a lap of NeonRace in its window through the screen loop; video + summary")
     p.add_argument("--profile", default="neonrace", help="a NeonRace profile (name or path; default neonrace)")
     p.add_argument("--out", default="runs/demo", help="where lap.mp4 and summary.txt go (default runs/demo)")
     give_up = "give up after this long (default 120)"
     p.add_argument("--max-seconds", type=argtypes.positive(float), default=120.0, help=give_up)
+    p.add_argument("--checkpoint", default=str(SHIPPED_PILOT), help="the pilot (default: the shipped one)")
+    p.add_argument("--expert", action="store_true", help="the scripted expert drives instead of a pilot")
     p.set_defaults(func=cmd_demo, needs_screen=True)
 
     from agent import a3c, config

@@ -1,9 +1,10 @@
 """The demo: a driver races a lap of NeonRace in its real window, through the screen loop.
 
 ``pixelpilot/Screen-v0`` launches the game window, captures it and sends keys at the profile's rate. The
-driver is the scripted expert, which needs the game's internal state: it follows the window's game through
-its telemetry (:mod:`games.neonrace.mirror`). Out come a video of the lap and a summary with the score, the
-lap time and the loop's timing.
+driver is the shipped pilot (``models/pretrained/neonrace-pilot.pt``), which sees only the captured frames, or
+any other checkpoint, or the scripted expert, which needs the game's internal state: it follows the window's
+game through its telemetry (:mod:`games.neonrace.mirror`). Out come a video of the lap and a summary with the
+score, the lap time and the loop's timing.
 """
 
 from __future__ import annotations
@@ -14,34 +15,47 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from agent.play import Pilot
 from agent.screen_env import ScreenEnv
 from capture.errors import PixelpilotError
 from control.xkeys import pressed
 from games.neonrace.expert import expert_action
 from games.neonrace.mirror import StateMirror
 
+SHIPPED_PILOT = Path(__file__).resolve().parent.parent / "models" / "pretrained" / "neonrace-pilot.pt"
 
-def run_demo(profile: str, out: Path, max_seconds: float = 120.0) -> int:
+
+def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Path | None = SHIPPED_PILOT) -> int:
+    """Race one lap with ``checkpoint``'s pilot (None: the scripted expert)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PixelpilotError(f"cannot create {out}: {exc.strerror}") from None
     env = ScreenEnv(profile, render_mode="rgb_array")
+    pilot = Pilot(checkpoint, env) if checkpoint is not None else None
     mirror = StateMirror()
+    driver = (
+        f"the pilot {checkpoint} ({pilot.steps:,} steps of A3C; it sees only the captured frames)"
+        if pilot is not None
+        else "the scripted expert (reads the game state through telemetry)"
+    )
     video_path = out / "lap.mp4"
     writer: cv2.VideoWriter | None = None
     decide_ms: list[float] = []
     steps, total_reward, telemetry = 0, 0.0, {}
     try:
-        _, info = env.reset()
+        obs, info = env.reset()
         mirror.feed(info["telemetry_messages"])
-        print(f"racing {env.profile.window!r} with the scripted expert (reads the game state through telemetry)")
+        print(f"racing {env.profile.window!r} with {driver}")
         started = time.monotonic()
         while time.monotonic() - started < max_seconds:
             t0 = time.perf_counter()
-            action = expert_action(mirror.game) if mirror.game is not None else 2
+            if pilot is not None:
+                action = pilot.act(obs)
+            else:
+                action = expert_action(mirror.game) if mirror.game is not None else 2
             decide_ms.append((time.perf_counter() - t0) * 1000.0)
-            _, reward, terminated, truncated, info = env.step(action)
+            obs, reward, terminated, truncated, info = env.step(action)
             mirror.feed(info["telemetry_messages"])
             total_reward += reward
             steps += 1
@@ -65,6 +79,7 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0) -> int:
     lap_time = telemetry.get("last_lap_time")
     p50, p99 = np.percentile(decide_ms, [50, 99]) if decide_ms else (0.0, 0.0)
     lines = [
+        f"driver: {driver}",
         f"lap time {lap_time:.1f} s" if lap_time is not None else "the lap was not finished",
         f"score {telemetry.get('score')}, crashes {telemetry.get('crashes')}, "
         f"reward {total_reward:g} over {steps} steps",

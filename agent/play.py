@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from agent.a3c import checkpoint_args, load_checkpoint, load_weights, model_for
@@ -28,6 +29,30 @@ from capture.timing import TimingStats
 from control.keyboard import AgentStopped
 from control.xkeys import KeyState
 from models.actor_critic import deterministic_action
+
+
+class Pilot:
+    """A checkpoint's deterministic policy driving one window: observation in, action out, one step at a time
+    (the recurrent state carries over until :meth:`reset`)."""
+
+    def __init__(self, checkpoint: str | Path, env: ScreenEnv) -> None:
+        payload = load_checkpoint(checkpoint)
+        args = checkpoint_args(payload)
+        if args.frame_stack != 1:
+            raise ConfigError(f"{checkpoint}: trained on {args.frame_stack} stacked frames; pilots drive single frames")
+        self.steps = int(payload["counters"]["steps"])
+        self.model = model_for(args, env)
+        load_weights(self.model, payload, "pixelpilot/Screen-v0")
+        self.model.eval()
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = self.model.initial_state(1)
+
+    def act(self, obs: np.ndarray) -> int:
+        with torch.no_grad():
+            dist, _, self.state = self.model(torch.as_tensor(obs[None], dtype=torch.float32), self.state)
+        return int(deterministic_action(dist)[0])
 
 
 @dataclass
@@ -55,22 +80,15 @@ def play(
 ) -> PlayResult:
     """Drive ``profile``'s window with ``checkpoint``'s policy for ``episodes`` episodes (None: until stopped)
     or ``max_seconds``. ``status`` receives the console line every few steps."""
-    payload = load_checkpoint(checkpoint)
-    args = checkpoint_args(payload)
-    if args.frame_stack != 1:
-        raise ConfigError(f"{checkpoint}: trained on {args.frame_stack} stacked frames; play drives single frames")
     env = ScreenEnv(profile, launch=launch)
     result = PlayResult()
     key_state: KeyState | None = None
     try:
-        model = model_for(args, env)
-        load_weights(model, payload, "pixelpilot/Screen-v0")
-        model.eval()
+        pilot = Pilot(checkpoint, env)
         managed = env.profile.actions.managed_keys
         names = env.profile.actions.names
         obs, _ = env.reset()
         key_state = KeyState(managed)  # after reset: the env has chosen the display (its own, if private)
-        state = model.initial_state(1)
         started = time.monotonic()
         human_until = 0.0
         episode_return = 0.0
@@ -90,9 +108,7 @@ def play(
                 result.human_steps += 1
             else:
                 t0 = time.perf_counter()
-                with torch.no_grad():
-                    dist, _, state = model(torch.as_tensor(obs[None], dtype=torch.float32), state)
-                action = int(deterministic_action(dist)[0])
+                action = pilot.act(obs)
                 result.timing.add("decide_ms", (time.perf_counter() - t0) * 1000.0)
                 driver, keys, label = "pilot", env.profile.actions.keys(action), names[action]
                 result.pilot_steps += 1
@@ -106,7 +122,7 @@ def play(
                 episode_return = 0.0
                 if episodes is None or len(result.episodes) < episodes:
                     obs, _ = env.reset()
-                    state = model.initial_state(1)
+                    pilot.reset()
         result.fps = result.steps / max(time.monotonic() - started, 1e-9)
     except AgentStopped as exc:
         result.stopped = str(exc)

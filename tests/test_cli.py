@@ -9,6 +9,7 @@ import time
 import uuid
 
 import cv2
+import pytest
 
 from control.xkeys import pressed
 from tests.conftest import ROOT, free_udp_port
@@ -121,14 +122,20 @@ def test_no_display(tmp_path):
     assert_one_line_error(run("windows", env=env), "Xvfb is not installed; install it with: sudo apt-get install")
 
 
-def test_demo_races_a_lap_of_neonrace(desktop, tmp_path):
+@pytest.mark.parametrize("driver", ["pilot", "expert"])
+def test_demo_races_a_lap_of_neonrace(desktop, tmp_path, driver):
+    """``make demo``: the shipped pilot (only frames in, keys out) finishes a lap in the game's window; so does the
+    scripted expert."""
     from tests.test_neonrace_window import neonrace_profile
 
     title = f"NeonRace-demo-{uuid.uuid4().hex[:6]}"
     profile = neonrace_profile(tmp_path / "demo.toml", title, free_udp_port(), seed=2, difficulty="easy")
-    result = run("demo", "--profile", str(profile), "--out", str(tmp_path / "demo"), timeout=120)
+    expert = ["--expert"] if driver == "expert" else []
+    result = run("demo", "--profile", str(profile), "--out", str(tmp_path / "demo"), *expert, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "lap time" in result.stdout and "keys still held by the X server after closing: none" in result.stdout
     video = cv2.VideoCapture(str(tmp_path / "demo" / "lap.mp4"))
     assert video.get(cv2.CAP_PROP_FRAME_COUNT) > 100
-    assert (tmp_path / "demo" / "summary.txt").read_text().startswith("lap time")
+    summary = (tmp_path / "demo" / "summary.txt").read_text()
+    assert summary.startswith({"pilot": "driver: the pilot", "expert": "driver: the scripted expert"}[driver])
+    assert "decision   p50" in summary
