@@ -41,6 +41,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/digits_accuracy.py
 	$(PY) benchmarks/digits_neonrace.py
 	$(PY) benchmarks/neonrace_training.py
+	$(PY) benchmarks/neonrace_pilot.py
 	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C
 
 clean:

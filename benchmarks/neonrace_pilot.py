@@ -94,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pilot", type=Path, default=PILOT, help="the policy file (default: the shipped pilot)")
     parser.add_argument("--episodes", type=int, default=50, help="held-out tracks in-process (default 50)")
-    parser.add_argument("--screen-episodes", type=int, default=2, help="races through the window (default 2)")
+    parser.add_argument("--screen-episodes", type=int, default=1, help="races through the window (default 1)")
     parser.add_argument("--run", type=Path, help="the pilot's training run folder, for the learning curve")
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
