@@ -33,7 +33,7 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
         raise PixelpilotError(f"cannot create {out}: {exc.strerror}") from None
     env = ScreenEnv(profile, render_mode="rgb_array")
     pilot = Pilot(checkpoint, env) if checkpoint is not None else None
-    mirror = StateMirror()
+    mirror = StateMirror() if pilot is None else None  # the expert follows the game's state; a pilot needs none
     driver = (
         f"the pilot {checkpoint} ({pilot.steps:,} steps of A3C; it sees only the captured frames)"
         if pilot is not None
@@ -45,18 +45,21 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
     steps, total_reward, telemetry = 0, 0.0, {}
     try:
         obs, info = env.reset()
-        mirror.feed(info["telemetry_messages"])
+        if mirror is not None:
+            mirror.feed(info["telemetry_messages"])
         print(f"racing {env.profile.window!r} with {driver}")
         started = time.monotonic()
         while time.monotonic() - started < max_seconds:
             t0 = time.perf_counter()
-            if pilot is not None:
+            if mirror is None:
+                assert pilot is not None
                 action = pilot.act(obs)
             else:
                 action = expert_action(mirror.game) if mirror.game is not None else 2
             decide_ms.append((time.perf_counter() - t0) * 1000.0)
             obs, reward, terminated, truncated, info = env.step(action)
-            mirror.feed(info["telemetry_messages"])
+            if mirror is not None:
+                mirror.feed(info["telemetry_messages"])
             total_reward += reward
             steps += 1
             frame = np.ascontiguousarray(env.render()[:, :, ::-1])
