@@ -547,8 +547,7 @@ def evaluator(
 def save_checkpoint(
     path: Path, weights: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, counters: dict, args: Args
 ) -> None:
-    """Atomically (write then rename): a crash mid-write leaves the previous checkpoint intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Everything a resume needs (weights, optimizer state, counters, config), written atomically."""
     payload = {
         "format": CHECKPOINT_FORMAT,
         "model": weights,
@@ -556,6 +555,12 @@ def save_checkpoint(
         "counters": counters,
         "config": dataclasses.asdict(args),
     }
+    save_atomically(payload, path)
+
+
+def save_atomically(payload: dict[str, Any], path: Path) -> None:
+    """Write then rename: a crash mid-write leaves the previous file intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
@@ -585,10 +590,7 @@ def export_policy(checkpoint: str | Path, out: str | Path, half: bool = True) ->
     weights = {k: v.half() if half and v.is_floating_point() else v for k, v in payload["model"].items()}
     policy = {key: payload[key] for key in ("format", "counters", "config")} | {"model": weights}
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    torch.save(policy, tmp)
-    os.replace(tmp, out)
+    save_atomically(policy, out)
     return out
 
 

@@ -151,18 +151,16 @@ def screen_training(train_args: Any, args: argparse.Namespace) -> Any:
     """``--profile``: train through the game's window (``pixelpilot/Screen-v0``), each process on a virtual desktop
     of its own, or one worker on the given real display."""
     from agent.config import ConfigError
+    from agent.screen_env import display_kwargs
 
     if args.env_id is not None:
         raise ConfigError("--profile trains on the game's window (pixelpilot/Screen-v0); leave out --env")
-    private = args.display == "virtual"
-    if not private:
-        if train_args.workers != 1 or train_args.eval_every:
-            raise ConfigError(
-                f"--display {args.display}: one window on a real desktop takes one process; use --workers 1 "
-                "--eval-every 0 (or --display virtual: a desktop per worker)"
-            )
-        os.environ["DISPLAY"] = args.display  # the workers take the environment of the moment they start
-    kwargs = {**train_args.env_kwargs, "profile": args.profile, "private_display": private}
+    if args.display != "virtual" and (train_args.workers != 1 or train_args.eval_every):
+        raise ConfigError(
+            f"--display {args.display}: one window on a real desktop takes one process; use --workers 1 "
+            "--eval-every 0 (or --display virtual: a desktop per worker)"
+        )
+    kwargs = display_kwargs(args.profile, args.display, train_args.env_kwargs)  # workers inherit DISPLAY
     return dataclasses.replace(train_args, env_id="pixelpilot/Screen-v0", env_kwargs=kwargs)
 
 

@@ -10,6 +10,7 @@ score, the lap time and the loop's timing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -32,13 +33,19 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
     except OSError as exc:
         raise PixelpilotError(f"cannot create {out}: {exc.strerror}") from None
     env = ScreenEnv(profile, render_mode="rgb_array")
-    pilot = Pilot(checkpoint, env) if checkpoint is not None else None
-    mirror = StateMirror() if pilot is None else None  # the expert follows the game's state; a pilot needs none
-    driver = (
-        f"the pilot {checkpoint} ({pilot.steps:,} steps of A3C; it sees only the captured frames)"
-        if pilot is not None
-        else "the scripted expert (reads the game state through telemetry)"
-    )
+    mirror: StateMirror | None = None  # the expert follows the game's state; a pilot needs none
+    decide: Callable[[np.ndarray], int]
+    if checkpoint is not None:
+        pilot = Pilot(checkpoint, env)
+        decide = pilot.act
+        driver = f"the pilot {checkpoint} ({pilot.steps:,} steps of A3C; it sees only the captured frames)"
+    else:
+        mirror = expert_view = StateMirror()
+
+        def decide(obs: np.ndarray) -> int:
+            return expert_action(expert_view.game) if expert_view.game is not None else 2
+
+        driver = "the scripted expert (reads the game state through telemetry)"
     video_path = out / "lap.mp4"
     writer: cv2.VideoWriter | None = None
     decide_ms: list[float] = []
@@ -51,11 +58,7 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
         started = time.monotonic()
         while time.monotonic() - started < max_seconds:
             t0 = time.perf_counter()
-            if mirror is None:
-                assert pilot is not None
-                action = pilot.act(obs)
-            else:
-                action = expert_action(mirror.game) if mirror.game is not None else 2
+            action = decide(obs)
             decide_ms.append((time.perf_counter() - t0) * 1000.0)
             obs, reward, terminated, truncated, info = env.step(action)
             if mirror is not None:

@@ -9,7 +9,6 @@ come from the screen environment itself.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,12 +106,12 @@ def evaluate(
     payload = load_checkpoint(checkpoint)
     overrides: dict[str, Any] = {}
     if profile is not None:
+        from agent.screen_env import display_kwargs
+
         if env_id is not None:
             raise ConfigError("a profile evaluates through the game's window (pixelpilot/Screen-v0); leave out --env")
         env_id = SCREEN_ENV
-        env_kwargs = {**(env_kwargs or {}), "profile": profile, "private_display": display == "virtual"}
-        if display != "virtual":
-            os.environ["DISPLAY"] = display
+        env_kwargs = display_kwargs(profile, display, env_kwargs or {})
     trained = checkpoint_args(payload)
     if env_id is not None and env_id != trained.env_id:
         overrides["env_id"] = env_id

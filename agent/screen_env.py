@@ -52,6 +52,15 @@ from control.keyboard import Keyboard, PynputSender
 log = logging.getLogger(__name__)
 
 
+def display_kwargs(profile: str | Path, display: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The env keyword arguments for ``profile``'s window on ``display``: ``"virtual"`` gives every process that
+    makes the env a desktop of its own; a display name (":0") becomes this process's DISPLAY, which the processes
+    it starts later inherit."""
+    if display != "virtual":
+        os.environ["DISPLAY"] = display
+    return {**env_kwargs, "profile": profile, "private_display": display == "virtual"}
+
+
 def make_reward_source(profile: GameProfile, any_port: bool = False) -> RewardSource:
     """The profile's reward source; ``any_port``: telemetry listens on a free port (a game launched with it)."""
     if profile.reward.source == "telemetry":
