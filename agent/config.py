@@ -106,6 +106,24 @@ def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -
     return cls(**values)
 
 
+def to_arguments(obj: Any) -> list[str]:
+    """The options that :func:`add_arguments`' parser turns back into ``obj``: one per field that differs from
+    its default (what a run's exact command line needs)."""
+    options: list[str] = []
+    for f in dataclasses.fields(obj):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        value, flag = getattr(obj, f.name), "--" + f.name.replace("_", "-")
+        if value == default:
+            continue
+        if isinstance(value, bool):
+            options.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, dict):
+            options += itertools.chain.from_iterable((flag, f"{k}={v}") for k, v in value.items())
+        else:
+            options += [flag, str(value)]
+    return options
+
+
 def to_toml(values: dict[str, Any]) -> str:
     """A flat dataclass as TOML: None values are left out (they mean "the default"), dicts are inline tables."""
 

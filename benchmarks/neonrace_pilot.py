@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,7 @@ def scripted(name: str, episodes: int) -> Any:
     from agent.evaluation import Evaluation, policy_episodes
     from games.neonrace.expert import expert_action
 
-    kwargs = dict(TEST_KWARGS)
-    env = gym.make("pixelpilot/NeonRace-v0", max_episode_steps=kwargs.pop("max_episode_steps"), **kwargs)
+    env = gym.make("pixelpilot/NeonRace-v0", **TEST_KWARGS)
     rng = np.random.default_rng(0)
     act = (lambda obs: expert_action(env.unwrapped.game)) if name == "expert" else (lambda obs: int(rng.integers(7)))
     try:
@@ -56,7 +56,7 @@ def row(name: str, e: Any, expert_lap: float) -> str:
     times = e.lap_times
     lap = f"{np.mean(times):.1f} ± {np.std(times):.1f} s" if times else "—"
     ratio = f"{np.mean(times) / expert_lap:.2f}" if times else "—"
-    crashes = np.mean([info.get("crashes", 0) for info in (x.info for x in e.episodes)])
+    crashes = np.mean([x.info.get("crashes", 0) for x in e.episodes])
     return (f"| {name} | {e.lap_completion:.0%} | {lap} | {ratio} | {np.mean(e.scores):.0f} | {crashes:.1f} | "
             f"{e.mean:.1f} |")  # fmt: skip
 
@@ -99,7 +99,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
 
-    from agent.a3c import load_checkpoint
+    from agent.a3c import checkpoint_args, load_checkpoint
+    from agent.config import to_arguments
     from agent.evaluation import evaluate, report
 
     payload = load_checkpoint(options.pilot)
@@ -117,13 +118,11 @@ def main() -> None:
     met = completion >= GOAL_COMPLETION and ratio <= GOAL_LAP_RATIO
     points = plot_curve(options.run) if options.run else []
 
-    kwargs = " ".join(f"--env-kwargs {k}={v}" for k, v in config["env_kwargs"].items())
-    command = (
-        f"pixelpilot train --env {config['env_id']} {kwargs} --workers {config['workers']} --envs-per-worker "
-        f"{config['envs_per_worker']} --n-steps {config['n_steps']} --lr {config['lr']:g} --gae-lambda "
-        f"{config['gae_lambda']:g} --reward-scale {config['reward_scale']:g} --max-grad-norm "
-        f"{config['max_grad_norm']:g} --total-steps {config['total_steps']} --eval-every {config['eval_every']} "
-        f"--checkpoint-every {config['checkpoint_every']} --run-name {config['run_name']} --seed {config['seed']}"
+    command = shlex.join(["pixelpilot", "train", *to_arguments(checkpoint_args(payload))])
+    stopped = (
+        f" (stopped with SIGTERM at {counters['steps']:,} steps, a checkpoint on the way out)"
+        if counters["steps"] < config["total_steps"]
+        else ""
     )
     decide = pilot.timing["decide_ms"]
     lines = [
@@ -178,7 +177,7 @@ def main() -> None:
         "Drive with `pixelpilot play --profile neonrace --checkpoint models/pretrained/neonrace-pilot.pt`; "
         "train on with `--init-from`.\n\n"
         "## Training\n\n"
-        f"- Command: `{command}`, then `pixelpilot export --checkpoint runs/{config['run_name']}/checkpoints/"
+        f"- Command: `{command}`{stopped}, then `pixelpilot export --checkpoint runs/{config['run_name']}/checkpoints/"
         "latest.pt --out models/pretrained/neonrace-pilot.pt` (`neonrace-pilot.toml` here is the run's "
         "config.toml: `pixelpilot train --config models/pretrained/neonrace-pilot.toml` repeats it).\n"
         f"- {counters['steps']:,} environment steps, {counters['updates']:,} updates, "

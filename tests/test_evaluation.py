@@ -61,3 +61,18 @@ def test_an_exported_policy_drives_like_its_checkpoint_and_cannot_be_resumed(tmp
     tuned = train(Args(env_id="pixelpilot/NeonRace-v0", workers=1, total_steps=20, eval_every=0, init_from=str(out),
                        runs_dir=str(tmp_path), run_name="tuned", progress=False))  # fmt: skip
     assert tuned.steps >= 20
+
+
+def test_a_runs_options_parse_back_into_its_configuration():
+    """The model card's command is built by ``to_arguments``; the train parser must read it back unchanged."""
+    import argparse
+
+    from agent import a3c, config
+
+    args = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"laps": 3, "max_episode_steps": 1000}, lr=5e-4,
+                    normalize_advantages=True, progress=False, hidden=128, run_name="pilot")  # fmt: skip
+    options = config.to_arguments(args)
+    assert "--normalize-advantages" in options and "--no-progress" in options and "--workers" not in options
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser, a3c.Args)
+    assert config.from_arguments(a3c.Args, parser.parse_args(options)) == args
