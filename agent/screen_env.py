@@ -233,7 +233,9 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         assert self.keyboard is not None and self._reward is not None and self.frames is not None
         self.keyboard.apply(())
         reset_keys = self.profile.reset_keys
-        self._reward.reset(expect_new_episode=bool(reset_keys) and self._episodes > 0)
+        # The first reset restarts the game too: an episode joined midway cannot be followed tick by tick
+        # (the expert's mirror), and its score so far is not the agent's.
+        self._reward.reset(expect_new_episode=bool(reset_keys))
         if reset_keys:
             self.keyboard.apply(reset_keys)
             time.sleep(1.0 / self.profile.fps)
@@ -241,7 +243,12 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         deadline = time.monotonic() + self.profile.done.reset_timeout
         while not self._reward.ready():
             if time.monotonic() > deadline:
-                log.warning("no telemetry from a new episode within %.1f s of reset", self.profile.done.reset_timeout)
+                log.warning(
+                    "the game did not start a new episode within %.1f s of the reset keys; going on with the one it "
+                    "is in",
+                    self.profile.done.reset_timeout,
+                )
+                self._reward.reset(expect_new_episode=False)
                 break
             time.sleep(0.02)
         self.frames.restart()

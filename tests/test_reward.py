@@ -83,3 +83,20 @@ def test_no_reward_source():
     source = NoReward()
     source.reset(True)
     assert source.ready() and source.poll(FRAME).reward == 0 and not source.poll(FRAME).done
+
+
+def test_a_game_that_ignores_the_reset_keys_is_followed_after_all(telemetry):
+    # The screen env's fallback when no new episode shows within reset_timeout: reset again, expecting none.
+    source, game = telemetry
+    game.send(score=10, episode=0, done=False)
+    settle()
+    source.reset(expect_new_episode=True)
+    game.send(score=12, episode=0, done=False)
+    settle()
+    assert not source.ready()
+    source.reset(expect_new_episode=False)
+    game.send(score=15, episode=0, done=False)
+    settle()
+    assert source.ready()
+    reading = source.poll(FRAME)
+    assert reading.info["score"] == 15 and reading.reward == 5
