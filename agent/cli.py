@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent import argtypes, digits_cmd, gym_bench
+from agent import argtypes, demos_cmd, digits_cmd, gym_bench
 from capture.errors import PixelpilotError
 
 log = logging.getLogger("pixelpilot")
@@ -172,7 +172,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     def status(line: str) -> None:
         print(f"\r{line}\033[K" if interactive else line, end="" if interactive else "\n", flush=True)
 
-    result = play(args.profile, args.checkpoint, args.episodes, args.max_seconds, args.quiet_seconds, status=status)
+    result = play(args.profile, args.checkpoint, args.episodes, args.max_seconds, args.quiet_seconds, status=status,
+                  record_overrides=args.record_overrides)  # fmt: skip
     if interactive:
         print()
     decide = result.timing.summary().get("decide_ms", {})
@@ -180,6 +181,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     print(f"{result.steps} steps at {result.fps:.1f} fps: pilot {result.pilot_steps}, human {result.human_steps}, "
           f"paused {result.paused_steps}; decide p50 {decide.get('p50', float('nan')):.2f} ms p99 "
           f"{decide.get('p99', float('nan')):.2f} ms; episode returns: {returns}")  # fmt: skip
+    if args.record_overrides:
+        print(f"human overrides: {result.overrides_recorded} steps written to {args.record_overrides}")
     if result.stopped:
         print(f"stopped: {result.stopped}")
     return 0
@@ -283,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=argtypes.positive(float), help="stop after this long (default: never)")
     quiet = "after a human's last driving key, wait this long before the pilot takes over (default 1)"
     p.add_argument("--quiet-seconds", type=argtypes.positive(float), default=1.0, help=quiet)
+    p.add_argument("--record-overrides", metavar="DATASET", help="record every stretch a human drives into this new "
+                   "dataset (learning from corrections: pretrain on it, or add it to the pilot's demos)")  # fmt: skip
     p.set_defaults(func=cmd_play, needs_screen=True)
 
     p = sub.add_parser("evaluate", help="run a checkpoint's deterministic policy: returns, laps, lap time, latency")
@@ -303,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-precision", action="store_true", help="keep float32 weights")
     p.set_defaults(func=cmd_export)
 
+    demos_cmd.add_parsers(sub)
     digits_cmd.add_parser(sub)
     gym_bench.add_parser(sub)
     return parser

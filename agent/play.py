@@ -24,8 +24,11 @@ import torch
 
 from agent.a3c import checkpoint_args, load_checkpoint, load_weights, model_for
 from agent.config import ConfigError
+from agent.demos import DemoWriter
+from agent.record import dataset_meta, key_bits
 from agent.screen_env import ScreenEnv
 from capture.timing import TimingStats
+from control.human import action_from_keys
 from control.keyboard import AgentStopped
 from control.xkeys import KeyState
 from models.actor_critic import deterministic_action
@@ -67,6 +70,8 @@ class PlayResult:
     """why play ended early (the kill switch), else None"""
     timing: TimingStats = field(default_factory=TimingStats)
     fps: float = 0.0
+    overrides_recorded: int = 0
+    """steps of human driving written to the ``record_overrides`` dataset"""
 
 
 def play(
@@ -77,12 +82,20 @@ def play(
     quiet_seconds: float = 1.0,
     launch: bool = True,
     status: Callable[[str], None] | None = None,
+    record_overrides: str | Path | None = None,
 ) -> PlayResult:
     """Drive ``profile``'s window with ``checkpoint``'s policy for ``episodes`` episodes (None: until stopped)
-    or ``max_seconds``. ``status`` receives the console line every few steps."""
+    or ``max_seconds``. ``status`` receives the console line every few steps. ``record_overrides``: a new
+    dataset where every stretch a human drives is recorded as a demonstration (learning from corrections)."""
     env = ScreenEnv(profile, launch=launch)
     result = PlayResult()
     key_state: KeyState | None = None
+    overrides = None
+    if record_overrides is not None:
+        segment_seconds = 5.0
+        segment_steps = max(1, round(segment_seconds * env.profile.fps))
+        meta = dataset_meta(env.profile, segment_seconds) | {"source": "play --record-overrides"}
+        overrides = DemoWriter(record_overrides, env.profile.actions.n, meta, segment_steps)
     try:
         pilot = Pilot(checkpoint, env)
         managed = env.profile.actions.managed_keys
@@ -92,6 +105,8 @@ def play(
         started = time.monotonic()
         human_until = 0.0
         episode_return = 0.0
+        recording = False  # a human override being written to ``overrides``
+        to_logical = env.profile.actions.keymap.logical()
         while episodes is None or len(result.episodes) < episodes:
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
@@ -106,13 +121,26 @@ def play(
             elif human or time.monotonic() < human_until:
                 driver, keys, label = "human", frozenset(), "+".join(sorted(human)) or "-"
                 result.human_steps += 1
+                if overrides is not None:
+                    if not recording:
+                        overrides.begin(_frame(env))
+                        recording = True
+                    logical = frozenset(to_logical[k] for k in human if k in to_logical)
+                    correction, correction_keys = action_from_keys(logical, env.profile.actions), key_bits(logical)
             else:
                 t0 = time.perf_counter()
                 action = pilot.act(obs)
                 result.timing.add("decide_ms", (time.perf_counter() - t0) * 1000.0)
                 driver, keys, label = "pilot", env.profile.actions.keys(action), names[action]
                 result.pilot_steps += 1
+            if driver != "human" and recording:
+                overrides.cut()
+                recording = False
             obs, reward, terminated, truncated, info = env.step_keys(keys)
+            if driver == "human" and overrides is not None:
+                overrides.step(correction, reward, _frame(env), time.monotonic() - started, correction_keys,
+                               terminated=terminated, truncated=truncated)  # fmt: skip
+                recording = not (terminated or truncated)
             result.steps += 1
             episode_return += reward
             if status is not None and result.steps % 5 == 0:
@@ -127,10 +155,20 @@ def play(
     except AgentStopped as exc:
         result.stopped = str(exc)
     finally:
-        if key_state is not None:
-            key_state.close()
-        env.close()
+        try:
+            if overrides is not None:
+                overrides.close()
+                result.overrides_recorded = overrides.kept_steps
+        finally:
+            if key_state is not None:
+                key_state.close()
+            env.close()
     return result
+
+
+def _frame(env: ScreenEnv) -> np.ndarray:
+    assert env.last_frame is not None
+    return env.last_frame.obs_u8
 
 
 def _status_line(driver: str, label: str, result: PlayResult, elapsed: float, info: dict) -> str:

@@ -303,6 +303,11 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             info,
         )
 
+    @property
+    def last_frame(self) -> Frame | None:
+        """The newest captured frame: raw pixels, and the observation in storage form (``obs_u8``)."""
+        return self._last_frame
+
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None

@@ -42,3 +42,16 @@ class Hotkeys(GlobalKeyListener):
             self.autopilot = not self.autopilot
             if self._on_toggle is not None:
                 self._on_toggle(self.autopilot)
+
+
+class KeyCallbacks(GlobalKeyListener):
+    """Calls a function when one of some keys is pressed, whichever window has the focus (e.g. the recorder's
+    "discard the last seconds" key). Callbacks run on the listener's thread."""
+
+    def __init__(self, callbacks: dict[str, Callable[[], None]]) -> None:
+        self._callbacks = {parse_key(key): callback for key, callback in callbacks.items()}
+
+    def on_key(self, name: str | None, pressed: bool) -> None:
+        callback = self._callbacks.get(name or "")
+        if pressed and callback is not None:
+            callback()

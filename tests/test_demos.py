@@ -1,0 +1,206 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agent import a3c
+from agent.cli import main
+from agent.demos import DemoError, DemoWriter, load_demos
+from agent.neonrace_env import NeonRaceEnv
+from agent.pretrain import PretrainArgs, pretrain
+from games.neonrace.expert import expert_action
+
+META = {"profile": "neonrace", "fps": 15, "actions": ["left", "right", "up", "left+up", "right+up", "down", "up+x"]}
+
+
+def expert_frames(steps: int, seed: int = 0):
+    """(frames uint8, actions, rewards, terminated) of the scripted expert on an in-process track."""
+    env = NeonRaceEnv(track_seed=seed, laps=1)
+    obs, _ = env.reset()
+    frames, actions, rewards = [np.rint(obs[..., 0] * 255).astype(np.uint8)], [], []
+    for _ in range(steps):
+        action = expert_action(env.game)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        frames.append(np.rint(obs[..., 0] * 255).astype(np.uint8))
+        actions.append(action)
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    env.close()
+    return frames, actions, rewards
+
+
+def write(path, episodes, segment_steps=10, idle_every=0):
+    writer = DemoWriter(path, 7, META, segment_steps)
+    for frames, actions, rewards in episodes:
+        writer.begin(frames[0])
+        for i, (action, reward) in enumerate(zip(actions, rewards, strict=True)):
+            idle = idle_every and i % idle_every == idle_every - 1
+            last = i == len(actions) - 1
+            writer.step(None if idle else action, reward, frames[i + 1], i / 15, 4, terminated=last)
+    writer.close()
+    return writer
+
+
+def test_round_trip_segments_and_episodes(tmp_path):
+    first, second = expert_frames(25, seed=1), expert_frames(17, seed=2)
+    writer = write(tmp_path / "d", [first, second], segment_steps=10, idle_every=7)
+    assert writer.segments == 3 + 2 and writer.kept_steps == 42
+    demos = load_demos(tmp_path / "d", n_actions=7)
+    assert len(demos.actions) == 42 and demos.segments == 5
+    assert list(np.unique(demos.episode)) == [0, 1] and (demos.episode == 0).sum() == 25
+    assert demos.ended.sum() == 2 and demos.ended[24] and demos.ended[41]
+    assert np.abs(demos.frames[0].astype(int) - first[0][0]).mean() < 4  # JPEG, as Minari stores images
+    assert demos.idle.sum() == 25 // 7 + 17 // 7
+    expected = [0 if i % 7 == 6 else a for i, a in enumerate(first[1])] + [
+        0 if i % 7 == 6 else a for i, a in enumerate(second[1])
+    ]
+    assert demos.actions.tolist() == expected
+    np.testing.assert_allclose(demos.rewards, np.array(first[2] + second[2], np.float32), rtol=1e-6)
+    returns = demos.returns(0.5)
+    assert returns[24] == pytest.approx(first[2][-1]) and returns[23] == pytest.approx(
+        first[2][-2] + 0.5 * first[2][-1]
+    )
+    summary = demos.summary()
+    assert summary["episodes"] == 2 and summary["frames"] == 42 and summary["duration_s"] == pytest.approx(42 / 15)
+    assert sum(summary["actions"].values()) == 42 - demos.idle.sum()
+
+    # The same files are a Minari dataset for any Minari user.
+    import minari
+
+    dataset = minari.MinariDataset(tmp_path / "d" / "data")
+    assert dataset.total_episodes == 5 and dataset.observation_space.shape == (128, 200)
+
+
+def test_discard_reaches_into_written_segments(tmp_path):
+    frames, actions, rewards = expert_frames(30)
+    writer = DemoWriter(tmp_path / "d", 7, META, 10)
+    writer.begin(frames[0])
+    for i in range(25):
+        writer.step(actions[i], rewards[i], frames[i + 1], i / 15, 4)
+    assert writer.discard(12) == 12  # 5 unwritten + 7 of the second segment
+    for i in range(25, 28):
+        writer.step(actions[i], rewards[i], frames[i + 1], i / 15, 4)
+    writer.close()
+    demos = load_demos(tmp_path / "d")
+    assert len(demos.actions) == 13 + 3 and demos.discarded == 7
+    assert demos.actions.tolist() == actions[:13] + actions[25:28]
+
+
+CRASH_WRITER = """
+import sys, time
+import numpy as np
+from agent.demos import DemoWriter
+writer = DemoWriter(sys.argv[1], 7, {"profile": "neonrace", "fps": 15}, 15)
+frame = np.zeros((128, 200), np.uint8)
+writer.begin(frame)
+i = 0
+while True:
+    frame = np.full((128, 200), i % 255, np.uint8)
+    writer.step(i % 7, 1.0, frame, i / 15, 4)
+    i += 1
+    if i % 15 == 0:
+        print(writer.segments, flush=True)
+    time.sleep(0.002)
+"""
+
+
+def test_a_killed_recorder_leaves_a_dataset_that_opens(tmp_path):
+    path = tmp_path / "crash"
+    proc = subprocess.Popen([sys.executable, "-c", CRASH_WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).parents[1])  # fmt: skip
+    try:
+        for line in proc.stdout:
+            if int(line) >= 6:
+                break
+        time.sleep(0.013)  # land anywhere in the next segment, writing or not
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    demos = load_demos(path)
+    assert len(demos.actions) >= 6 * 15 - 15 and len(demos.actions) % 15 == 0
+    assert demos.actions.tolist() == [i % 7 for i in range(len(demos.actions))]
+
+
+def test_torn_metadata_is_restored_from_its_copy(tmp_path):
+    write(tmp_path / "d", [expert_frames(12)], segment_steps=5)
+    main_file = tmp_path / "d" / "data" / "metadata.json"
+    main_file.write_text(main_file.read_text()[:100])  # a crash in the middle of Minari's in-place rewrite
+    assert len(load_demos(tmp_path / "d").actions) == 12
+
+
+def test_bad_datasets_give_clear_errors(tmp_path):
+    with pytest.raises(DemoError, match="no such dataset"):
+        load_demos(tmp_path / "missing")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(DemoError, match="not a pixelpilot demo dataset"):
+        load_demos(tmp_path / "folder")
+    write(tmp_path / "d", [expert_frames(12)], segment_steps=5)
+    with pytest.raises(DemoError, match=r"recorded with 7 actions .* the model has 8"):
+        load_demos(tmp_path / "d", n_actions=8)
+    with pytest.raises(DemoError, match="already exists"):
+        DemoWriter(tmp_path / "d", 7, META, 5)
+    empty = DemoWriter(tmp_path / "empty", 7, META, 5)
+    empty.close()
+    with pytest.raises(DemoError, match="has no recorded steps"):
+        load_demos(tmp_path / "empty")
+    (tmp_path / "d" / "data" / "1" / "part-0.arrow").write_bytes(b"garbage" * 100)
+    with pytest.raises(DemoError, match="a recorded segment is damaged"):
+        load_demos(tmp_path / "d")
+    other = tmp_path / "other"
+    other.mkdir()
+    from minari.dataset.minari_storage import MinariStorage
+
+    storage = MinariStorage.new(other / "data", observation_space=gym.spaces.Box(0, 255, (64, 64), np.uint8),
+                                action_space=gym.spaces.Discrete(7), data_format="arrow")  # fmt: skip
+    storage.update_metadata({"dataset_id": "x/y-v0", "minari_version": "0.5.4", "pixelpilot": {"fps": 15}})
+    with pytest.raises(DemoError, match=r"frames are uint8 \(64, 64\)"):
+        load_demos(other)
+    meta = json.loads((other / "data" / "metadata.json").read_text())
+    del meta["pixelpilot"]
+    (other / "data" / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(DemoError, match="not recorded by pixelpilot"):
+        load_demos(other)
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(DemoError, match="cannot create the dataset folder"):
+            DemoWriter(locked / "d", 7, META, 5)
+
+
+def test_pretrain_clones_the_expert_into_a_checkpoint_a3c_takes(tmp_path, capsys):
+    episodes = [expert_frames(200, seed=s) for s in range(4)]
+    write(tmp_path / "d", episodes, segment_steps=75)
+    assert main(["demos", "info", str(tmp_path / "d")]) == 0
+    assert "episodes 4, frames 800" in capsys.readouterr().out
+    assert main(["demos", "view", str(tmp_path / "d"), "--out", str(tmp_path / "sheet.png")]) == 0
+    assert (tmp_path / "sheet.png").stat().st_size > 10_000
+    args = PretrainArgs(data=str(tmp_path / "d"), env_id="pixelpilot/NeonRace-v0", epochs=18, patience=18,
+                        seq_len=8, burn_in=2, batch_windows=4, runs_dir=str(tmp_path / "runs"), run_name="bc",
+                        val_block_seconds=4)  # fmt: skip
+    result = pretrain(args)
+    with (tmp_path / "runs" / "bc" / "progress.csv").open() as file:
+        train_loss = [float(row["train_policy_loss"]) for row in csv.DictReader(file)]
+    print(f"training policy loss {train_loss[0]:.3f} -> {train_loss[-1]:.3f}; validation accuracy "
+          f"{result.val_accuracy:.1%} at epoch {result.best_epoch}")  # fmt: skip
+    assert train_loss[-1] < 0.8 * train_loss[0]  # it fits the expert's actions (800 frames are too few to generalise)
+    payload = a3c.load_checkpoint(tmp_path / "runs" / "bc")
+    assert payload["config"]["env_id"] == "pixelpilot/NeonRace-v0" and "optimizer" not in payload
+    # The checkpoint drives the in-process game and fine-tunes with A3C.
+    ft = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"max_episode_steps": 50}, workers=1, total_steps=100,
+                  eval_every=0, init_from=str(result.checkpoint), runs_dir=str(tmp_path / "runs"), run_name="ft",
+                  progress=False)  # fmt: skip
+    a3c.train(ft)
+    tuned = a3c.load_checkpoint(tmp_path / "runs" / "ft")
+    assert tuned["counters"]["steps"] >= 100
+    assert not torch.equal(tuned["model"]["policy.weight"], payload["model"]["policy.weight"])

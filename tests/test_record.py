@@ -1,0 +1,84 @@
+"""Recording a person's driving through the real NeonRace window, then cloning and playing it (under Xvfb)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import uuid
+
+import numpy as np
+
+from agent.cli import main
+from agent.demos import load_demos
+from agent.play import play
+from agent.pretrain import PretrainArgs, pretrain
+from agent.record import record
+from control.actions import ACTION_NAMES
+from control.xkeys import pressed
+from tests.conftest import free_udp_port
+from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
+
+
+class Person(threading.Thread):
+    """Drives with xdotool as a person would: X key events to the focused window, the game's reset key too."""
+
+    DRIVE = (("up", 2.0), ("left up", 1.0), ("up", 1.0), ("Return", 0.3), ("up", 1.5), ("right up", 1.0))
+
+    def __init__(self, start_after: float, script: tuple[tuple[str, float], ...] = DRIVE) -> None:
+        super().__init__(daemon=True)
+        self.start_after = start_after
+        self.script = script
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        time.sleep(self.start_after)
+        try:
+            for keys, seconds in self.script:
+                names = [{"left": "Left", "right": "Right", "up": "Up", "down": "Down"}.get(k, k) for k in keys.split()]
+                subprocess.run(["xdotool", "keydown", *names], check=True)
+                time.sleep(seconds)
+                subprocess.run(["xdotool", "keyup", *names], check=True)
+        finally:
+            subprocess.run(["xdotool", "keyup", "Left", "Right", "Up", "Down", "Return"], check=False)
+            self.done.set()
+
+
+def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=5)
+    person = Person(start_after=2.5)  # the game window opens and the recorder starts meanwhile
+    person.start()
+    result = record(profile, tmp_path / "demos", max_seconds=10.0, segment_seconds=1.0)
+    person.join(10)
+    assert person.done.is_set()
+    print(result)
+    assert result.stopped is None and result.steps > 100 and result.episodes == 2  # Enter started a new one
+    assert processes_with(title) == [] and pressed(MANAGED) == set()  # the recorder pressed nothing, left nothing
+
+    demos = load_demos(tmp_path / "demos", n_actions=7)
+    names = [ACTION_NAMES[a] for a, idle in zip(demos.actions, demos.idle, strict=True) if not idle]
+    for action in ("up", "left+up", "right+up"):
+        assert names.count(action) >= 10, (action, names.count(action))
+    assert demos.idle.sum() >= 20  # before the person starts: no key held, no action
+    assert demos.rewards[demos.episode == 0].sum() > 0  # the telemetry score: distance driven
+    assert demos.meta["profile"] == "neonrace-test" and demos.meta["fps"] == 15
+    assert main(["demos", "info", str(tmp_path / "demos")]) == 0
+    assert "episodes 2" in capsys.readouterr().out
+
+    args = PretrainArgs(data=str(tmp_path / "demos"), epochs=2, seq_len=8, burn_in=2, batch_windows=4,
+                        runs_dir=str(tmp_path / "runs"), run_name="bc", val_block_seconds=2)  # fmt: skip
+    cloned = pretrain(args)
+    # The person corrects the pilot for a while: that stretch becomes a demonstration. (A key the pilot holds
+    # too is released when the pilot lets go: X keeps one state per key. So the person brakes.)
+    person = Person(start_after=3.0, script=(("down", 1.5),))
+    person.start()
+    played = play(profile, cloned.checkpoint, max_seconds=7.0, record_overrides=tmp_path / "corrections")
+    person.join(10)
+    assert played.pilot_steps > 20 and played.human_steps > 15 and played.stopped is None
+    assert processes_with(title) == [] and pressed(MANAGED) == set()
+    assert np.isfinite(played.timing.summary()["decide_ms"]["p50"])
+    corrections = load_demos(tmp_path / "corrections", n_actions=7)
+    assert played.overrides_recorded == len(corrections.actions) == played.human_steps
+    taken = corrections.actions[~corrections.idle]
+    assert (taken == ACTION_NAMES.index("down")).sum() >= 15 and corrections.meta["source"].startswith("play")
