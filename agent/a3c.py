@@ -48,7 +48,7 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.distributions import Categorical, Distribution
 
-from agent.config import ConfigError, to_toml
+from agent.config import ConfigError, check_fields, to_toml
 from agent.laps import lap_completion
 from capture.errors import PixelpilotError
 from capture.timing import TimingStats
@@ -146,9 +146,7 @@ class Args:
             "torch_threads": self.torch_threads >= 1,
             "max_restarts": self.max_restarts >= 0,
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name.replace('_', '-')}: invalid value {getattr(self, name)!r}")
+        check_fields(self, checks)
         if self.hidden is not None and self.hidden < 1:
             raise ConfigError(f"hidden: invalid value {self.hidden!r}")
         if not isinstance(self.env_kwargs, dict):

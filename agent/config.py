@@ -23,6 +23,13 @@ class ConfigError(PixelpilotError):
     """A configuration value or file that cannot be used."""
 
 
+def check_fields(obj: object, checks: dict[str, bool]) -> None:
+    """Raise a ConfigError naming the first field whose check failed, as its option spells it."""
+    for name, ok in checks.items():
+        if not ok:
+            raise ConfigError(f"{name.replace('_', '-')}: invalid value {getattr(obj, name)!r}")
+
+
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's docstring (the string literal right under it), as CleanRL's ``Args`` documents fields."""
     tree = ast.parse(inspect.getsource(cls))

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from agent import a3c
-from agent.config import ConfigError, to_toml
+from agent.config import ConfigError, check_fields, to_toml
 from agent.demos import Demos, load_demos
 from capture.preprocess import OBS_SHAPE, uint8_to_obs
 from models.actor_critic import build
@@ -92,9 +92,7 @@ class PretrainArgs:
             "val_block_seconds": self.val_block_seconds > 0,
             "torch_threads": self.torch_threads >= 1,
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name.replace('_', '-')}: invalid value {getattr(self, name)!r}")
+        check_fields(self, checks)
         if self.model not in ("cnn-lstm", "cnn-mlp"):
             raise ConfigError(f"model: choose cnn-lstm or cnn-mlp, got {self.model!r}")
 
