@@ -42,6 +42,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/digits_neonrace.py
 	$(PY) benchmarks/neonrace_training.py
 	$(PY) benchmarks/neonrace_pilot.py
+	$(PY) benchmarks/cloning.py  # about an hour: 30 min of recorded driving, clones, A3C from clone vs scratch
 	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C
 
 clean:

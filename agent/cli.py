@@ -120,8 +120,8 @@ def cmd_keys_test(args: argparse.Namespace) -> int:
 def cmd_game(args: argparse.Namespace) -> int:
     from games.neonrace.window import run_game
 
-    port = args.telemetry_port or None
-    return run_game(args.seed, args.difficulty, args.laps, args.title, args.size, port)
+    ports = [port for port in args.telemetry_port or [47800] if port]
+    return run_game(args.seed, args.difficulty, args.laps, args.title, args.size, ports, args.track_per_race)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -215,6 +215,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.profile, Path(args.out), args.max_seconds, None if args.expert else Path(args.checkpoint))
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    from gui.app import run
+
+    return run()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pixelpilot", description="Learns to drive racing games from the screen.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -253,7 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--laps", type=argtypes.positive(int), default=3, help="laps per race (default 3)")
     p.add_argument("--title", default="NeonRace", help="window title (default NeonRace)")
     p.add_argument("--size", type=argtypes.size, default=(800, 500), help="window size WIDTHxHEIGHT (default 800x500)")
-    p.add_argument("--telemetry-port", type=int, default=47800, help="UDP telemetry port, 0 for none (default 47800)")
+    ports = "UDP telemetry port, 0 for none (default 47800); repeat to send to several"
+    p.add_argument("--telemetry-port", type=int, action="append", help=ports)
+    per_race = "each race (Enter restarts) is on the next track: seed, seed+1, ... (default: the same track)"
+    p.add_argument("--track-per-race", action="store_true", help=per_race)
     p.set_defaults(func=cmd_game)
 
     from agent.demo import SHIPPED_PILOT
@@ -307,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the policy file to write")
     p.add_argument("--full-precision", action="store_true", help="keep float32 weights")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("gui", help="the control panel: pick and preview a game, record demonstrations")
+    p.set_defaults(func=cmd_gui, needs_screen=True)
 
     demos_cmd.add_parsers(sub)
     digits_cmd.add_parser(sub)

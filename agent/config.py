@@ -86,6 +86,17 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, aliases: dict[str,
                 metavar="KEY=VALUE",
                 help=help_text + "; repeat for more",
             )
+        elif typing.get_origin(kind) is list:
+            (item,) = typing.get_args(kind)
+            parser.add_argument(
+                *flags,
+                dest=f.name,
+                action="append",
+                type=item,
+                default=None,
+                metavar=item.__name__.upper(),
+                help=help_text + "; repeat for more",
+            )
         else:
             parser.add_argument(
                 *flags, dest=f.name, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text
@@ -126,6 +137,8 @@ def to_arguments(obj: Any) -> list[str]:
             options.append(flag if value else "--no-" + flag[2:])
         elif isinstance(value, dict):
             options += itertools.chain.from_iterable((flag, f"{k}={v}") for k, v in value.items())
+        elif isinstance(value, list):
+            options += itertools.chain.from_iterable((flag, str(v)) for v in value)
         else:
             options += [flag, str(value)]
     return options

@@ -20,8 +20,7 @@ from agent.play import Pilot
 from agent.screen_env import ScreenEnv
 from capture.errors import PixelpilotError
 from control.xkeys import pressed
-from games.neonrace.expert import expert_action
-from games.neonrace.mirror import StateMirror
+from games.neonrace.mirror import MirroredExpert
 
 SHIPPED_PILOT = Path(__file__).resolve().parent.parent / "models" / "pretrained" / "neonrace-pilot.pt"
 
@@ -33,18 +32,15 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
     except OSError as exc:
         raise PixelpilotError(f"cannot create {out}: {exc.strerror}") from None
     env = ScreenEnv(profile, render_mode="rgb_array")
-    mirror: StateMirror | None = None  # the expert follows the game's state; a pilot needs none
+    expert: MirroredExpert | None = None  # the expert follows the game's state; a pilot needs none
     decide: Callable[[np.ndarray], int]
     if checkpoint is not None:
         pilot = Pilot(checkpoint, env)
         decide = pilot.act
         driver = f"the pilot {checkpoint} ({pilot.steps:,} steps of A3C; it sees only the captured frames)"
     else:
-        mirror = expert_view = StateMirror()
-
-        def decide(obs: np.ndarray) -> int:
-            return expert_action(expert_view.game) if expert_view.game is not None else 2
-
+        expert = MirroredExpert()
+        decide = expert.act
         driver = "the scripted expert (reads the game state through telemetry)"
     video_path = out / "lap.mp4"
     writer: cv2.VideoWriter | None = None
@@ -52,8 +48,8 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
     steps, total_reward, telemetry = 0, 0.0, {}
     try:
         obs, info = env.reset()
-        if mirror is not None:
-            mirror.feed(info["telemetry_messages"])
+        if expert is not None:
+            expert.feed(info)
         print(f"racing {env.profile.window!r} with {driver}")
         started = time.monotonic()
         while time.monotonic() - started < max_seconds:
@@ -61,8 +57,8 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
             action = decide(obs)
             decide_ms.append((time.perf_counter() - t0) * 1000.0)
             obs, reward, terminated, truncated, info = env.step(action)
-            if mirror is not None:
-                mirror.feed(info["telemetry_messages"])
+            if expert is not None:
+                expert.feed(info)
             total_reward += reward
             steps += 1
             frame = np.ascontiguousarray(env.render()[:, :, ::-1])

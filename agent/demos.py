@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from agent import demos_raw
 from agent.config import ConfigError
 from capture.preprocess import OBS_HEIGHT, OBS_WIDTH
 
@@ -63,6 +64,8 @@ class _Segment:
     times: list[float] = field(default_factory=list)
     keys: list[int] = field(default_factory=list)
     idle: list[int] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    """the window frames of ``frames`` as JPEG (with ``raw_frames`` only; see :mod:`agent.demos_raw`)"""
 
 
 class DemoWriter:
@@ -72,7 +75,9 @@ class DemoWriter:
     each action; ``close()`` writes what is left.
     """
 
-    def __init__(self, path: str | Path, n_actions: int, meta: dict[str, Any], segment_steps: int) -> None:
+    def __init__(
+        self, path: str | Path, n_actions: int, meta: dict[str, Any], segment_steps: int, raw_frames: bool = False
+    ) -> None:
         from minari.dataset.minari_storage import MinariStorage
 
         if segment_steps < 1:
@@ -80,6 +85,7 @@ class DemoWriter:
         self.path = Path(path)
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise DemoError(f"{self.path}: already exists; record into a new folder")
+        self._made_folder = not self.path.exists()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             free = shutil.disk_usage(self.path).free
@@ -98,10 +104,15 @@ class DemoWriter:
         import minari
 
         self.storage.update_metadata(
-            {"dataset_id": DATASET_ID, "minari_version": minari.__version__, "pixelpilot": meta}
+            {
+                "dataset_id": DATASET_ID,
+                "minari_version": minari.__version__,
+                "pixelpilot": meta | {"raw_frames": raw_frames},
+            }
         )
         self._backup()
         self.segment_steps = segment_steps
+        self.raw_frames = raw_frames
         self.game_episode = -1
         self.segments = 0
         self.steps_written = 0
@@ -116,15 +127,23 @@ class DemoWriter:
         shutil.copyfile(source, tmp)
         os.replace(tmp, source.with_name("metadata.json.bak"))
 
-    def begin(self, frame: np.ndarray, new_episode: bool = True) -> None:
-        """Start recording at ``frame``: a new game episode, or (``new_episode=False``) the current one going
-        on after a pause. What is left of the previous segment is written first."""
+    def begin(self, frame: np.ndarray, new_episode: bool = True, raw: np.ndarray | None = None) -> None:
+        """Start recording at ``frame`` (``raw``: the window frame it was made from, with ``raw_frames``): a
+        new game episode, or (``new_episode=False``) the current one going on after a pause. What is left of
+        the previous segment is written first."""
         self.cut()
         if new_episode:
             self.game_episode += 1
             self._segment_of_episode = 0
             self._written = []
-        self._current = _Segment([frame])
+        self._current = _Segment([frame], raw=self._raw(raw))
+
+    def _raw(self, frame: np.ndarray | None) -> list[bytes]:
+        if not self.raw_frames:
+            return []
+        if frame is None:
+            raise ValueError("this dataset keeps raw frames: pass the window frame too")
+        return [demos_raw.encode(frame)]
 
     def cut(self) -> None:
         """Stop recording for now (a pause): the unwritten steps become a segment."""
@@ -145,9 +164,11 @@ class DemoWriter:
         keys: int,
         terminated: bool = False,
         truncated: bool = False,
+        raw: np.ndarray | None = None,
     ) -> None:
         """``action`` (None: no action of the table was held) taken at the latest frame, ``reward`` received
-        for it, and the frame that followed; an episode's last step says how it ended."""
+        for it, and the frame that followed (``raw``: its window frame); an episode's last step says how it
+        ended."""
         seg = self._current
         if seg is None:
             raise RuntimeError("call begin() before step()")
@@ -157,12 +178,14 @@ class DemoWriter:
         seg.times.append(t)
         seg.keys.append(keys)
         seg.frames.append(next_frame)
+        seg.raw += self._raw(raw)
         if terminated or truncated:
             self._flush(ended=True, terminated=terminated)
             self._current = None
         elif len(seg.actions) >= self.segment_steps:
+            last_raw = seg.raw[-1:]  # the next segment starts at this step's frame
             self._flush(ended=False)
-            self._current = _Segment([next_frame])
+            self._current = _Segment([next_frame], raw=last_raw)
 
     def discard(self, steps: int) -> int:
         """Forget the last ``steps`` steps of the current game episode; returns how many there were."""
@@ -170,7 +193,7 @@ class DemoWriter:
         seg = self._current
         if seg is not None and seg.actions:
             n = min(left, len(seg.actions))
-            for column in (seg.actions, seg.idle, seg.rewards, seg.times, seg.keys, seg.frames):
+            for column in (seg.actions, seg.idle, seg.rewards, seg.times, seg.keys, seg.frames, seg.raw):
                 del column[len(column) - n :]
             left -= n
         while left > 0 and self._written:
@@ -218,6 +241,8 @@ class DemoWriter:
             },
         )
         segment_id = self.storage.total_episodes
+        if self.raw_frames:  # first: a segment is never without its raw frames
+            demos_raw.write_segment(self.path, segment_id, seg.raw)
         self._backup()
         self.storage.update_episodes([buffer])
         _write_json_atomically(
@@ -235,12 +260,23 @@ class DemoWriter:
         self._segment_of_episode += 1
         self.segments += 1
         self.steps_written += n
-        seg.frames, seg.actions, seg.rewards, seg.times, seg.keys, seg.idle = [], [], [], [], [], []
+        seg.frames, seg.actions, seg.rewards, seg.times, seg.keys, seg.idle, seg.raw = [], [], [], [], [], [], []
 
     def close(self) -> None:
         """Write the unwritten steps (as a truncated segment)."""
         self._flush(ended=True)
         self._current = None
+
+    def remove_if_empty(self) -> bool:
+        """After ``close``: when nothing was recorded (the window never opened, say), remove the dataset rather
+        than leave an empty one that every later command would refuse."""
+        if self.segments:
+            return False
+        if self._made_folder:
+            shutil.rmtree(self.path)
+        else:
+            shutil.rmtree(_data_dir(self.path))
+        return True
 
 
 # -- reading ----------------------------------------------------------------------------------------------------
@@ -288,6 +324,32 @@ class Demos:
             "returns": returns,
             "disk_bytes": sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file()),
         }
+
+
+def join_demos(parts: list[Demos]) -> Demos:
+    """Several recording sessions as one (each keeps its own game episodes); they must share the profile's
+    action table and frame rate."""
+    first = parts[0]
+    for other in parts[1:]:
+        for key in ("actions", "fps"):
+            if other.meta.get(key) != first.meta.get(key):
+                raise DemoError(
+                    f"{other.path}: {key} {other.meta.get(key)!r} differ from {first.path}'s {first.meta.get(key)!r}"
+                )
+    episodes, offset = [], 0
+    for part in parts:
+        episodes.append(part.episode - part.episode.min() + offset)
+        offset = int(episodes[-1].max()) + 1
+    columns = ("frames", "actions", "rewards", "idle", "time", "ended")
+    return Demos(
+        path=first.path,
+        meta=first.meta,
+        n_actions=first.n_actions,
+        segments=sum(p.segments for p in parts),
+        discarded=sum(p.discarded for p in parts),
+        episode=np.concatenate(episodes),
+        **{k: np.concatenate([getattr(p, k) for p in parts]) for k in columns},
+    )
 
 
 def _restore_torn_metadata(data: Path) -> None:

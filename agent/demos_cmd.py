@@ -19,9 +19,12 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     print(f"recording {args.profile} into {args.out}: {args.toggle_hint}", flush=True)
     result = record(args.profile, args.out, args.max_seconds, args.episodes, args.segment_seconds,
-                    args.discard_seconds, args.discard_key, status=status)  # fmt: skip
+                    args.discard_seconds, args.discard_key, status=status, raw_frames=args.raw_frames)  # fmt: skip
     if interactive:
         print()
+    if result.segments == 0:
+        print(f"nothing was recorded; {args.out} was not kept")
+        return 0
     print(f"wrote {result.steps} steps ({result.seconds:.1f} s) in {result.segments} segments, {result.episodes} "
           f"episode(s); {result.discarded} discarded, {result.idle_steps} without an action, {result.paused_steps} "
           f"paused")  # fmt: skip
@@ -61,6 +64,14 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from agent.demos_raw import reprocess
+
+    demos = reprocess(args.dataset, args.out, args.crop)
+    print(f"wrote {args.out}: {len(demos.actions)} steps in {demos.segments} segments, crop {demos.meta['crop']}")
+    return 0
+
+
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from agent.pretrain import PretrainArgs, pretrain
 
@@ -84,6 +95,8 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--discard-seconds", type=argtypes.positive(float), default=5.0,
                    help="how much the discard key forgets (default 5)")  # fmt: skip
     p.add_argument("--discard-key", default="f9", help="forget the last --discard-seconds (default f9)")
+    p.add_argument("--raw-frames", action="store_true",
+                   help="also keep the window frames (JPEG) to re-process later with another crop")  # fmt: skip
     p.set_defaults(func=cmd_record, needs_screen=True,
                    toggle_hint="F8 pauses/resumes, F9 discards the last seconds, F12 or Ctrl-C stops")  # fmt: skip
 
@@ -99,6 +112,11 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     q.add_argument("--columns", type=argtypes.positive(int), default=6, help="contact sheet columns (default 6)")
     q.add_argument("--rows", type=argtypes.positive(int), default=5, help="contact sheet rows (default 5)")
     q.set_defaults(func=cmd_view)
+    q = sub.add_parser("reprocess", help="a new dataset from one's raw frames (record --raw-frames), another crop")
+    q.add_argument("dataset", help="a dataset folder written by pixelpilot record --raw-frames")
+    q.add_argument("--crop", type=argtypes.crop, required=True, help="TOP,LEFT,HEIGHT,WIDTH in window pixels")
+    q.add_argument("--out", required=True, help="the new dataset folder (must not exist)")
+    q.set_defaults(func=cmd_reprocess)
 
     p = subparsers.add_parser("pretrain", help="behaviour cloning of a dataset into a checkpoint A3C can fine-tune")
     config.add_arguments(p, PretrainArgs)

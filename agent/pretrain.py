@@ -17,7 +17,7 @@ import copy
 import csv
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -28,15 +28,15 @@ from gymnasium import spaces
 
 from agent import a3c
 from agent.config import ConfigError, check_fields, to_toml
-from agent.demos import Demos, load_demos
+from agent.demos import Demos, join_demos, load_demos
 from capture.preprocess import OBS_SHAPE, uint8_to_obs
 from models.actor_critic import build
 
 
 @dataclass
 class PretrainArgs:
-    data: str = ""
-    """the demonstrations: a dataset written by ``pixelpilot record``"""
+    data: list[str] = field(default_factory=list)
+    """the demonstrations: datasets written by ``pixelpilot record`` (one or more sessions)"""
     env_id: str = "pixelpilot/Screen-v0"
     """the environment the checkpoint is for (its config); Screen-v0 gets the dataset's profile"""
     model: str = "cnn-lstm"
@@ -58,7 +58,8 @@ class PretrainArgs:
     balance_classes: bool = True
     """weight each action by the inverse of its frequency in the training windows (capped at 10x)"""
     value_coef: float = 0.5
-    """weight of the value loss (targets: discounted returns of the demonstrations times reward_scale)"""
+    """weight of the value loss (targets: discounted returns of the demonstrations times reward_scale; the loss
+    is divided by their variance)"""
     gamma: float = 0.99
     """discount of the value targets"""
     reward_scale: float = 0.1
@@ -110,16 +111,17 @@ class PretrainResult:
     seconds: float
 
 
-def windows(demos: Demos, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start indices of windows of ``seq_len`` consecutive steps, and per step whether it ends a stretch (its
-    episode ended, or the next step is not the next frame: a pause, a discard, another recording)."""
+def windows(demos: Demos, seq_len: int, burn_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Start indices of windows of ``seq_len`` consecutive steps, overlapping by ``burn_in`` so that every step
+    is learned from once, and per step whether it ends a stretch (its episode ended, or the next step is not the
+    next frame: a pause, a discard, another recording)."""
     n = len(demos.actions)
     fps = float(demos.meta.get("fps") or 15.0)
     gap = np.zeros(n, bool)
     gap[:-1] = (np.diff(demos.time) > 1.5 / fps) | (np.diff(demos.episode) != 0)
     ends = demos.ended | gap
     ends[-1] = True
-    starts = np.arange(0, n - seq_len + 1, seq_len)
+    starts = np.arange(0, n - seq_len + 1, seq_len - burn_in)
     return starts, ends
 
 
@@ -145,7 +147,9 @@ def batch(demos: Demos, returns: np.ndarray, ends: np.ndarray, starts: np.ndarra
     return obs, actions, mask, targets, torch.from_numpy(ends[index].astype(np.float32))
 
 
-def losses(model: torch.nn.Module, args: PretrainArgs, data: tuple, weights: torch.Tensor | None) -> tuple:
+def losses(
+    model: torch.nn.Module, args: PretrainArgs, data: tuple, weights: torch.Tensor | None, value_scale: float
+) -> tuple:
     obs, actions, mask, targets, ends = data
     state = model.initial_state(obs.shape[1]) if model.recurrent else None
     dist, values = a3c.replay(model, obs, state, ends)
@@ -157,7 +161,7 @@ def losses(model: torch.nn.Module, args: PretrainArgs, data: tuple, weights: tor
     scored = torch.ones_like(mask)
     scored[: args.burn_in] = False
     scored = scored.flatten()
-    value = F.mse_loss(values.flatten()[scored], targets.flatten()[scored])
+    value = F.mse_loss(values.flatten()[scored], targets.flatten()[scored]) / value_scale
     correct = (logits.argmax(-1) == actions.flatten()[counted]).sum().item()
     return policy, value, correct, int(counted.sum())
 
@@ -169,17 +173,21 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
     started = time.monotonic()
 
     # -- the data ---------------------------------------------------------------------------------------------
-    demos = load_demos(args.data)
+    demos = join_demos([load_demos(path) for path in args.data])
     returns = demos.returns(args.gamma) * args.reward_scale
-    starts, ends = windows(demos, args.seq_len)
+    starts, ends = windows(demos, args.seq_len, args.burn_in)
     if len(starts) == 0:
-        raise ConfigError(f"{args.data}: {len(demos.actions)} steps, fewer than one window of {args.seq_len}")
+        data = ", ".join(args.data)
+        raise ConfigError(f"{data}: {len(demos.actions)} steps, fewer than one window of {args.seq_len}")
     fps = float(demos.meta.get("fps") or 15.0)
     train_starts, val_starts = split(starts, round(args.val_block_seconds * fps), args.val_fraction, rng)
+    # The value loss in units of the targets' variance: raw returns (hundreds per step on a racer) would make
+    # it thousands of times the cross-entropy and drown the policy's gradient in the shared trunk.
+    scored = (train_starts[None, :] + np.arange(args.burn_in, args.seq_len)[:, None]).ravel()
+    value_scale = float(max(np.var(returns[scored]), 1e-6))
     weights = None
     if args.balance_classes:
-        index = (train_starts[None, :] + np.arange(args.burn_in, args.seq_len)[:, None]).ravel()
-        counts = np.bincount(demos.actions[index][~demos.idle[index]], minlength=demos.n_actions).astype(np.float64)
+        counts = np.bincount(demos.actions[scored][~demos.idle[scored]], minlength=demos.n_actions).astype(np.float64)
         weights_np = np.where(counts > 0, counts.sum() / (demos.n_actions * np.maximum(counts, 1)), 0.0)
         weights = torch.tensor(np.clip(weights_np, 0.0, 10.0), dtype=torch.float32)
 
@@ -189,7 +197,7 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     env_kwargs = {"profile": demos.meta["profile"]} if args.env_id == "pixelpilot/Screen-v0" else {}
     a3c_args = a3c.Args(env_id=args.env_id, env_kwargs=env_kwargs, model=args.model, hidden=args.hidden)
-    name = args.run_name or f"pretrain__{Path(args.data).name}__{datetime.now():%Y%m%d-%H%M%S}"
+    name = args.run_name or f"pretrain__{Path(args.data[0]).name}__{datetime.now():%Y%m%d-%H%M%S}"
     run_dir = Path(args.runs_dir) / name
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(
@@ -212,7 +220,7 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
             sums = np.zeros(2)
             for i in range(0, len(order), args.batch_windows):
                 data = batch(demos, returns, ends, order[i : i + args.batch_windows], args.seq_len)
-                policy, value, _, _ = losses(model, args, data, weights)
+                policy, value, _, _ = losses(model, args, data, weights, value_scale)
                 optimizer.zero_grad()
                 (policy + args.value_coef * value).backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 40.0)
@@ -225,7 +233,8 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
             with torch.no_grad():
                 for i in range(0, len(val_starts), args.batch_windows):
                     chunk = val_starts[i : i + args.batch_windows]
-                    policy, value, c, k = losses(model, args, batch(demos, returns, ends, chunk, args.seq_len), None)
+                    data = batch(demos, returns, ends, chunk, args.seq_len)
+                    policy, value, c, k = losses(model, args, data, None, value_scale)
                     val_policy += policy.item() * k
                     val_value += value.item() * len(chunk)
                     correct, counted = correct + c, counted + k

@@ -24,6 +24,7 @@ workers of a screen training) each drive their own copy of the game side by side
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -88,6 +89,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         kill_switch: bool = True,
         pause_timeout: float = 300.0,
         private_display: bool = False,
+        observe_only: bool = False,
     ) -> None:
         """
         Args:
@@ -101,6 +103,8 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             private_display: start a virtual desktop for this env and launch the game on it (the profile needs a
                 ``launch`` command; with a telemetry reward, ``{port}`` in it). It must be the first X display
                 the process uses; the kill switch is off there (nobody can press keys on it: stop the process).
+            observe_only: watch without driving (the recorder): no keys are sent, reset keys included, and no
+                claim is taken on the window, so a person or another process can drive it meanwhile.
         """
         self.profile = profile if isinstance(profile, GameProfile) else load_profile(profile)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -114,7 +118,10 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
                 f"profile {self.profile.name!r}: a private display's game needs its telemetry port; put {{port}} "
                 "in the launch command"
             )
+        if observe_only and self.profile.reset_keys:
+            self.profile = dataclasses.replace(self.profile, reset_keys=())
         self._private = private_display
+        self._observe_only = observe_only
         self.desktop: VirtualDesktop | None = None
         self._outer_display: str | None = None
         self.render_mode = render_mode
@@ -178,7 +185,8 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             window = wait_for_window(profile.window, profile.launch_timeout, self.game)
         self.window = window
         handle = self.window.handle
-        self.claim = WindowClaim(os.environ.get("DISPLAY", ""), handle, self.window.title)
+        if not self._observe_only:
+            self.claim = WindowClaim(os.environ.get("DISPLAY", ""), handle, self.window.title)
         self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps)
         focus = FocusGuard(handle) if self._focus_guard else None
         managed = profile.actions.managed_keys | set(profile.reset_keys)
@@ -267,6 +275,8 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         waits while the autopilot is off, with the capture, reward and time limits going on as usual."""
         if self.keyboard is None:
             raise RuntimeError("call reset() before step()")
+        if keys and self._observe_only:
+            raise ValueError(f"an observe-only env sends no keys, got {sorted(keys)}")
         assert self.frames is not None and self._reward is not None
         t0 = time.perf_counter()
         decide_ms = (t0 - self._obs_time) * 1000.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -70,6 +71,10 @@ class X11Backend:
     pywinctl connects to ``$DISPLAY`` when it is first imported, so one process talks to one X display. The
     import happens here, not at module import, so a process can set ``DISPLAY`` (a worker on its own Xvfb)
     before the first window query.
+
+    That one connection is shared by every thread of the process (the control panel grabs, lists windows and
+    records on threads of their own), and python-xlib garbles replies when two threads ask at once: every
+    query holds the backend's lock.
     """
 
     def __init__(self) -> None:
@@ -94,6 +99,7 @@ class X11Backend:
         self._root: Any = ewmhlib.defaultEwmhRoot
         self._xerrors = (Xlib.error.XError, Xlib.error.ConnectionClosedError)
         self._windows: dict[int, Any] = {}
+        self._lock = threading.RLock()
 
     def _window(self, handle: int) -> Any:
         win = self._windows.get(handle)
@@ -106,6 +112,10 @@ class X11Backend:
         return win
 
     def list_windows(self) -> list[WindowInfo]:
+        with self._lock:
+            return self._list_windows()
+
+    def _list_windows(self) -> list[WindowInfo]:
         infos = []
         for win in self._pywinctl.getAllWindows():
             try:
@@ -119,6 +129,10 @@ class X11Backend:
         return infos
 
     def client_rect(self, handle: int) -> Rect:
+        with self._lock:
+            return self._client_rect(handle)
+
+    def _client_rect(self, handle: int) -> Rect:
         win = self._window(handle)
         try:  # a closed window makes these raise BadWindow/BadDrawable
             if win.isMinimized:
@@ -133,15 +147,16 @@ class X11Backend:
 
     def active_handle(self) -> int | None:
         try:
-            active = self._root.getActiveWindow()
+            with self._lock:
+                active = self._root.getActiveWindow()
         except self._xerrors:
             return None
         return int(active) if active else None
 
     def activate(self, handle: int) -> None:
-        win = self._window(handle)
         try:
-            win.activate(wait=True)
+            with self._lock:
+                self._window(handle).activate(wait=True)
         except self._xerrors as exc:
             raise WindowClosedError(f"window 0x{handle:x} was closed") from exc
 

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import torch
 
 from agent import a3c
 from agent.cli import main
-from agent.demos import DemoError, DemoWriter, load_demos
+from agent.demos import DemoError, DemoWriter, join_demos, load_demos
 from agent.neonrace_env import NeonRaceEnv
 from agent.pretrain import PretrainArgs, pretrain
 from games.neonrace.expert import expert_action
@@ -132,6 +133,19 @@ def test_a_killed_recorder_leaves_a_dataset_that_opens(tmp_path):
     assert demos.actions.tolist() == [i % 7 for i in range(len(demos.actions))]
 
 
+def test_sessions_join_with_their_own_episodes(tmp_path):
+    write(tmp_path / "a", [expert_frames(12, seed=1), expert_frames(9, seed=2)], segment_steps=5)
+    write(tmp_path / "b", [expert_frames(7, seed=3)], segment_steps=5)
+    a, b = load_demos(tmp_path / "a"), load_demos(tmp_path / "b")
+    joined = join_demos([a, b])
+    assert len(joined.actions) == 28 and joined.segments == a.segments + b.segments
+    assert joined.episode.tolist() == [0] * 12 + [1] * 9 + [2] * 7
+    assert np.array_equal(joined.frames[21:], b.frames) and joined.ended.sum() == 3
+    b.meta = {**b.meta, "fps": 30}
+    with pytest.raises(DemoError, match="fps 30 differ from"):
+        join_demos([a, b])
+
+
 def test_torn_metadata_is_restored_from_its_copy(tmp_path):
     write(tmp_path / "d", [expert_frames(12)], segment_steps=5)
     main_file = tmp_path / "d" / "data" / "metadata.json"
@@ -154,6 +168,11 @@ def test_bad_datasets_give_clear_errors(tmp_path):
     empty.close()
     with pytest.raises(DemoError, match="has no recorded steps"):
         load_demos(tmp_path / "empty")
+    assert empty.remove_if_empty() and not (tmp_path / "empty").exists()
+    (tmp_path / "given").mkdir()  # a folder the user made stays, empty
+    given = DemoWriter(tmp_path / "given", 7, META, 5)
+    given.close()
+    assert given.remove_if_empty() and list((tmp_path / "given").iterdir()) == []
     (tmp_path / "d" / "data" / "1" / "part-0.arrow").write_bytes(b"garbage" * 100)
     with pytest.raises(DemoError, match="a recorded segment is damaged"):
         load_demos(tmp_path / "d")
@@ -185,7 +204,7 @@ def test_pretrain_clones_the_expert_into_a_checkpoint_a3c_takes(tmp_path, capsys
     assert "episodes 4, frames 800" in capsys.readouterr().out
     assert main(["demos", "view", str(tmp_path / "d"), "--out", str(tmp_path / "sheet.png")]) == 0
     assert (tmp_path / "sheet.png").stat().st_size > 10_000
-    args = PretrainArgs(data=str(tmp_path / "d"), env_id="pixelpilot/NeonRace-v0", epochs=18, patience=18,
+    args = PretrainArgs(data=[str(tmp_path / "d")], env_id="pixelpilot/NeonRace-v0", epochs=18, patience=18,
                         seq_len=8, burn_in=2, batch_windows=4, runs_dir=str(tmp_path / "runs"), run_name="bc",
                         val_block_seconds=4)  # fmt: skip
     result = pretrain(args)
@@ -204,3 +223,36 @@ def test_pretrain_clones_the_expert_into_a_checkpoint_a3c_takes(tmp_path, capsys
     tuned = a3c.load_checkpoint(tmp_path / "runs" / "ft")
     assert tuned["counters"]["steps"] >= 100
     assert not torch.equal(tuned["model"]["policy.weight"], payload["model"]["policy.weight"])
+
+
+def test_raw_frames_reprocess_with_another_crop(tmp_path):
+    from agent.demos_raw import reprocess
+    from capture.preprocess import Crop, to_uint8
+
+    rng = np.random.default_rng(0)
+    base = cv2.resize(rng.integers(0, 255, (25, 40, 4), dtype=np.uint8), (320, 200), interpolation=cv2.INTER_CUBIC)
+    raws = [np.roll(base, 3 * i, axis=1) for i in range(31)]
+    writer = DemoWriter(tmp_path / "d", 7, META, segment_steps=8, raw_frames=True)
+    writer.begin(to_uint8(raws[0]), raw=raws[0])
+    for i in range(1, 21):
+        writer.step(i % 7, 1.0, to_uint8(raws[i]), i / 15, 4, terminated=i == 20, raw=raws[i])
+    writer.begin(to_uint8(raws[21]), raw=raws[21])
+    for i in range(22, 31):
+        writer.step(None if i == 25 else 2, 0.5, to_uint8(raws[i]), i / 15, 4, raw=raws[i])
+    writer.discard(3)  # the last 3 steps: written segments are marked, the rest trimmed
+    writer.close()
+    with pytest.raises(ValueError, match="pass the window frame"):
+        DemoWriter(tmp_path / "e", 7, META, 8, raw_frames=True).begin(to_uint8(raws[0]))
+    crop = Crop(20, 40, 120, 240)
+    assert (
+        main(["demos", "reprocess", str(tmp_path / "d"), "--crop", "20,40,120,240", "--out", str(tmp_path / "r")]) == 0
+    )
+    source, redone = load_demos(tmp_path / "d"), load_demos(tmp_path / "r")
+    assert len(redone.actions) == len(source.actions) == 26 and redone.meta["crop"]["width"] == 240
+    for column in ("actions", "rewards", "idle", "episode", "ended", "time"):
+        assert np.array_equal(getattr(redone, column), getattr(source, column)), column
+    kept = raws[0:20] + raws[21:27]  # the frames the kept actions were taken at
+    expected = np.stack([to_uint8(r, crop) for r in kept]).astype(float)
+    assert np.abs(redone.frames.astype(float) - expected).mean() < 2.0  # JPEG then resize: under 2 gray levels
+    with pytest.raises(DemoError, match="recorded without raw frames"):
+        reprocess(tmp_path / "r", tmp_path / "rr", crop)

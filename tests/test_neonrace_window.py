@@ -107,12 +107,13 @@ def test_window_and_in_process_agree(desktop, tmp_path):
 
 
 def test_game_window_telemetry_restart_and_quit(desktop):
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
-    receiver = TelemetryReceiver(port)
+    title, port, second = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port(), free_udp_port()
+    receiver, other = TelemetryReceiver(port), TelemetryReceiver(second)
     game = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "game", "--title", title, "--telemetry-port", str(port), "--laps", "2"],
+        [sys.executable, "-m", "agent.cli", "game", "--title", title, "--telemetry-port", str(port), "--laps", "2",
+         "--seed", "41", "--track-per-race", "--telemetry-port", str(second)],
         cwd=ROOT,
-    )
+    )  # fmt: skip
     try:
         latest: dict = {}
         deadline = time.monotonic() + 20
@@ -123,6 +124,7 @@ def test_game_window_telemetry_restart_and_quit(desktop):
             time.sleep(0.02)
         assert latest["episode"] == 0 and latest["laps"] == 2 and latest["lap"] == 1 and not latest["done"]
         assert {"score", "speed", "progress", "x", "keys", "track_seed", "difficulty"} <= set(latest)
+        assert latest["track_seed"] == 41 and any(m["tick"] >= 30 for m in other.drain())  # both ports get it
         subprocess.run(["xdotool", "search", "--name", title, "windowactivate", "--sync"], check=True, timeout=10)
         subprocess.run(["xdotool", "key", "Return"], check=True)
         deadline = time.monotonic() + 5
@@ -131,11 +133,13 @@ def test_game_window_telemetry_restart_and_quit(desktop):
             for msg in receiver.drain():
                 latest = msg
             time.sleep(0.02)
+        assert latest["track_seed"] == 42  # --track-per-race: the next race is on the next track
         subprocess.run(["xdotool", "key", "Escape"], check=True)
         assert game.wait(10) == 0
     finally:
         game.kill()
         receiver.close()
+        other.close()
 
 
 def test_bad_input(desktop, tmp_path):

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import numpy as np
+import pytest
 
 from agent.cli import main
 from agent.demos import load_demos
+from agent.demos_raw import reprocess
 from agent.play import play
 from agent.pretrain import PretrainArgs, pretrain
 from agent.record import record
+from capture.errors import WindowNotFoundError
+from capture.preprocess import Crop
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from tests.conftest import free_udp_port
@@ -49,7 +56,7 @@ def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
     profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=5)
     person = Person(start_after=2.5)  # the game window opens and the recorder starts meanwhile
     person.start()
-    result = record(profile, tmp_path / "demos", max_seconds=10.0, segment_seconds=1.0)
+    result = record(profile, tmp_path / "demos", max_seconds=10.0, segment_seconds=1.0, raw_frames=True)
     person.join(10)
     assert person.done.is_set()
     print(result)
@@ -65,8 +72,12 @@ def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
     assert demos.meta["profile"] == "neonrace-test" and demos.meta["fps"] == 15
     assert main(["demos", "info", str(tmp_path / "demos")]) == 0
     assert "episodes 2" in capsys.readouterr().out
+    # The window frames were kept: the same driving seen through another crop (the road only).
+    recropped = reprocess(tmp_path / "demos", tmp_path / "recropped", Crop(150, 0, 350, 800))
+    assert np.array_equal(recropped.actions, demos.actions) and np.array_equal(recropped.episode, demos.episode)
+    assert np.abs(recropped.frames.astype(float) - demos.frames).mean() > 5  # another picture
 
-    args = PretrainArgs(data=str(tmp_path / "demos"), epochs=2, seq_len=8, burn_in=2, batch_windows=4,
+    args = PretrainArgs(data=[str(tmp_path / "demos")], epochs=2, seq_len=8, burn_in=2, batch_windows=4,
                         runs_dir=str(tmp_path / "runs"), run_name="bc", val_block_seconds=2)  # fmt: skip
     cloned = pretrain(args)
     # The person corrects the pilot for a while: that stretch becomes a demonstration. (A key the pilot holds
@@ -82,3 +93,43 @@ def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
     assert played.overrides_recorded == len(corrections.actions) == played.human_steps
     taken = corrections.actions[~corrections.idle]
     assert (taken == ACTION_NAMES.index("down")).sum() >= 15 and corrections.meta["source"].startswith("play")
+
+
+def test_a_killed_pixelpilot_record_keeps_all_but_the_last_segment(desktop, tmp_path):
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=6)
+    out = tmp_path / "demos"
+    person = Person(start_after=2.5, script=(("up", 3.0), ("left up", 2.0), ("up", 3.0)))
+    person.start()
+    recorder = subprocess.Popen([sys.executable, "-m", "agent.cli", "record", "--profile", str(profile), "--out",
+                                 str(out), "--segment-seconds", "1"], stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+
+        def written() -> int:
+            return sum(1 for d in (out / "data").glob("*") if d.is_dir()) if (out / "data").is_dir() else 0
+
+        while written() < 5:
+            assert recorder.poll() is None and time.monotonic() < deadline, "the recorder did not write 5 segments"
+            time.sleep(0.05)
+        time.sleep(0.4)  # into the next segment
+        before = written()
+        recorder.send_signal(signal.SIGKILL)
+        recorder.wait(10)
+    finally:
+        recorder.kill()
+        recorder.wait()
+        for pid in processes_with(title):  # its game is orphaned by a SIGKILL: a crash leaves it open
+            os.kill(int(pid), signal.SIGTERM)
+        person.join(15)
+    demos = load_demos(out, n_actions=7)
+    assert demos.segments >= before >= 5 and len(demos.actions) >= 15 * (before - 1)
+    assert demos.meta["profile"] == "neonrace-test" and (demos.actions[~demos.idle] == 2).sum() >= 10
+
+
+def test_a_window_that_is_not_there_leaves_no_dataset(desktop, tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('name = "absent"\nwindow = "No-Such-Window-4f1c"\n[reward]\nsource = "none"\n')
+    with pytest.raises(WindowNotFoundError):
+        record(profile, tmp_path / "demos", max_seconds=1.0)
+    assert not (tmp_path / "demos").exists()

@@ -151,6 +151,11 @@ def test_one_window_is_driven_by_one_env_at_a_time(open_env, tmp_path):
     with pytest.raises(WindowBusyError, match="driven by another pixelpilot process"):
         intruder.reset()
     intruder.close()
+    watcher = gym.make("pixelpilot/Screen-v0", profile=second, observe_only=True)  # a recorder: no claim, no keys
+    watcher.reset()
+    with pytest.raises(ValueError, match="sends no keys"):
+        watcher.step(2)
+    watcher.close()
     env.close()  # the claim goes with the env
     claim = WindowClaim(":test", 0xABC, "t")
     with pytest.raises(WindowBusyError, match=r"pid \d+"):

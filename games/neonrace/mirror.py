@@ -12,7 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from capture.errors import PixelpilotError
+from control.actions import ACTION_NAMES
+from games.neonrace.expert import expert_action
 from games.neonrace.sim import Game
+
+ACCELERATE = ACTION_NAMES.index("up")
 
 
 class MirrorLost(PixelpilotError):
@@ -38,3 +42,19 @@ class StateMirror:
             self.game.tick(frozenset(msg["keys"]))
             if self.game.state.score != msg["score"]:
                 raise MirrorLost(f"score {self.game.state.score} != the window's {msg['score']} at tick {msg['tick']}")
+
+
+class MirroredExpert:
+    """The scripted expert at the wheel of a window's game: it decides on the mirrored state, which ``feed``
+    (each reset's and step's ``info`` from ``pixelpilot/Screen-v0``) keeps up to date. Before the first
+    telemetry arrives it accelerates."""
+
+    def __init__(self) -> None:
+        self.mirror = StateMirror()
+
+    def feed(self, info: dict[str, Any]) -> None:
+        self.mirror.feed(info["telemetry_messages"])
+
+    def act(self, obs: Any = None) -> int:
+        game = self.mirror.game
+        return expert_action(game) if game is not None else ACCELERATE

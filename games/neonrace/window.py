@@ -41,7 +41,9 @@ def to_qimage(frame: np.ndarray) -> QtGui.QImage:
 
 
 class GameWindow(QtWidgets.QWidget):
-    def __init__(self, game: Game, title: str, size: tuple[int, int], telemetry_port: int | None) -> None:
+    def __init__(
+        self, game: Game, title: str, size: tuple[int, int], telemetry_ports: list[int], track_per_race: bool = False
+    ) -> None:
         super().__init__()
         self.game = game
         self.setWindowTitle(title)
@@ -49,7 +51,9 @@ class GameWindow(QtWidgets.QWidget):
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.held: set[str] = set()
         self.episode = 0
-        self.sender = TelemetrySender(telemetry_port) if telemetry_port else None
+        self.senders = [TelemetrySender(port) for port in telemetry_ports]
+        self.first_seed = game.track.seed
+        self.track_per_race = track_per_race
         self.renderer: Renderer | None = None
         self.frame: np.ndarray | None = None
         self.next_tick = time.perf_counter()
@@ -73,10 +77,10 @@ class GameWindow(QtWidgets.QWidget):
             self.redraw()
 
     def publish(self, keys: frozenset[str]) -> None:
-        if self.sender is None:
+        if not self.senders:
             return
         s = self.game.state
-        self.sender.send(
+        fields = dict(
             tick=s.ticks,
             episode=self.episode,
             score=s.score,
@@ -95,6 +99,8 @@ class GameWindow(QtWidgets.QWidget):
             difficulty=self.game.track.difficulty,
             last_lap_time=s.last_lap_time,
         )
+        for sender in self.senders:
+            sender.send(**fields)
 
     def redraw(self) -> None:
         width, height = self.width(), self.height()
@@ -104,8 +110,12 @@ class GameWindow(QtWidgets.QWidget):
         self.update()
 
     def restart(self) -> None:
-        self.game.reset()
         self.episode += 1
+        if self.track_per_race:
+            track = self.game.track
+            self.game = Game((self.first_seed + self.episode) % 2**32, track.difficulty, self.game.laps)
+        else:
+            self.game.reset()
         self.next_tick = time.perf_counter()
         self.publish(frozenset())
         self.redraw()
@@ -137,8 +147,8 @@ class GameWindow(QtWidgets.QWidget):
         self.held.clear()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if self.sender is not None:
-            self.sender.close()
+        for sender in self.senders:
+            sender.close()
         event.accept()
 
 
@@ -149,13 +159,20 @@ def require_display() -> None:
 
 
 def run_game(
-    seed: int, difficulty_name: str, laps: int, title: str, size: tuple[int, int], telemetry_port: int | None
+    seed: int,
+    difficulty_name: str,
+    laps: int,
+    title: str,
+    size: tuple[int, int],
+    telemetry_ports: list[int],
+    track_per_race: bool = False,
 ) -> int:
-    """Open the game window and run until it is closed; returns the process exit code."""
+    """Open the game window and run until it is closed; returns the process exit code. Telemetry goes to every
+    port of ``telemetry_ports`` (a recorder and a driver can both follow the game)."""
     require_display()
     game = Game(seed, difficulty_name, laps)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    window = GameWindow(game, title, size, telemetry_port)
+    window = GameWindow(game, title, size, telemetry_ports, track_per_race)
     window.show()
     window.activateWindow()
     return app.exec_()

@@ -1,0 +1,307 @@
+"""Learning from demonstrations on NeonRace: behaviour cloning from 5, 15 and 30 minutes of the scripted expert's
+driving recorded through the real window, then A3C from the clone next to A3C from scratch.
+
+1. Record. On a virtual desktop (Xvfb + openbox) the game window runs one lap per race, a new track every race
+   (track seeds from 2,000,000; training and the held-out tests use others), with its telemetry sent to two
+   ports. The scripted expert drives it through ``pixelpilot/Screen-v0`` (XTest key presses at 15 fps; it follows
+   the game through telemetry; Enter starts the next race) while ``pixelpilot record``, a separate process,
+   records the window exactly as it records a person. Sessions of 5, 10 and 15 minutes make the 5-, 15- (5+10)
+   and 30-minute (all three) training sets.
+2. Clone: ``pixelpilot pretrain`` on each set; every clone and the expert drive the same held-out tracks
+   in-process (as in benchmarks/neonrace_pilot.py): laps finished, lap time, score.
+3. Fine-tune: A3C from the 30-minute clone and A3C from scratch, same settings and budget (the shipped pilot's
+   training env: 3 laps or 1000 steps, so the return measures speed); steps and wall-clock for each to reach
+   the from-scratch run's final evaluation return.
+
+Datasets and runs stay in ``--out`` and are reused on a second run (delete them to redo a stage).
+
+Run: .venv/bin/python benchmarks/cloning.py [--sessions 5,10,15] [--finetune-steps 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.neonrace_pilot import HELD_OUT_SEED, TEST_KWARGS, cells, scripted  # noqa: E402
+from benchmarks.screen_loop import machine, write_section  # noqa: E402
+
+START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
+CURVE = ROOT / "docs" / "curves" / "cloning.png"
+RECORD_SEED = 2_000_000
+TRAIN_KWARGS = {"laps": 3, "max_episode_steps": 1000}
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def session_profile(path: Path, port: int) -> Path:
+    """The bundled neonrace profile with a fixed telemetry port and no launch command (the window is up)."""
+    text = (ROOT / "games" / "profiles" / "neonrace.toml").read_text()
+    lines = [line for line in text.splitlines() if not line.startswith("launch =")]
+    path.write_text("\n".join(lines).replace("port = 47800", f"port = {port}") + "\n")
+    return path
+
+
+def record_session(out: Path, seconds: float, seed: int, work: Path) -> dict[str, Any]:
+    """The expert drives a fresh game window for ``seconds`` while ``pixelpilot record`` records it into ``out``."""
+    from agent.launcher import GameProcess, wait_for_window
+    from agent.screen_env import ScreenEnv
+    from games.neonrace.mirror import MirroredExpert
+
+    expert_port, recorder_port = free_udp_port(), free_udp_port()
+    expert_profile = session_profile(work / f"expert-{seed}.toml", expert_port)
+    recorder_profile = session_profile(work / f"recorder-{seed}.toml", recorder_port)
+    game = GameProcess([sys.executable, "-m", "agent.cli", "game", "--laps", "1", "--seed", str(seed),
+                        "--track-per-race", "--telemetry-port", str(expert_port),
+                        "--telemetry-port", str(recorder_port)])  # fmt: skip
+    recorder: subprocess.Popen | None = None
+    env = None
+    races, lap_times = 0, []
+    try:
+        wait_for_window("NeonRace", 30, game)
+        log = (work / f"record-{seed}.log").open("w")
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "agent.cli", "record", "--profile", str(recorder_profile), "--out", str(out),
+             "--max-seconds", str(seconds)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not (out / "data" / "metadata.json").exists():  # the recorder has its dataset open: drive
+            if recorder.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the recorder did not start: see {log.name}")
+            time.sleep(0.2)
+        time.sleep(1.0)
+        env = ScreenEnv(expert_profile, launch=False, kill_switch=False)
+        expert = MirroredExpert()
+        _, info = env.reset()
+        expert.feed(info)
+        while recorder.poll() is None:
+            _, _, terminated, truncated, info = env.step(expert.act())
+            expert.feed(info)
+            if terminated or truncated:
+                races += 1
+                if info["telemetry"].get("last_lap_time") is not None:
+                    lap_times.append(float(info["telemetry"]["last_lap_time"]))
+                _, info = env.reset()
+                expert.feed(info)
+        if recorder.wait() != 0:
+            raise RuntimeError(f"the recorder failed: see {log.name}")
+    finally:
+        if env is not None:
+            env.close()
+        if recorder is not None and recorder.poll() is None:
+            recorder.terminate()
+            recorder.wait(30)
+        game.stop()
+    return {"races": races, "expert_lap_s": float(np.mean(lap_times)) if lap_times else None}
+
+
+def record_on_own_desktop(out: Path, minutes: float, seed: int) -> None:
+    """One session on a virtual desktop of its own (the process's X display: one per process)."""
+    from capture.display import VirtualDesktop
+
+    desktop = VirtualDesktop().start()
+    os.environ["DISPLAY"] = desktop.display or ""
+    try:
+        t0 = time.monotonic()
+        info = record_session(out, minutes * 60, seed, out.parent)
+        print(f"recorded {out.name}: {info['races']} races, expert lap {info['expert_lap_s']} s, "
+              f"{time.monotonic() - t0:.0f} s", flush=True)  # fmt: skip
+    finally:
+        desktop.stop()
+
+
+def record_all(out: Path, minutes: list[float]) -> list[Path]:
+    """The sessions not recorded yet, side by side (each takes about a quarter of a core)."""
+    paths = [out / f"session-{i + 1}-{m:g}min" for i, m in enumerate(minutes)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--record-session", str(path), str(m), str(RECORD_SEED + 10_000 * i)]
+        )
+        for i, (path, m) in enumerate(zip(paths, minutes, strict=True))
+        if not path.exists()
+    ]
+    try:
+        failed = [p.args for p in procs if p.wait() != 0]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(30)
+    if failed:
+        raise RuntimeError(f"recording failed: {failed}")
+    return paths
+
+
+def clone(out: Path, name: str, data: list[Path]) -> tuple[Path, dict[str, Any]]:
+    """The clone's checkpoint and how its training went (kept in result.json for a second run)."""
+    from agent.pretrain import PretrainArgs, pretrain
+
+    checkpoint, saved = out / name / "checkpoints" / "latest.pt", out / name / "result.json"
+    if not saved.exists():
+        args = PretrainArgs(data=[str(p) for p in data], env_id="pixelpilot/NeonRace-v0", run_name=name,
+                            runs_dir=str(out))  # fmt: skip
+        result = pretrain(args)
+        saved.write_text(json.dumps({k: v for k, v in dataclasses.asdict(result).items() if k != "checkpoint"}))
+    return checkpoint, json.loads(saved.read_text())
+
+
+def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> list[dict[str, float]]:
+    """The run's evaluation curve (from its progress.csv); trains first if the run is not there."""
+    import csv
+
+    from agent import a3c
+
+    progress = out / name / "progress.csv"
+    if not progress.exists():
+        args = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs=TRAIN_KWARGS, workers=2, envs_per_worker=8,
+                        total_steps=steps, n_steps=10, gae_lambda=0.95, lr=5e-4, reward_scale=0.1,
+                        normalize_advantages=True, max_grad_norm=0.5, eval_every=steps // 10, eval_episodes=10,
+                        checkpoint_every=steps, run_name=name, runs_dir=str(out), seed=1,
+                        init_from=str(init_from) if init_from else None, progress=False)  # fmt: skip
+        a3c.train(args)
+    with progress.open() as f:
+        rows = [r for r in csv.DictReader(f) if r.get("eval_return")]
+    return [{"steps": float(r["steps"]), "wall_s": float(r["wall_s"]), "eval_return": float(r["eval_return"]),
+             "eval_laps": float(r["eval_laps"]) if r.get("eval_laps") else float("nan")} for r in rows]  # fmt: skip
+
+
+def first_reaching(curve: list[dict[str, float]], target: float) -> dict[str, float] | None:
+    return next((p for p in curve if p["eval_return"] >= target), None)
+
+
+def plot(curves: dict[str, list[dict[str, float]]], target: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, curve in curves.items():
+        for ax, x, scale in ((axes[0], "steps", 1.0), (axes[1], "wall_s", 60.0)):
+            ax.plot([p[x] / scale for p in curve], [p["eval_return"] for p in curve], "o-", label=name)
+    for ax, label in ((axes[0], "environment steps"), (axes[1], "wall-clock (min)")):
+        ax.axhline(target, color="gray", ls="--", lw=1)
+        ax.set_xlabel(label)
+        ax.set_ylabel("evaluation return (10 episodes)")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle("A3C on NeonRace-v0: from the behaviour-cloned start vs from scratch")
+    fig.tight_layout()
+    CURVE.parent.mkdir(exist_ok=True)
+    fig.savefig(CURVE, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "cloning", help="datasets and runs")
+    parser.add_argument("--sessions", default="5,10,15", help="minutes of each recording session (default 5,10,15)")
+    parser.add_argument("--episodes", type=int, default=50, help="held-out tracks per driver (default 50)")
+    parser.add_argument("--finetune-steps", type=int, default=200_000, help="A3C budget per run (default 200,000)")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--record-session", nargs=3, metavar=("PATH", "MINUTES", "SEED"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.record_session:
+        path, m, seed = options.record_session
+        record_on_own_desktop(Path(path), float(m), int(seed))
+        return
+    minutes = [float(m) for m in options.sessions.split(",")]
+    options.out.mkdir(parents=True, exist_ok=True)
+
+    from agent.demos import load_demos
+    from agent.evaluation import evaluate
+
+    t0 = time.monotonic()
+    sessions = record_all(options.out, minutes)
+    record_s = time.monotonic() - t0
+    expert = scripted("expert", options.episodes)
+    expert_lap = float(np.mean(expert.lap_times))
+    clones: dict[str, tuple[Path, Any, int, dict[str, Any]]] = {}
+    for k in range(1, len(sessions) + 1):
+        name = f"clone-{sum(minutes[:k]):g}min"
+        frames = sum(len(load_demos(p).actions) for p in sessions[:k])
+        checkpoint, fit = clone(options.out, name, sessions[:k])
+        evaluation = evaluate(checkpoint, options.episodes, HELD_OUT_SEED, env_kwargs=TEST_KWARGS)
+        clones[name] = (checkpoint, evaluation, frames, fit)
+        print(f"{name}: {frames} frames, {fit}, laps {evaluation.lap_completion:.0%}", flush=True)
+
+    biggest = list(clones)[-1]
+    start = evaluate(clones[biggest][0], 10, 1 + 10_000, env_kwargs=TRAIN_KWARGS)
+    scratch = finetune(options.out, "a3c-scratch", options.finetune_steps, None)
+    tuned = finetune(options.out, "a3c-from-clone", options.finetune_steps, clones[biggest][0])
+    tuned = [{"steps": 0.0, "wall_s": 0.0, "eval_return": start.mean, "eval_laps": start.lap_completion or 0.0},
+             *tuned]  # fmt: skip
+    target = scratch[-1]["eval_return"]
+    reach_scratch, reach_clone = first_reaching(scratch, target), first_reaching(tuned, target)
+    plot({"A3C from scratch": scratch, f"A3C from {biggest}": tuned}, target)
+
+    lines = [
+        "## Learning from demonstrations: behaviour cloning, then A3C (issue 6)",
+        "",
+        f"`.venv/bin/python benchmarks/cloning.py --sessions {options.sessions} --finetune-steps "
+        f"{options.finetune_steps}` on {datetime.date.today()}: {machine()}.",
+        "",
+        f"Demonstrations: the scripted expert drove the NeonRace window on a virtual desktop (XTest keys at 15 fps, "
+        f"one lap per race, a new track each race) while `pixelpilot record` recorded it as it records a person: "
+        f"sessions of {options.sessions} minutes ({record_s / 60:.0f} min of recording this run; 0 when reused). "
+        f"Clones: `pixelpilot pretrain` with its defaults on the first 1, 2, 3 sessions. Test: "
+        f"{options.episodes} held-out tracks in-process, as in the pilot's section.",
+        "",
+        "| driver | demo frames | epochs | val. accuracy | laps finished | lap time | vs expert | score | crashes "
+        "| return |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| expert (scripted) | — | — | — | {cells(expert, expert_lap)}",
+        *(
+            f"| {name} | {frames:,} | {fit['epochs']} (best {fit['best_epoch']}) | {fit['val_accuracy']:.1%} | "
+            f"{cells(evaluation, expert_lap)}"
+            for name, (_, evaluation, frames, fit) in clones.items()
+        ),
+    ]
+    lines += [
+        "",
+        f"A3C fine-tuning ({options.finetune_steps:,} steps each, 2 workers x 8 envs, the shipped pilot's settings; "
+        f"evaluation: 10 episodes of 3 laps or 1000 steps). Target: the from-scratch run's final evaluation "
+        f"return, {target:.0f}.",
+        "",
+        "| start | eval return at 0 | final eval return | steps to target | wall-clock to target |",
+        "|---|---:|---:|---:|---:|",
+        f"| scratch | — | {scratch[-1]['eval_return']:.0f} | {reach_scratch['steps']:,.0f} | "
+        f"{reach_scratch['wall_s'] / 60:.1f} min |"
+        if reach_scratch
+        else "| scratch | — | — | — | — |",
+        f"| {biggest} | {start.mean:.0f} | {tuned[-1]['eval_return']:.0f} | "
+        + (f"{reach_clone['steps']:,.0f} | {reach_clone['wall_s'] / 60:.1f} min |" if reach_clone else "— | — |"),
+        "",
+    ]
+    if reach_scratch and reach_clone:
+        ratio = reach_clone["steps"] / max(reach_scratch["steps"], 1.0)
+        lines.append(
+            f"Steps ratio (clone / scratch) to the target: **{ratio:.2f}** — goal < 0.5: "
+            f"**{'met' if ratio < 0.5 else 'not met'}**. ![curves](curves/cloning.png)"
+        )
+    text = "\n".join(lines)
+    print(text)
+    if not options.no_write:
+        write_section(text, START, END)
+
+
+if __name__ == "__main__":
+    main()

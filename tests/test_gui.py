@@ -1,0 +1,215 @@
+"""The control panel (pytest-qt) driving the real NeonRace window on the test desktop (Xvfb + openbox)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PyQt5 import sip
+from PyQt5.QtCore import QEvent, QSettings, Qt, QTimer
+from PyQt5.QtWidgets import QApplication
+
+from agent.demos import load_demos
+from control.actions import ACTION_NAMES
+from control.xkeys import pressed
+from gui.app import MainWindow
+from tests.conftest import free_udp_port
+from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
+from tests.test_record import Person
+
+
+@pytest.fixture(scope="module")
+def qapp(desktop: str) -> Iterator[QApplication]:
+    """pytest-qt's QApplication, on the session's virtual desktop, and destroyed before that desktop stops: Qt
+    exits the process when the X server of a live QApplication goes away."""
+    app = QApplication.instance() or QApplication(["pixelpilot-test"])
+    yield app
+    app.closeAllWindows()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    sip.delete(app)
+
+
+class StallMeter:
+    """A 10 ms timer on the GUI thread: the longest gap between its ticks is the longest the GUI was frozen."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.last: float | None = None
+        self.worst = 0.0
+        self.ticks = 0
+        self.long: list[tuple[float, float]] = []  # (seconds since start, gap ms) of gaps over 50 ms
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self.last is not None:
+            gap = now - self.last
+            self.worst = max(self.worst, gap)
+            if gap > 0.05:
+                self.long.append((round(now - self.began, 2), round(gap * 1000)))
+        self.last = now
+        self.ticks += 1
+
+    def start(self) -> None:
+        self.last, self.worst, self.ticks, self.long = None, 0.0, 0, []
+        self.began = time.perf_counter()
+        self.timer.start(10)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+@pytest.fixture
+def panel(desktop: str, qtbot, tmp_path: Path) -> Iterator[MainWindow]:
+    window = MainWindow(QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat))
+    with qtbot.waitExposed(window):
+        window.show()
+    try:
+        yield window
+    finally:
+        window.close()  # stops every task and the game it launched, then really closes
+        qtbot.waitUntil(lambda: window.stopped_cleanly, timeout=30_000)
+        window.deleteLater()
+
+
+def launch(qtbot, panel: MainWindow, profile: Path, title: str) -> None:
+    panel.game.choose_profile(str(profile))
+    qtbot.mouseClick(panel.game.launch_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.game.game is not None and panel.game.window is not None, timeout=60_000)
+    assert panel.game.window is not None and panel.game.window.title == title
+
+
+def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=4)
+    launch(qtbot, panel, profile, title)
+
+    # The preview follows the window at the profile's fps, next to the processed 128x200 frame (shown 2x).
+    shown = panel.game.frames_shown
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: panel.game.frames_shown >= shown + 30, timeout=15_000)
+    assert 30 / (time.monotonic() - started) > 7  # 15 fps asked; a loaded machine may lag, not stop
+    obs = panel.game.obs_view.pixmap()
+    assert obs is not None and (obs.width(), obs.height()) == (400, 256)
+    assert panel.game.window_view.pixmap() is not None and "preview" in panel.game.info.text()
+    qtbot.waitUntil(lambda: any(w.title == title for w in panel.game.windows), timeout=10_000)
+    assert panel.settings.value("game/profile") == str(profile)
+
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(panel, Qt.Key_2, Qt.ControlModifier)  # the Record tab's shortcut
+    assert panel.tabs.currentWidget() is panel.record
+    out = tmp_path / "demos"
+    panel.record.dataset.setText(str(out))
+    panel.record.discard_seconds.setValue(1.0)
+
+    stalls = StallMeter()
+    stalls.start()
+    frames_seen: list[int] = []
+    sampler = QTimer()
+    keys_seen: set[str] = set()
+    sampler.timeout.connect(lambda: frames_seen.append(panel.record.control.progress.steps))
+    sampler.timeout.connect(lambda: keys_seen.add(panel.status.keys.text()))
+    qtbot.mouseClick(panel.record.record_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.record.values["state"].text() == "recording", timeout=30_000)
+    sampler.start(200)
+    person = Person(start_after=0.3, script=(("up", 1.5), ("left up", 1.2), ("up", 1.3)))
+    person.start()
+    qtbot.waitUntil(person.done.is_set, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.status.keys.text() == "keys: -", timeout=2_000)  # the person let go
+    assert {"keys: up", "keys: left+up"} <= keys_seen  # the status bar showed the keys held
+
+    qtbot.mouseClick(panel.record.pause_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.record.values["state"].text() == "paused", timeout=5_000)
+    assert panel.record.pause_button.text() == "Resume"
+    paused_at = panel.record.control.progress.steps
+    qtbot.wait(700)
+    assert panel.record.control.progress.steps == paused_at
+    qtbot.mouseClick(panel.record.pause_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.record.values["state"].text() == "recording", timeout=5_000)
+    sampler.stop()
+    qtbot.mouseClick(panel.record.discard_button, Qt.LeftButton)  # the last second
+    qtbot.waitUntil(lambda: panel.record.control.progress.discarded >= 10, timeout=5_000)
+    qtbot.mouseClick(panel.record.record_button, Qt.LeftButton)  # stop
+    qtbot.waitUntil(lambda: panel.record.result is not None and not panel.record.recording, timeout=30_000)
+    stalls.stop()
+    result = panel.record.result
+
+    assert panel.errors == []
+    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
+    assert len(set(frames_seen)) >= 10 and frames_seen == sorted(frames_seen)  # the numbers grew live
+    assert panel.record.values["frames"].text() == str(result.steps) and panel.record.disk_bytes > 0
+    histogram = dict(zip(panel.record.histogram.names, panel.record.histogram.values, strict=True))
+    assert histogram["up"] >= 15 and histogram["left+up"] >= 10, histogram
+
+    demos = load_demos(out, n_actions=7)
+    # Discarded steps of the unwritten segment never reach the disk; only written ones are marked discarded there.
+    assert len(demos.actions) == result.steps > 40 and result.discarded >= 10 and demos.discarded <= result.discarded
+    assert demos.meta["profile"] == "neonrace-test"
+    names = [ACTION_NAMES[a] for a, idle in zip(demos.actions, demos.idle, strict=True) if not idle]
+    assert {name: names.count(name) for name in ("up", "left+up")} == {
+        "up": histogram["up"],
+        "left+up": histogram["left+up"],
+    }
+    assert panel.settings.value("record/dataset") == str(out)
+    assert panel.record.dataset.text() != str(out)  # a new folder is proposed for the next recording
+
+    panel.close()
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
+    assert not panel.isVisible() and panel.pool.running() == []
+    assert processes_with(title) == [] and pressed(MANAGED) == set()
+
+
+def test_closing_the_panel_mid_recording_keeps_the_recording_and_stops_the_game(panel, qtbot, tmp_path):
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=7), title)
+    panel.tabs.setCurrentWidget(panel.record)
+    out = tmp_path / "demos"
+    panel.record.dataset.setText(str(out))
+    panel.record.start()
+    qtbot.waitUntil(lambda: panel.record.control.progress.steps >= 20, timeout=30_000)
+    panel.close()
+    assert panel.isVisible()  # still stopping: the window closes once the work has ended
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
+    assert panel.errors == [] and panel.pool.running() == []
+    assert processes_with(title) == [] and pressed(MANAGED) == set()
+    assert len(load_demos(out, n_actions=7).actions) >= 20
+
+
+def test_errors_are_shown_in_the_panel(panel, qtbot, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\nwindow = "x"\nfps = -1\n')
+    panel.game.choose_profile(str(bad))
+    assert panel.banner.isVisible() and "fps" in panel.errors[-1] and panel.game.profile is None
+
+    absent = tmp_path / "absent.toml"
+    absent.write_text(f'name = "absent"\nwindow = "No-Such-Window-{uuid.uuid4().hex[:6]}"\n[reward]\nsource = "none"\n')
+    panel.game.choose_profile(str(absent))
+    assert not panel.game.launch_button.isEnabled()  # nothing to launch it with
+    panel.tabs.setCurrentWidget(panel.record)
+    panel.record.dataset.setText(str(tmp_path / "demos"))
+    panel.record.start()
+    qtbot.waitUntil(lambda: not panel.record.recording, timeout=30_000)
+    assert "no window title contains" in panel.errors[-1] and panel.banner.text.text() == panel.errors[-1]
+    assert not (tmp_path / "demos").exists()  # the recorder left no empty dataset
+
+
+def test_settings_persist_between_launches(panel, qtbot, tmp_path):
+    panel.game.choose_profile("neonrace")
+    panel.settings.setValue("record/dataset", str(tmp_path / "mine" / "first"))
+    panel.close()
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
+    again = MainWindow(QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat))
+    try:
+        assert again.game.profile is not None and again.game.profile.name == "neonrace"
+        assert again.game.profiles.currentText() == "neonrace"
+        suggested = Path(again.record.dataset.text())
+        assert suggested.parent == tmp_path / "mine" and suggested.name.startswith("neonrace-")
+    finally:
+        again.close()
+        qtbot.waitUntil(lambda: again.stopped_cleanly, timeout=30_000)
+        again.deleteLater()
