@@ -9,12 +9,17 @@ action's keys. Control goes back and forth between the pilot and the person at t
   pilot holds is indistinguishable from the pilot, and is not seen);
 - the kill switch (default F12) stops it; every key is released on every way out (see ``Keyboard``).
 
-A console line shows who drives, the action, fps and the decision latency.
+A console line shows who drives, the action, fps and the decision latency. Another thread (the control panel)
+gets the same through a :class:`PlayControl`: the autopilot toggle and the kill switch as calls, and the live
+:class:`PlayProgress`, the policy's probabilities included.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +30,13 @@ import torch
 from agent.a3c import checkpoint_args, load_checkpoint, load_weights, model_for
 from agent.config import ConfigError
 from agent.demos import DemoWriter
+from agent.profile import GameProfile
 from agent.record import dataset_meta, key_bits
 from agent.screen_env import ScreenEnv
 from capture.timing import TimingStats
+from control.hotkeys import Hotkeys
 from control.human import action_from_keys
-from control.keyboard import AgentStopped
+from control.keyboard import AgentStopped, Keyboard
 from control.xkeys import KeyState
 from models.actor_critic import deterministic_action
 
@@ -51,10 +58,13 @@ class Pilot:
 
     def reset(self) -> None:
         self.state = self.model.initial_state(1)
+        self.probs: torch.Tensor | None = None
+        """the action probabilities of the last decision (shown by the control panel; no second forward pass)"""
 
     def act(self, obs: np.ndarray) -> int:
         with torch.no_grad():
             dist, _, self.state = self.model(torch.as_tensor(obs[None], dtype=torch.float32), self.state)
+        self.probs = dist.probs[0]
         return int(deterministic_action(dist)[0])
 
 
@@ -74,8 +84,72 @@ class PlayResult:
     """steps of human driving written to the ``record_overrides`` dataset"""
 
 
+@dataclass(frozen=True)
+class PlayProgress:
+    """What a running :func:`play` is doing, as of its last step."""
+
+    driver: str = "starting"
+    """pilot, human, paused or starting"""
+    label: str = "-"
+    """the pilot's action name, or the keys of the human driving"""
+    action: int | None = None
+    """the pilot's last decision (None before the first)"""
+    probs: tuple[float, ...] = ()
+    """the policy's probabilities at that decision"""
+    steps: int = 0
+    pilot_steps: int = 0
+    human_steps: int = 0
+    paused_steps: int = 0
+    episodes: int = 0
+    """episodes finished"""
+    fps: float = 0.0
+    """over the last two seconds or so"""
+    decide_p50: float = math.nan
+    decide_p99: float = math.nan
+    """decision latency (ms) over the last 1000 decisions"""
+
+
+class PlayControl:
+    """Another thread's hand on a running :func:`play`: the autopilot toggle and the kill switch as calls, and
+    the live :class:`PlayProgress` (replaced whole every step, so a reader never sees a half-updated one)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._toggled = False
+        self._kill_reason: str | None = None
+        self._keyboard: Keyboard | None = None
+        self._hotkeys: Hotkeys | None = None
+        self.progress = PlayProgress()
+
+    def toggle_autopilot(self) -> None:
+        """Turn the autopilot off or on, as the toggle hotkey does (either one flips the state)."""
+        with self._lock:
+            self._toggled = not self._toggled
+
+    @property
+    def autopilot(self) -> bool:
+        """The effective state: the hotkey's, flipped by every :meth:`toggle_autopilot`."""
+        hotkeys = self._hotkeys
+        return (hotkeys.autopilot if hotkeys is not None else True) != self._toggled
+
+    def kill(self, reason: str = "kill switch pressed") -> None:
+        """The kill switch: every key released now and play ends (before it drives, when it has not yet)."""
+        with self._lock:
+            self._kill_reason = reason
+            keyboard = self._keyboard
+        if keyboard is not None:
+            keyboard.stop(reason)
+
+    def _attach(self, keyboard: Keyboard, hotkeys: Hotkeys | None) -> None:
+        with self._lock:
+            self._keyboard, self._hotkeys = keyboard, hotkeys
+            reason = self._kill_reason
+        if reason is not None:
+            keyboard.stop(reason)
+
+
 def play(
-    profile: str | Path,
+    profile: str | Path | GameProfile,
     checkpoint: str | Path,
     episodes: int | None = None,
     max_seconds: float | None = None,
@@ -83,10 +157,14 @@ def play(
     launch: bool = True,
     status: Callable[[str], None] | None = None,
     record_overrides: str | Path | None = None,
+    stop: threading.Event | None = None,
+    control: PlayControl | None = None,
 ) -> PlayResult:
     """Drive ``profile``'s window with ``checkpoint``'s policy for ``episodes`` episodes (None: until stopped)
-    or ``max_seconds``. ``status`` receives the console line every few steps. ``record_overrides``: a new
-    dataset where every stretch a human drives is recorded as a demonstration (learning from corrections)."""
+    or ``max_seconds``, or until ``stop`` is set. ``status`` receives the console line every few steps.
+    ``record_overrides``: a new dataset where every stretch a human drives is recorded as a demonstration
+    (learning from corrections). ``control``: the autopilot and kill switch from another thread, and the live
+    progress there."""
     env = ScreenEnv(profile, launch=launch)
     result = PlayResult()
     key_state: KeyState | None = None
@@ -101,17 +179,27 @@ def play(
         managed = env.profile.actions.managed_keys
         names = env.profile.actions.names
         obs, _ = env.reset()
+        if control is not None:
+            assert env.keyboard is not None
+            control._attach(env.keyboard, env.hotkeys)
         key_state = KeyState(managed)  # after reset: the env has chosen the display (its own, if private)
         started = time.monotonic()
         human_until = 0.0
         episode_return = 0.0
         recording = False  # a human override being written to ``overrides``
         to_logical = env.profile.actions.keymap.logical()
+        action: int | None = None
+        ticks: deque[float] = deque(maxlen=2 * round(env.profile.fps) + 1)  # step times, for a recent fps
         while episodes is None or len(result.episodes) < episodes:
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
+            if stop is not None and stop.is_set():
+                break
             assert env.keyboard is not None
-            autopilot = env.hotkeys.autopilot if env.hotkeys is not None else True
+            if control is not None:
+                autopilot = control.autopilot
+            else:
+                autopilot = env.hotkeys.autopilot if env.hotkeys is not None else True
             human = key_state.pressed() - env.keyboard.held
             if human:
                 human_until = time.monotonic() + quiet_seconds
@@ -145,6 +233,9 @@ def play(
             episode_return += reward
             if status is not None and result.steps % 5 == 0:
                 status(_status_line(driver, label, result, time.monotonic() - started, info))
+            if control is not None:
+                ticks.append(time.monotonic())
+                control.progress = _progress(driver, label, action, pilot, result, ticks)
             if terminated or truncated:
                 result.episodes.append(episode_return)
                 episode_return = 0.0
@@ -164,6 +255,26 @@ def play(
                 key_state.close()
             env.close()
     return result
+
+
+def _progress(driver: str, label: str, action: int | None, pilot: Pilot, result: PlayResult,
+              ticks: deque[float]) -> PlayProgress:  # fmt: skip
+    decide = result.timing.summary().get("decide_ms", {})
+    span = ticks[-1] - ticks[0]
+    return PlayProgress(
+        driver=driver,
+        label=label,
+        action=action,
+        probs=() if pilot.probs is None else tuple(pilot.probs.tolist()),
+        steps=result.steps,
+        pilot_steps=result.pilot_steps,
+        human_steps=result.human_steps,
+        paused_steps=result.paused_steps,
+        episodes=len(result.episodes),
+        fps=(len(ticks) - 1) / span if span > 0 else 0.0,
+        decide_p50=decide.get("p50", math.nan),
+        decide_p99=decide.get("p99", math.nan),
+    )
 
 
 def _frame(env: ScreenEnv) -> np.ndarray:

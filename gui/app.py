@@ -2,8 +2,8 @@
 
 The window holds the tabs, an error banner (every failure of a task lands there as one line, never as a
 frozen window or a traceback on a terminal nobody reads) and the status bar. Closing it stops every task
-(recording keeps what it wrote), stops a game the panel launched and waits for all of them without blocking
-the GUI thread; only then does the window really close.
+(recording keeps what it wrote, play releases its keys), stops a game the panel launched and waits for all of
+them without blocking the GUI thread; only then does the window really close.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
 
 from capture.windows import default_backend
 from gui.game_tab import GameTab
+from gui.play_tab import PlayTab
 from gui.record_tab import RecordTab
 from gui.status_bar import DesktopState, DesktopWatch, StatusBar, run_status_poller
 from gui.worker import Task, TaskPool
@@ -90,14 +91,17 @@ class MainWindow(QMainWindow):
         self.game = GameTab(self.pool, self.settings, lambda: {int(self.winId())})
         self.game.restore()  # the last session's profile, before the other tabs read the target
         self.record = RecordTab(self.pool, self.settings, self.game)
+        self.play = PlayTab(self.pool, self.settings, self.game)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.game, "&Game")
         self.tabs.addTab(self.record, "&Record")
-        for tab in (self.game, self.record):
+        self.tabs.addTab(self.play, "Pla&y")
+        for tab in (self.game, self.record, self.play):
             tab.error.connect(self.show_error)
         self.game.target_changed.connect(self._target_changed)
         self._target_changed()
-        self.record.state_changed.connect(self._record_state)
+        self.record.state_changed.connect(lambda state: self._task_state("record", state))
+        self.play.state_changed.connect(lambda state: self._task_state("play", state))
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -119,8 +123,12 @@ class MainWindow(QMainWindow):
             ("Start/stop recording", "Ctrl+R", self.record.toggle_recording),
             ("Pause/resume recording", "Ctrl+P", self.record.toggle_pause),
             ("Discard last seconds", "Ctrl+D", self.record.discard),
+            ("Start/stop playing", "Ctrl+G", self.play.toggle_play),
+            ("Autopilot on/off", "Ctrl+T", self.play.toggle_autopilot),
+            ("Kill switch", "Ctrl+K", self.play.kill),
             ("Game tab", "Ctrl+1", lambda: self.tabs.setCurrentWidget(self.game)),
             ("Record tab", "Ctrl+2", lambda: self.tabs.setCurrentWidget(self.record)),
+            ("Play tab", "Ctrl+3", lambda: self.tabs.setCurrentWidget(self.play)),
             ("Quit", "Ctrl+Q", self.close),
         )
         for name, keys, slot in shortcuts:
@@ -150,8 +158,8 @@ class MainWindow(QMainWindow):
         self.watch.keys = frozenset(keys)
         self.watch.window = self.game.window.handle if self.game.window is not None else None
 
-    def _record_state(self, state: str) -> None:
-        self.status.showMessage(f"record: {state}", 0 if state != "idle" else 3000)
+    def _task_state(self, name: str, state: str) -> None:
+        self.status.showMessage(f"{name}: {state}", 0 if state != "idle" else 3000)
 
     def show_error(self, message: str) -> None:
         self.errors.append(message)
@@ -165,6 +173,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.game.shutdown()
             self.record.shutdown()
+            self.play.shutdown()
             self.pool.stop_all()
             self.pool.drained.connect(self.close)
         if not self.pool.running() and self.game.game is not None:

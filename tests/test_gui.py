@@ -18,6 +18,7 @@ from control.xkeys import pressed
 from gui.app import MainWindow
 from tests.conftest import free_udp_port
 from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
+from tests.test_play import always_up_checkpoint
 from tests.test_record import Person
 
 
@@ -178,6 +179,68 @@ def test_closing_the_panel_mid_recording_keeps_the_recording_and_stops_the_game(
     assert panel.errors == [] and panel.pool.running() == []
     assert processes_with(title) == [] and pressed(MANAGED) == set()
     assert len(load_demos(out, n_actions=7).actions) >= 20
+
+
+def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot, tmp_path):
+    checkpoint = always_up_checkpoint(tmp_path)  # its pilot always holds "up"
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=5), title)
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(panel, Qt.Key_3, Qt.ControlModifier)  # the Play tab's shortcut
+    play = panel.play
+    assert panel.tabs.currentWidget() is play
+    play.checkpoint.setText(str(checkpoint))
+
+    stalls = StallMeter()
+    stalls.start()
+    steps_seen: list[int] = []
+    sampler = QTimer()
+    sampler.timeout.connect(lambda: steps_seen.append(play.control.progress.steps))
+    qtbot.mouseClick(play.play_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot", timeout=60_000)
+    sampler.start(200)
+    qtbot.waitUntil(lambda: pressed(MANAGED) == {"up"}, timeout=5_000)  # the pilot's keys reach the game
+    qtbot.waitUntil(lambda: len(set(steps_seen)) >= 8, timeout=10_000)
+    sampler.stop()
+    probs = dict(zip(play.probs.names, play.probs.values, strict=True))
+    assert probs["up"] > 0.99 and play.probs.highlight == ACTION_NAMES.index("up"), probs
+    assert play.values["action"].text() == "up" and play.values["override"].text() == "no"
+    assert float(play.values["fps"].text()) > 7 and play.values["decide p99"].text().endswith(" ms")
+    assert play.autopilot_button.isChecked() and play.autopilot_button.text() == "AUTOPILOT ON"
+    assert steps_seen == sorted(steps_seen)  # the numbers grew live
+
+    qtbot.mouseClick(play.autopilot_button, Qt.LeftButton)  # off: every key released
+    qtbot.waitUntil(lambda: play.values["driver"].text() == "paused", timeout=5_000)
+    assert pressed(MANAGED) == set() and play.autopilot_button.text() == "AUTOPILOT OFF"
+    paused_at = play.control.progress.pilot_steps
+    qtbot.wait(500)
+    assert play.control.progress.pilot_steps == paused_at and pressed(MANAGED) == set()
+    # F8, as the global listener's thread reports it, turns it on again and the button follows. (An XTest F8
+    # cannot stand in: on Xvfb, XRecord reports each injected key event twice, so one press toggles twice.)
+    hotkeys = play.control._hotkeys
+    assert hotkeys is not None and hotkeys.toggle_key == "f8"
+    hotkeys.on_key("f8", True)
+    hotkeys.on_key("f8", False)
+    qtbot.waitUntil(lambda: play.autopilot_button.text() == "AUTOPILOT ON", timeout=5_000)
+    qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot" and pressed(MANAGED) == {"up"}, timeout=5_000)
+
+    qtbot.mouseClick(play.kill_button, Qt.LeftButton)  # what F12 does
+    assert pressed(MANAGED) == set()  # released at once, not at the next step
+    qtbot.waitUntil(lambda: not play.playing, timeout=10_000)
+    assert play.result is not None and play.result.stopped == "kill switch pressed"
+    assert play.result.pilot_steps > 20 and play.result.paused_steps >= 5
+    assert play.values["driver"].text() == "idle" and not play.kill_button.isEnabled()
+    assert panel.settings.value("play/checkpoint") == str(checkpoint)
+
+    play.start()  # again, then the panel is closed mid-play
+    qtbot.waitUntil(lambda: pressed(MANAGED) == {"up"}, timeout=30_000)
+    stalls.stop()
+    panel.close()
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
+    assert panel.errors == [] and panel.pool.running() == []
+    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
+    assert processes_with(title) == [] and pressed(MANAGED) == set()
 
 
 def test_errors_are_shown_in_the_panel(panel, qtbot, tmp_path):
