@@ -15,8 +15,10 @@ import pytest
 from agent.neonrace_env import NeonRaceEnv
 from agent.screen_env import ScreenEnv
 from capture.errors import PixelpilotError, WindowClosedError
+from capture.grabber import WindowGrabber
 from capture.preprocess import preprocess
 from capture.telemetry import TelemetryReceiver
+from capture.windows import find_window
 from control.xkeys import pressed
 from games.neonrace.expert import expert_action
 from games.neonrace.mirror import StateMirror
@@ -134,6 +136,11 @@ def test_game_window_telemetry_restart_and_quit(desktop):
                 latest = msg
             time.sleep(0.02)
         assert latest["track_seed"] == 42  # --track-per-race: the next race is on the next track
+        # ... and the window shows it: the lap timer runs on screen (a renderer left on the old race froze it)
+        with WindowGrabber(find_window(title).handle) as grabber:
+            before = grabber.grab()
+            time.sleep(0.7)
+            assert np.abs(grabber.grab()[:60].astype(int) - before[:60]).mean() > 0.01
         subprocess.run(["xdotool", "key", "Escape"], check=True)
         assert game.wait(10) == 0
     finally:

@@ -114,6 +114,7 @@ class GameWindow(QtWidgets.QWidget):
         if self.track_per_race:
             track = self.game.track
             self.game = Game((self.first_seed + self.episode) % 2**32, track.difficulty, self.game.laps)
+            self.renderer = None  # it draws the game it was made for
         else:
             self.game.reset()
         self.next_tick = time.perf_counter()
