@@ -77,16 +77,17 @@ def record_session(out: Path, seconds: float, seed: int, work: Path) -> dict[str
     races, lap_times = 0, []
     try:
         wait_for_window("NeonRace", 30, game)
-        log = (work / f"record-{seed}.log").open("w")
-        recorder = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "record", "--profile", str(recorder_profile), "--out", str(out),
-             "--max-seconds", str(seconds)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
+        log = work / f"record-{seed}.log"
+        with log.open("w") as output:  # the recorder keeps its own copy of the file
+            recorder = subprocess.Popen(
+                [sys.executable, "-m", "agent.cli", "record", "--profile", str(recorder_profile), "--out", str(out),
+                 "--max-seconds", str(seconds)],
+                stdout=output, stderr=subprocess.STDOUT, cwd=ROOT,
+            )  # fmt: skip
         deadline = time.monotonic() + 30
         while not (out / "data" / "metadata.json").exists():  # the recorder has its dataset open: drive
             if recorder.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the recorder did not start: see {log.name}")
+                raise RuntimeError(f"the recorder did not start: see {log}")
             time.sleep(0.2)
         time.sleep(1.0)
         env = ScreenEnv(expert_profile, launch=False, kill_switch=False)
@@ -103,7 +104,7 @@ def record_session(out: Path, seconds: float, seed: int, work: Path) -> dict[str
                 _, info = env.reset()
                 expert.feed(info)
         if recorder.wait() != 0:
-            raise RuntimeError(f"the recorder failed: see {log.name}")
+            raise RuntimeError(f"the recorder failed: see {log}")
     finally:
         if env is not None:
             env.close()

@@ -17,7 +17,6 @@ from PyQt5.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -30,6 +29,7 @@ from PyQt5.QtWidgets import (
 from agent.play import PlayControl, PlayProgress, PlayResult, play
 from gui.bars import Bars
 from gui.game_tab import GameTab
+from gui.readouts import readout_grid
 from gui.worker import Task, TaskPool
 
 AUTOPILOT_STYLE = {
@@ -98,12 +98,7 @@ class PlayTab(QWidget):
         buttons.addWidget(self.autopilot_button, 2)
         buttons.addWidget(self.kill_button, 1)
 
-        self.values: dict[str, QLabel] = {}
-        stats = QGridLayout()
-        for i, name in enumerate(self.FIELDS):
-            self.values[name] = QLabel("-")
-            stats.addWidget(QLabel(name.capitalize() + ":"), i // 4, (i % 4) * 2)
-            stats.addWidget(self.values[name], i // 4, (i % 4) * 2 + 1)
+        stats, self.values = readout_grid(self.FIELDS)
         self.probs = Bars(full_scale=1.0)
         probs_box = QGroupBox("Policy probabilities (the chosen action highlighted)")
         QVBoxLayout(probs_box).addWidget(self.probs)

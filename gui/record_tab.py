@@ -15,7 +15,6 @@ from PyQt5.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -28,6 +27,7 @@ from PyQt5.QtWidgets import (
 from agent.record import RecordControl, RecordProgress, RecordResult, record
 from gui.bars import Bars
 from gui.game_tab import GameTab
+from gui.readouts import readout_grid
 from gui.worker import Task, TaskPool
 
 
@@ -120,12 +120,7 @@ class RecordTab(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
 
-        self.values: dict[str, QLabel] = {}
-        stats = QGridLayout()
-        for i, name in enumerate(self.FIELDS):
-            self.values[name] = QLabel("-")
-            stats.addWidget(QLabel(name.capitalize() + ":"), i // 4, (i % 4) * 2)
-            stats.addWidget(self.values[name], i // 4, (i % 4) * 2 + 1)
+        stats, self.values = readout_grid(self.FIELDS)
         self.histogram = Bars()
         histogram_box = QGroupBox("Actions recorded")
         QVBoxLayout(histogram_box).addWidget(self.histogram)
