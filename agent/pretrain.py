@@ -47,13 +47,14 @@ class PretrainArgs:
     """passes over the training windows at most"""
     patience: int = 4
     """stop after this many epochs without a better validation loss"""
-    seq_len: int = 32
-    """frames per training window"""
-    burn_in: int = 8
+    seq_len: int = 8
+    """frames per training window (short windows, many per step: consecutive frames are nearly the same
+    picture, so a step's diversity comes from the number of windows)"""
+    burn_in: int = 2
     """first frames of each window only warm up the recurrent state (no loss)"""
     batch_windows: int = 16
     """windows per gradient step"""
-    lr: float = 1e-3
+    lr: float = 3e-4
     """Adam learning rate"""
     balance_classes: bool = True
     """weight each action by the inverse of its frequency in the training windows (capped at 10x)"""
@@ -194,6 +195,10 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
     # -- the model and its files ------------------------------------------------------------------------------
     obs_space = spaces.Box(0.0, 1.0, OBS_SHAPE, np.float32)
     model = build(obs_space, spaces.Discrete(demos.n_actions), args.model, args.hidden)
+    # The critic starts at the mean return: from 0, the first value gradients (the mean is several standard
+    # deviations away) reshape the shared trunk towards a constant and the policy stays at the action prior.
+    with torch.no_grad():
+        model.value.bias.fill_(float(np.mean(returns[scored])))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     env_kwargs = {"profile": demos.meta["profile"]} if args.env_id == "pixelpilot/Screen-v0" else {}
     a3c_args = a3c.Args(env_id=args.env_id, env_kwargs=env_kwargs, model=args.model, hidden=args.hidden)

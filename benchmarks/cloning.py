@@ -44,6 +44,7 @@ START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
 CURVE = ROOT / "docs" / "curves" / "cloning.png"
 RECORD_SEED = 2_000_000
 TRAIN_KWARGS = {"laps": 3, "max_episode_steps": 1000}
+BC_EPOCHS = 8  # at most (patience 3): an epoch of the 30-min set takes about 4 min on 2 cores
 
 
 def free_udp_port() -> int:
@@ -158,8 +159,8 @@ def clone(out: Path, name: str, data: list[Path]) -> tuple[Path, dict[str, Any]]
 
     checkpoint, saved = out / name / "checkpoints" / "latest.pt", out / name / "result.json"
     if not saved.exists():
-        args = PretrainArgs(data=[str(p) for p in data], env_id="pixelpilot/NeonRace-v0", run_name=name,
-                            runs_dir=str(out))  # fmt: skip
+        args = PretrainArgs(data=[str(p) for p in data], env_id="pixelpilot/NeonRace-v0", epochs=BC_EPOCHS,
+                            patience=3, run_name=name, runs_dir=str(out))  # fmt: skip
         result = pretrain(args)
         saved.write_text(json.dumps({k: v for k, v in dataclasses.asdict(result).items() if k != "checkpoint"}))
     return checkpoint, json.loads(saved.read_text())
@@ -263,7 +264,8 @@ def main() -> None:
         f"Demonstrations: the scripted expert drove the NeonRace window on a virtual desktop (XTest keys at 15 fps, "
         f"one lap per race, a new track each race) while `pixelpilot record` recorded it as it records a person: "
         f"sessions of {options.sessions} minutes ({record_s / 60:.0f} min of recording this run; 0 when reused). "
-        f"Clones: `pixelpilot pretrain` with its defaults on the first 1, 2, 3 sessions. Test: "
+        f"Clones: `pixelpilot pretrain` with its defaults but at most {BC_EPOCHS} epochs (patience 3) on the first "
+        f"1, 2, 3 sessions. Test: "
         f"{options.episodes} held-out tracks in-process, as in the pilot's section.",
         "",
         "| driver | demo frames | epochs | val. accuracy | laps finished | lap time | vs expert | score | crashes "
