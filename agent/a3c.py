@@ -37,6 +37,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -638,6 +639,118 @@ class TrainResult:
     interrupted: bool = False
 
 
+@dataclass(frozen=True)
+class TrainProgress:
+    """What a running :func:`train` has done, as of its last message."""
+
+    state: str = "starting"
+    """starting (environments, processes), training, or finishing (joining the processes, saving)"""
+    run_dir: Path | None = None
+    steps: int = 0
+    total_steps: int = 0
+    updates: int = 0
+    episodes: int = 0
+    sps: float = math.nan
+    """environment steps per second over the last log interval (2 s)"""
+    recent_return: float = math.nan
+    """the mean return of the last 20 training episodes"""
+    returns: tuple[tuple[int, float], ...] = ()
+    """(steps, return) of the training episodes: the whole run, thinned to at most ``TrainControl.HISTORY``"""
+    losses: tuple[tuple[int, float, float, float], ...] = ()
+    """(steps, policy loss, value loss, entropy), one per log interval, thinned likewise"""
+    evaluations: tuple[EvalPoint, ...] = ()
+    checkpoints: tuple[tuple[Path, int], ...] = ()
+    """every checkpoint file written, in the order first written, with the steps when it was last written"""
+
+
+class Thinned:
+    """A bounded history: once it holds ``limit`` points every other one is dropped, and from then on only every
+    other new point is kept (later every fourth, ...), so a run of any length keeps its whole shape."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.points: list[Any] = []
+        self._stride = 1
+        self._seen = 0
+
+    def add(self, point: Any) -> None:
+        self._seen += 1
+        if (self._seen - 1) % self._stride:
+            return
+        self.points.append(point)
+        if len(self.points) >= self.limit:
+            self.points = self.points[::2]
+            self._stride *= 2
+
+
+class TrainControl:
+    """Another thread's hand on a running :func:`train`: a stop request, which ends the run as Ctrl-C does (a
+    checkpoint, every process joined, no final evaluation), and the live :class:`TrainProgress`. The loop only
+    records what happened; the snapshot is put together when it is read, so a reader's pace costs it nothing."""
+
+    HISTORY = 2000
+
+    def __init__(self, stop: threading.Event | None = None) -> None:
+        """``stop``: an event that stops the run when set (e.g. a task's), besides :meth:`stop`."""
+        self._stop = stop if stop is not None else threading.Event()
+        self._lock = threading.Lock()
+        self._state = "starting"
+        self._run_dir: Path | None = None
+        self._total_steps = 0
+        self._counters: dict[str, Any] = {}
+        self._rates = (math.nan, math.nan)
+        self._returns = Thinned(self.HISTORY)
+        self._losses = Thinned(self.HISTORY)
+        self._evaluations: list[EvalPoint] = []
+        self._checkpoints: dict[Path, int] = {}
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def progress(self) -> TrainProgress:
+        with self._lock:
+            counters = self._counters
+            return TrainProgress(
+                self._state, self._run_dir, counters.get("steps", 0), self._total_steps, counters.get("updates", 0),
+                counters.get("episodes", 0), *self._rates, tuple(self._returns.points), tuple(self._losses.points),
+                tuple(self._evaluations), tuple(self._checkpoints.items()),
+            )  # fmt: skip
+
+    def _started(self, run_dir: Path, total_steps: int, counters: dict[str, Any]) -> None:
+        with self._lock:
+            self._run_dir, self._total_steps, self._counters = run_dir, total_steps, dict(counters)
+
+    def _counted(self, counters: dict[str, Any]) -> None:
+        with self._lock:
+            self._state, self._counters = "training", dict(counters)
+
+    def _episode(self, steps: int, ret: float) -> None:
+        with self._lock:
+            self._returns.add((steps, ret))
+
+    def _logged(self, steps: int, sps: float, recent_return: float, losses: dict[str, float]) -> None:
+        with self._lock:
+            self._rates = (sps, recent_return)
+            self._losses.add((steps, *(float(losses[name]) for name in ("policy_loss", "value_loss", "entropy"))))
+
+    def _evaluated(self, point: EvalPoint) -> None:
+        with self._lock:
+            self._evaluations.append(point)
+
+    def _saved(self, path: Path, steps: int) -> None:
+        with self._lock:
+            self._checkpoints[path] = steps
+
+    def _finishing(self) -> None:
+        with self._lock:
+            self._state = "finishing"
+
+
 # -- the main loop: the optimizer's process --------------------------------------------------------------------
 class _Run:
     """The files of one run: config.toml, progress.csv, TensorBoard events, checkpoints, the reward curve."""
@@ -679,6 +792,13 @@ class _Run:
         self._csv_file.close()
 
 
+def moving_mean(values: Sequence[float]) -> tuple[int, np.ndarray]:
+    """The smoothing of a curve of training returns: means over windows of a 50th of them (at least 1), and that
+    window; the i-th mean ends at value ``i + window - 1``."""
+    window = max(1, len(values) // 50)
+    return window, np.convolve(values, np.ones(window) / window, mode="valid")
+
+
 def _plot(path: Path, episodes: list[tuple[int, float]], curve: list[EvalPoint], title: str) -> None:
     import matplotlib
 
@@ -689,8 +809,7 @@ def _plot(path: Path, episodes: list[tuple[int, float]], curve: list[EvalPoint],
     if episodes:
         steps, returns = zip(*episodes, strict=True)
         ax.plot(steps, returns, ".", alpha=0.25, label="training episodes")
-        window = max(1, len(returns) // 50)
-        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
+        window, smooth = moving_mean(returns)
         ax.plot(steps[window - 1 :], smooth, label=f"training, mean of {window}")
     if curve:
         ax.errorbar([p.steps for p in curve], [p.mean for p in curve], [p.std for p in curve], fmt="o-",
@@ -714,8 +833,11 @@ def _final_evaluation(args: Args, model: nn.Module, steps: int, wall_s: float) -
         close_all(envs)
 
 
-def train(args: Args, resume: str | Path | None = None) -> TrainResult:
-    """Train with ``args`` (or continue the run of a checkpoint/run folder); returns the evaluation curve."""
+def train(args: Args, resume: str | Path | None = None, control: TrainControl | None = None) -> TrainResult:
+    """Train with ``args`` (or continue the run of a checkpoint/run folder); returns the evaluation curve.
+    ``control``: a stop request from another thread, and the live progress there."""
+    if control is None:
+        control = TrainControl()  # nobody reads it; the loop reports to it all the same
     entered = time.monotonic()  # the clock includes setting up: models, environments, processes
     torch.set_num_threads(args.torch_threads)
     counters = {"steps": 0, "updates": 0, "episodes": 0, "wall_s": 0.0}
@@ -729,6 +851,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     else:
         name = args.run_name or f"{args.env_id.replace('/', '-')}__{args.seed}__{datetime.datetime.now():%Y%m%d-%H%M%S}"
         run_dir = Path(args.runs_dir) / name
+    control._started(run_dir, args.total_steps, counters)
     torch.manual_seed(args.seed)  # the initial weights
     probe = make_env(args)
     try:
@@ -808,6 +931,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     def checkpoint(path: Path = latest, weights: dict[str, torch.Tensor] | None = None) -> None:
         counters["wall_s"] = time.monotonic() - started
         save_checkpoint(path, weights or global_model.state_dict(), optimizer, counters, args)
+        control._saved(path, counters["steps"])
 
     def terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM stops a run as Ctrl-C does: a checkpoint, no process left behind
@@ -816,6 +940,9 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
     previous_sigterm = signal.signal(signal.SIGTERM, terminate) if in_main_thread else None
     try:
         while counters["steps"] < args.total_steps and solved is None:
+            if control.stop_requested:  # from another thread (the control panel): the way out Ctrl-C takes
+                interrupted = True
+                break
             try:
                 msg = messages.get(timeout=1.0)
             except queue_module.Empty:
@@ -866,17 +993,20 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
                 counters["episodes"] += 1
                 recent.append(ret)
                 episodes.append((counters["steps"], ret))
+                control._episode(counters["steps"], ret)
                 run.writer.add_scalar("charts/episodic_return", ret, counters["steps"])
                 run.writer.add_scalar("charts/episodic_length", length, counters["steps"])
             elif kind == "eval":
                 _, point, weights = msg
                 curve.append(point)
                 run.evaluation(point, counters)
+                control._evaluated(point)
                 if point.mean > best_eval:
                     best_eval = point.mean
                     checkpoint(run_dir / "checkpoints" / "best.pt", weights)
                 if args.target_return is not None and point.mean >= args.target_return:
                     solved = point
+            control._counted(counters)
             now = time.monotonic()
             if now - last_log >= 2.0 and losses:
                 sps = (counters["steps"] - last_log_steps) / (now - last_log)
@@ -889,6 +1019,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
                 run.row({"wall_s": now - started, "steps": counters["steps"], "updates": counters["updates"],
                          "episodes": counters["episodes"], "sps": sps, "episodic_return": recent_return,
                          **values})  # fmt: skip
+                control._logged(counters["steps"], sps, recent_return, values)
                 if bar is not None:
                     bar.set_postfix(ret=f"{recent_return:.1f}", eval=f"{curve[-1].mean:.1f}" if curve else "-",
                                     sps=f"{sps:.0f}")  # fmt: skip
@@ -898,6 +1029,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
         interrupted = True
         log.warning("interrupted: saving a checkpoint")
     finally:
+        control._finishing()
         # A second Ctrl-C must not cut the clean-up short: workers would be left running and no checkpoint saved.
         previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
         if in_main_thread:
@@ -922,6 +1054,7 @@ def train(args: Args, resume: str | Path | None = None) -> TrainResult:
             point = _final_evaluation(args, global_model, counters["steps"], time.monotonic() - started)
             curve.append(point)
             run.evaluation(point, counters)
+            control._evaluated(point)
         run.close()
         with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
             _plot(run_dir / "reward_curve.png", episodes, curve, f"A3C on {args.env_id}")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import os
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from agent import argtypes, demos_cmd, digits_cmd, gym_bench
 from capture.errors import PixelpilotError
@@ -126,6 +124,7 @@ def cmd_game(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from agent import a3c, config
+    from agent.screen_env import screen_training
 
     base = None
     if args.resume:
@@ -134,7 +133,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         base = config.load_toml(a3c.Args, Path(args.config))
     train_args = config.from_arguments(a3c.Args, args, base)
     if args.profile:
-        train_args = screen_training(train_args, args)
+        if args.env_id is not None:
+            raise config.ConfigError("--profile trains on the game's window (pixelpilot/Screen-v0); leave out --env")
+        train_args = screen_training(train_args, args.profile, args.display)
     result = a3c.train(train_args, resume=args.resume)
     last = result.curve[-1] if result.curve else None
     print(f"run: {result.run_dir} ({result.steps:,} steps in {result.wall_s:.0f} s)")
@@ -145,23 +146,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"reached the target {train_args.target_return:g} at {solved.steps:,} steps, {solved.wall_s:.1f} s")
     print(f"checkpoints: {result.run_dir / 'checkpoints'}; curve: {result.run_dir / 'reward_curve.png'}")
     return 130 if result.interrupted else 0
-
-
-def screen_training(train_args: Any, args: argparse.Namespace) -> Any:
-    """``--profile``: train through the game's window (``pixelpilot/Screen-v0``), each process on a virtual desktop
-    of its own, or one worker on the given real display."""
-    from agent.config import ConfigError
-    from agent.screen_env import display_kwargs
-
-    if args.env_id is not None:
-        raise ConfigError("--profile trains on the game's window (pixelpilot/Screen-v0); leave out --env")
-    if args.display != "virtual" and (train_args.workers != 1 or train_args.eval_every):
-        raise ConfigError(
-            f"--display {args.display}: one window on a real desktop takes one process; use --workers 1 "
-            "--eval-every 0 (or --display virtual: a desktop per worker)"
-        )
-    kwargs = display_kwargs(args.profile, args.display, train_args.env_kwargs)  # workers inherit DISPLAY
-    return dataclasses.replace(train_args, env_id="pixelpilot/Screen-v0", env_kwargs=kwargs)
 
 
 def cmd_play(args: argparse.Namespace) -> int:
@@ -317,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-precision", action="store_true", help="keep float32 weights")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("gui", help="the control panel: pick and preview a game, record demonstrations")
+    p = sub.add_parser("gui", help="the control panel: pick and preview a game, record, train, play")
     p.set_defaults(func=cmd_gui, needs_screen=True)
 
     demos_cmd.add_parsers(sub)

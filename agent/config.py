@@ -124,6 +124,23 @@ def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -
     return cls(**values)
 
 
+def from_texts(cls: type, texts: dict[str, str | list[str]]) -> Any:
+    """The dataclass from option values as text (a form's fields, by field name; a list for a repeated option),
+    parsed as :func:`add_arguments`' command line parses them; empty ones keep their defaults."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    add_arguments(parser, cls)
+    argv = []
+    for name, value in texts.items():
+        for text in [value] if isinstance(value, str) else value:
+            if text.strip():
+                argv.append(f"--{name.replace('_', '-')}={text.strip()}")  # "=": a value may start with "-"
+    try:
+        namespace = parser.parse_args(argv)
+    except argparse.ArgumentError as exc:
+        raise ConfigError(str(exc)) from None
+    return from_arguments(cls, namespace)
+
+
 def to_arguments(obj: Any) -> list[str]:
     """The options that :func:`add_arguments`' parser turns back into ``obj``: one per field that differs from
     its default (what a run's exact command line needs)."""

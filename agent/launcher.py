@@ -14,12 +14,14 @@ from capture.windows import WindowBackend, WindowInfo, default_backend, find_win
 
 
 class GameProcess:
-    """A game started in its own process group, so stopping it also stops anything it spawned."""
+    """A game started in its own process group, so stopping it also stops anything it spawned. The control panel
+    runs TensorBoard the same way (``what`` names the program in messages)."""
 
-    def __init__(self, command: Sequence[str], env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: Sequence[str], env: dict[str, str] | None = None, what: str = "the game") -> None:
         if not command:
             raise PixelpilotError("no launch command: the profile has no 'launch' list")
         self.command = list(command)
+        self.what = what
         # stderr goes to a file, not a pipe: nobody reads a pipe while the game runs, and a full one blocks it.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the game; stop() closes it
         try:
@@ -28,7 +30,7 @@ class GameProcess:
             )
         except OSError as exc:
             self._stderr.close()
-            raise PixelpilotError(f"cannot launch the game {self.command[0]!r}: {exc.strerror}") from exc
+            raise PixelpilotError(f"cannot launch {what} {self.command[0]!r}: {exc.strerror}") from exc
 
     def exited(self) -> str | None:
         """None while running; else a description of how it ended, with the last line it wrote to stderr."""
@@ -37,7 +39,7 @@ class GameProcess:
             return None
         self._stderr.seek(0)
         err = self._stderr.read().decode(errors="replace").strip().splitlines()
-        return f"the game exited with code {code}" + (f": {err[-1]}" if err else "")
+        return f"{self.what} exited with code {code}" + (f": {err[-1]}" if err else "")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the game's whole process group: SIGTERM, then SIGKILL after ``timeout`` seconds."""

@@ -30,11 +30,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
+from agent.config import ConfigError
 from agent.launcher import GameProcess, wait_for_window
 from agent.profile import GameProfile, load_profile
 from capture.display import VirtualDesktop
@@ -50,6 +51,9 @@ from control.focus import FocusGuard
 from control.hotkeys import Hotkeys
 from control.keyboard import Keyboard, PynputSender
 
+if TYPE_CHECKING:
+    from agent.a3c import Args
+
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +64,18 @@ def display_kwargs(profile: str | Path, display: str, env_kwargs: dict[str, Any]
     if display != "virtual":
         os.environ["DISPLAY"] = display
     return {**env_kwargs, "profile": profile, "private_display": display == "virtual"}
+
+
+def screen_training(args: Args, profile: str | Path, display: str) -> Args:
+    """``args`` for training through ``profile``'s window (``pixelpilot/Screen-v0``): each process on a virtual
+    desktop of its own (``"virtual"``), or one worker and no evaluator on a real display."""
+    if display != "virtual" and (args.workers != 1 or args.eval_every):
+        raise ConfigError(
+            f"--display {display}: one window on a real desktop takes one process; use --workers 1 "
+            "--eval-every 0 (or --display virtual: a desktop per worker)"
+        )
+    kwargs = display_kwargs(profile, display, args.env_kwargs)  # workers inherit DISPLAY
+    return dataclasses.replace(args, env_id="pixelpilot/Screen-v0", env_kwargs=kwargs)
 
 
 def make_reward_source(profile: GameProfile, any_port: bool = False) -> RewardSource:

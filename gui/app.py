@@ -2,8 +2,9 @@
 
 The window holds the tabs, an error banner (every failure of a task lands there as one line, never as a
 frozen window or a traceback on a terminal nobody reads) and the status bar. Closing it stops every task
-(recording keeps what it wrote, play releases its keys), stops a game the panel launched and waits for all of
-them without blocking the GUI thread; only then does the window really close.
+(recording keeps what it wrote, play releases its keys, training saves a checkpoint and joins its workers), stops
+TensorBoard and a game the panel launched, and waits for all of them without blocking the GUI thread; only then
+does the window really close.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib
 import signal
 import sys
 
+import torch
 from PyQt5.QtCore import QByteArray, QSettings, QTimer
 from PyQt5.QtGui import QCloseEvent, QKeySequence
 from PyQt5.QtWidgets import (
@@ -33,6 +35,7 @@ from gui.game_tab import GameTab
 from gui.play_tab import PlayTab
 from gui.record_tab import RecordTab
 from gui.status_bar import DesktopState, DesktopWatch, StatusBar, run_status_poller
+from gui.train_tab import TrainTab
 from gui.worker import Task, TaskPool
 
 TITLE = "pixelpilot control panel"
@@ -45,9 +48,13 @@ def settle_heap() -> None:
     a frozen GUI each time one runs. What exists when the panel opens (modules, mostly) lives as long as the
     process anyway, so it is frozen (``gc.freeze``) and later collections only walk what the tasks create.
     """
-    # DemoWriter's and the hotkey listeners' lazy imports
-    for module in ("minari.data_collector", "minari.dataset.minari_storage", "pynput.keyboard"):
+    # DemoWriter's and the hotkey listeners' lazy imports; a training's TensorBoard writer and reward curve
+    for module in ("minari.data_collector", "minari.dataset.minari_storage", "pynput.keyboard",
+                   "torch.utils.tensorboard", "matplotlib.pyplot"):  # fmt: skip
         importlib.import_module(module)
+    # A process's first optimizer imports torch._dynamo (0.8 s); imported by a training's thread, its modules'
+    # initialisation held the GIL long enough to freeze the panel.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
     gc.collect()
     gc.freeze()
@@ -92,16 +99,20 @@ class MainWindow(QMainWindow):
         self.game.restore()  # the last session's profile, before the other tabs read the target
         self.record = RecordTab(self.pool, self.settings, self.game)
         self.play = PlayTab(self.pool, self.settings, self.game)
+        self.train = TrainTab(self.pool, self.settings, self.game)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.game, "&Game")
         self.tabs.addTab(self.record, "&Record")
         self.tabs.addTab(self.play, "Pla&y")
-        for tab in (self.game, self.record, self.play):
+        self.tabs.addTab(self.train, "&Train")
+        self.game.error.connect(self.show_error)
+        tasks = (self.record, self.play, self.train)
+        for tab in tasks:
             tab.error.connect(self.show_error)
+            tab.state_changed.connect(lambda state, name=tab.NAME: self._task_state(name, state))
+            tab.peers = tuple(peer for peer in tasks if peer is not tab)
         self.game.target_changed.connect(self._target_changed)
         self._target_changed()
-        self.record.state_changed.connect(lambda state: self._task_state("record", state))
-        self.play.state_changed.connect(lambda state: self._task_state("play", state))
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -120,15 +131,17 @@ class MainWindow(QMainWindow):
     def _add_shortcuts(self) -> None:
         shortcuts = (
             ("Launch game", "Ctrl+L", self.game.launch),
-            ("Start/stop recording", "Ctrl+R", self.record.toggle_recording),
+            ("Start/stop recording", "Ctrl+R", self.record.toggle),
             ("Pause/resume recording", "Ctrl+P", self.record.toggle_pause),
             ("Discard last seconds", "Ctrl+D", self.record.discard),
-            ("Start/stop playing", "Ctrl+G", self.play.toggle_play),
+            ("Start/stop playing", "Ctrl+G", self.play.toggle),
             ("Autopilot on/off", "Ctrl+T", self.play.toggle_autopilot),
             ("Kill switch", "Ctrl+K", self.play.kill),
+            ("Start/stop training", "Ctrl+Shift+T", self.train.toggle),
             ("Game tab", "Ctrl+1", lambda: self.tabs.setCurrentWidget(self.game)),
             ("Record tab", "Ctrl+2", lambda: self.tabs.setCurrentWidget(self.record)),
             ("Play tab", "Ctrl+3", lambda: self.tabs.setCurrentWidget(self.play)),
+            ("Train tab", "Ctrl+4", lambda: self.tabs.setCurrentWidget(self.train)),
             ("Quit", "Ctrl+Q", self.close),
         )
         for name, keys, slot in shortcuts:
@@ -174,6 +187,7 @@ class MainWindow(QMainWindow):
             self.game.shutdown()
             self.record.shutdown()
             self.play.shutdown()
+            self.train.shutdown()
             self.pool.stop_all()
             self.pool.drained.connect(self.close)
         if not self.pool.running() and self.game.game is not None:

@@ -19,21 +19,24 @@ def fit(width: int, height: int, max_width: int, max_height: int) -> tuple[int, 
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def bgra_image(frame: np.ndarray) -> QImage:
-    """An HxWx4 BGRA frame (as mss grabs it) as a QImage that owns its pixels."""
+def owned_image(frame: np.ndarray, image_format: QImage.Format) -> QImage:
+    """An HxW or HxWxC frame as a QImage of ``image_format`` that owns its pixels."""
     frame = np.ascontiguousarray(frame)
     height, width = frame.shape[:2]
+    return QImage(frame.data, width, height, frame.strides[0], image_format).copy()
+
+
+def bgra_image(frame: np.ndarray) -> QImage:
+    """An HxWx4 BGRA frame (as mss grabs it) as a QImage that owns its pixels."""
     # Format_RGB32 is 0xffRRGGBB per pixel: B, G, R, A bytes in memory on little-endian machines.
-    return QImage(frame.data, width, height, frame.strides[0], QImage.Format_RGB32).copy()
+    return owned_image(frame, QImage.Format_RGB32)
 
 
 def gray_image(frame: np.ndarray, scale: int = 1) -> QImage:
     """A uint8 HxW frame as a grayscale QImage, enlarged ``scale`` times with square pixels."""
     if scale > 1:
         frame = cv2.resize(frame, (frame.shape[1] * scale, frame.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
-    frame = np.ascontiguousarray(frame)
-    height, width = frame.shape
-    return QImage(frame.data, width, height, frame.strides[0], QImage.Format_Grayscale8).copy()
+    return owned_image(frame, QImage.Format_Grayscale8)
 
 
 def scaled_with_crop(raw: np.ndarray, crop: Crop | None, max_width: int, max_height: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PyQt5.QtCore import QSettings, QTimer, pyqtSignal
+from PyQt5.QtCore import QSettings
 from PyQt5.QtGui import QFont
 from PyQt5.QtWidgets import (
     QDoubleSpinBox,
@@ -19,17 +19,16 @@ from PyQt5.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from agent.play import PlayControl, PlayProgress, PlayResult, play
 from gui.bars import Bars
 from gui.game_tab import GameTab
 from gui.readouts import readout_grid
+from gui.task_tab import TaskTab
 from gui.worker import Task, TaskPool
 
 AUTOPILOT_STYLE = {
@@ -42,23 +41,17 @@ def ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1f} ms"
 
 
-class PlayTab(QWidget):
-    error = pyqtSignal(str)
-    state_changed = pyqtSignal(str)
-    """pilot, human, paused, starting, stopping or idle"""
+class PlayTab(TaskTab):
+    """States: pilot, human, paused, starting, stopping or idle."""
 
+    NAME = "play"
+    SPEAKER = "pilot"
     FIELDS = ("driver", "action", "fps", "decide p50", "decide p99", "steps", "episodes", "override")
 
     def __init__(self, pool: TaskPool, settings: QSettings, game: GameTab) -> None:
-        super().__init__()
-        self.pool = pool
-        self.settings = settings
-        self.game = game
+        super().__init__(pool, settings, game)
         self.control: PlayControl | None = None
         self.result: PlayResult | None = None
-        self.updates = 0
-        self._task: Task | None = None
-        self._state = "idle"
         self._autopilot_shown: bool | None = None
 
         self.checkpoint = QLineEdit(self.settings.value("play/checkpoint", "", str))
@@ -79,7 +72,7 @@ class PlayTab(QWidget):
 
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("Start or stop the pilot (Ctrl+G)")
-        self.play_button.clicked.connect(self.toggle_play)
+        self.play_button.clicked.connect(self.toggle)
         self.autopilot_button = QPushButton()
         self.autopilot_button.setCheckable(True)
         self.autopilot_button.setToolTip("Autopilot on or off (Ctrl+T; the profile's toggle hotkey, F8, too)")
@@ -102,8 +95,6 @@ class PlayTab(QWidget):
         self.probs = Bars(full_scale=1.0)
         probs_box = QGroupBox("Policy probabilities (the chosen action highlighted)")
         QVBoxLayout(probs_box).addWidget(self.probs)
-        self.log = QLabel("")
-        self.log.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -113,9 +104,6 @@ class PlayTab(QWidget):
         layout.addWidget(self.log)
         layout.addStretch(1)
 
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._show_progress)
-        game.target_changed.connect(self._target_changed)
         self._target_changed()
         self._set_state("idle")
 
@@ -133,13 +121,11 @@ class PlayTab(QWidget):
     # -- playing -------------------------------------------------------------------------------------------------
     @property
     def playing(self) -> bool:
-        return self._task is not None
+        return self.running
 
-    def toggle_play(self) -> None:
-        if self._task is None:
-            self.start()
-        else:
-            self.stop()
+    @property
+    def drives_keys(self) -> bool:
+        return self.running
 
     def start(self) -> None:
         profile = self.game.target_profile()
@@ -150,6 +136,8 @@ class PlayTab(QWidget):
         if not checkpoint:
             self.error.emit("play: choose a checkpoint")
             return
+        if self._keys_taken():
+            return
         control = PlayControl()
         quiet_seconds = self.quiet_seconds.value()
         self.probs.set_names(profile.actions.names)
@@ -158,23 +146,10 @@ class PlayTab(QWidget):
             return play(profile, Path(checkpoint).expanduser(), quiet_seconds=quiet_seconds, status=t.status.emit,
                         stop=t.stop_event, control=control)  # fmt: skip
 
-        task = Task("play", run, self)
-        task.status.connect(lambda line: self.log.setText(f"pilot: {line}"))
-        task.succeeded.connect(self._played)
-        task.failed.connect(self.error)
-        task.finished.connect(self._finished)
         self.settings.setValue("play/checkpoint", checkpoint)
-        self.control, self.result, self.updates = control, None, 0
-        self._task = self.pool.start(task)
+        self.control, self.result = control, None
+        self._begin(Task(self.NAME, run, self), 100)
         self.log.setText(f"{Path(checkpoint).name} drives {profile.window!r}")
-        self._timer.start(100)
-        self._set_state("starting")
-
-    def stop(self) -> None:
-        """End play as its time limit would: keys released, the game left running."""
-        if self._task is not None:
-            self._task.request_stop()
-            self._set_state("stopping")
 
     def toggle_autopilot(self) -> None:
         if self.control is not None and self._task is not None:
@@ -187,18 +162,12 @@ class PlayTab(QWidget):
             self.control.kill()
             self._set_state("stopping")
 
-    def _played(self, result: PlayResult) -> None:
+    def _succeeded(self, result: PlayResult) -> None:
         self.result = result
         ended = f" ({result.stopped})" if result.stopped else ""
         self.log.setText(f"{result.steps} steps at {result.fps:.1f} fps: pilot {result.pilot_steps}, human "
                          f"{result.human_steps}, paused {result.paused_steps}; {len(result.episodes)} episode(s) "
                          f"finished{ended}")  # fmt: skip
-
-    def _finished(self) -> None:
-        self._show_progress()
-        self._task = None
-        self._timer.stop()
-        self._set_state("idle")
 
     def _show_progress(self) -> None:
         self._show_autopilot()
@@ -220,8 +189,7 @@ class PlayTab(QWidget):
             self.values[name].setText(text)
         if len(progress.probs) == len(self.probs.names):
             self.probs.set_values(progress.probs, progress.action if progress.driver == "pilot" else None)
-        if self._task is not None and self._state != "stopping" and progress.driver != "starting":
-            self._set_state(progress.driver)
+        self._follow(progress.driver)
 
     def _show_autopilot(self) -> None:
         on = self.control.autopilot if self.control is not None and self._task is not None else True
@@ -232,10 +200,7 @@ class PlayTab(QWidget):
         self.autopilot_button.setText("AUTOPILOT ON" if on else "AUTOPILOT OFF")
         self.autopilot_button.setStyleSheet(AUTOPILOT_STYLE[on])
 
-    def _set_state(self, state: str) -> None:
-        if state == self._state and state != "idle":
-            return
-        self._state = state
+    def _show_state(self, state: str) -> None:
         self.values["driver"].setText(state)
         self.play_button.setText("■ Stop" if self._task is not None else "▶ Play")
         self.play_button.setEnabled(state != "stopping")
@@ -244,9 +209,3 @@ class PlayTab(QWidget):
         self.kill_button.setEnabled(live)
         self.checkpoint.setEnabled(self._task is None)
         self._show_autopilot()
-        self.state_changed.emit(state)
-
-    def shutdown(self) -> None:
-        """The panel closes: stop playing (keys released)."""
-        if self._task is not None:
-            self._task.request_stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PyQt5.QtCore import QSettings, QTimer, pyqtSignal
+from PyQt5.QtCore import QSettings
 from PyQt5.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -21,13 +21,13 @@ from PyQt5.QtWidgets import (
     QLineEdit,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from agent.record import RecordControl, RecordProgress, RecordResult, record
 from gui.bars import Bars
 from gui.game_tab import GameTab
 from gui.readouts import readout_grid
+from gui.task_tab import TaskTab
 from gui.worker import Task, TaskPool
 
 
@@ -60,25 +60,19 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-class RecordTab(QWidget):
-    error = pyqtSignal(str)
-    state_changed = pyqtSignal(str)
-    """recording, paused, waiting (for the next episode), starting, stopping or idle"""
+class RecordTab(TaskTab):
+    """States: recording, paused, waiting (for the next episode), starting, stopping or idle."""
 
+    NAME = "record"
+    SPEAKER = "recorder"
     FIELDS = ("state", "frames", "duration", "elapsed", "episodes", "idle frames", "discarded", "disk use")
 
     def __init__(self, pool: TaskPool, settings: QSettings, game: GameTab) -> None:
-        super().__init__()
-        self.pool = pool
-        self.settings = settings
-        self.game = game
+        super().__init__(pool, settings, game)
         self.control: RecordControl | None = None
         self.result: RecordResult | None = None
-        self.updates = 0
         self.disk_bytes = 0
-        self._task: Task | None = None
         self._disk: Task | None = None
-        self._state = "idle"
 
         self.dataset = QLineEdit()
         self.dataset.setPlaceholderText("a new folder for the dataset")
@@ -107,7 +101,7 @@ class RecordTab(QWidget):
 
         self.record_button = QPushButton("● Record")
         self.record_button.setToolTip("Start or stop recording (Ctrl+R)")
-        self.record_button.clicked.connect(self.toggle_recording)
+        self.record_button.clicked.connect(self.toggle)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setToolTip("Pause or resume (Ctrl+P; the profile's toggle hotkey, F8, too)")
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -124,8 +118,6 @@ class RecordTab(QWidget):
         self.histogram = Bars()
         histogram_box = QGroupBox("Actions recorded")
         QVBoxLayout(histogram_box).addWidget(self.histogram)
-        self.log = QLabel("")
-        self.log.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -135,9 +127,6 @@ class RecordTab(QWidget):
         layout.addWidget(self.log)
         layout.addStretch(1)
 
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._show_progress)
-        game.target_changed.connect(self._target_changed)
         self._target_changed()
         last = self.settings.value("record/dataset", "", str)
         self.dataset.setText(str(self.suggest(Path(last).parent if last else Path.cwd() / "demos")))
@@ -163,13 +152,7 @@ class RecordTab(QWidget):
     # -- recording -----------------------------------------------------------------------------------------------
     @property
     def recording(self) -> bool:
-        return self._task is not None
-
-    def toggle_recording(self) -> None:
-        if self._task is None:
-            self.start()
-        else:
-            self.stop()
+        return self.running
 
     def start(self) -> None:
         profile = self.game.target_profile()
@@ -189,25 +172,13 @@ class RecordTab(QWidget):
             return record(profile, out, max_seconds=max_seconds, discard_seconds=discard_seconds,
                           status=t.status.emit, stop=t.stop_event, control=control)  # fmt: skip
 
-        task = Task("record", run, self)
-        task.status.connect(lambda line: self.log.setText(f"recorder: {line}"))
-        task.succeeded.connect(self._recorded)
-        task.failed.connect(self.error)
-        task.finished.connect(self._finished)
-        self.control, self.result, self.updates, self.disk_bytes = control, None, 0, 0
-        self._task = self.pool.start(task)
+        self.control, self.result, self.disk_bytes = control, None, 0
+        self._begin(Task(self.NAME, run, self), 250)
         disk = Task("disk use", lambda t: run_disk_usage(t, out), self)
         disk.ready.connect(lambda: self._show_disk(disk))
         disk.finished.connect(lambda: self._disk_finished(disk))
         self._disk = self.pool.start(disk)
         self.log.setText(f"recording {profile.window!r} into {out}")
-        self._timer.start(250)
-        self._set_state("starting")
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.request_stop()
-            self._set_state("stopping")
 
     def toggle_pause(self) -> None:
         if self.control is not None and self._task is not None:
@@ -217,7 +188,7 @@ class RecordTab(QWidget):
         if self.control is not None and self._task is not None:
             self.control.discard(self.discard_seconds.value())
 
-    def _recorded(self, result: RecordResult) -> None:
+    def _succeeded(self, result: RecordResult) -> None:
         self.result = result
         self.settings.setValue("record/dataset", str(result.path))
         ended = f" ({result.stopped})" if result.stopped else ""
@@ -226,12 +197,9 @@ class RecordTab(QWidget):
         self.dataset.setText(str(self.suggest(result.path.parent)))
 
     def _finished(self) -> None:
-        self._show_progress()
-        self._task = None
-        self._timer.stop()
+        super()._finished()
         if self._disk is not None:
             self._disk.request_stop()
-        self._set_state("idle")
 
     def _show_progress(self) -> None:
         if self.control is None:
@@ -250,8 +218,7 @@ class RecordTab(QWidget):
             self.values[name].setText(text)
         if len(progress.actions) == len(self.histogram.names):
             self.histogram.set_values(progress.actions)
-        if self._task is not None and self._state != "stopping" and progress.state != "starting":
-            self._set_state(progress.state)
+        self._follow(progress.state)
 
     def _show_disk(self, task: Task) -> None:
         value = task.latest()
@@ -264,10 +231,7 @@ class RecordTab(QWidget):
         if task is self._disk:
             self._disk = None
 
-    def _set_state(self, state: str) -> None:
-        if state == self._state and state != "idle":
-            return
-        self._state = state
+    def _show_state(self, state: str) -> None:
         self.values["state"].setText(state)
         self.record_button.setText("■ Stop" if self._task is not None else "● Record")
         self.record_button.setEnabled(state != "stopping")
@@ -276,10 +240,9 @@ class RecordTab(QWidget):
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.discard_button.setEnabled(live)
         self.dataset.setEnabled(self._task is None)
-        self.state_changed.emit(state)
 
     def shutdown(self) -> None:
         """The panel closes: stop recording (what was recorded is kept) and the disk measure."""
-        for task in (self._task, self._disk):
-            if task is not None:
-                task.request_stop()
+        super().shutdown()
+        if self._disk is not None:
+            self._disk.request_stop()

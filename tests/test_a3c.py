@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +16,17 @@ import numpy as np
 import pytest
 import torch
 
-from agent.a3c import Args, gae, load_checkpoint, make_envs, run_episodes, train, warm_up
+from agent.a3c import (
+    Args,
+    Thinned,
+    TrainControl,
+    gae,
+    load_checkpoint,
+    make_envs,
+    run_episodes,
+    train,
+    warm_up,
+)
 from agent.config import ConfigError
 from agent.evaluation import evaluate
 from tests.conftest import ROOT
@@ -198,6 +210,47 @@ def test_checkpoint_and_resume(tmp_path):
     # The optimizer's state went through the checkpoint unchanged.
     state = saved["optimizer"]["state"]
     assert state and all("exp_avg" in s for s in state.values())
+
+
+def test_a_control_from_another_thread_sees_the_progress_and_stops_the_run_as_ctrl_c_does(tmp_path):
+    """train() on a thread that is not the main one (the control panel's case), stopped through its control."""
+    control = TrainControl()
+    results = []
+    args = quick(tmp_path, "controlled", total_steps=10_000_000, eval_every=2000, eval_episodes=2, eval_envs=2,
+                 checkpoint_every=1000)  # fmt: skip
+    thread = threading.Thread(target=lambda: results.append(train(args, control=control)))
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not (control.progress.losses and control.progress.evaluations and control.progress.episodes >= 10):
+        assert time.monotonic() < deadline and thread.is_alive(), control.progress
+        time.sleep(0.1)
+    progress = control.progress
+    assert progress.state == "training" and progress.run_dir == tmp_path / "controlled"
+    assert progress.total_steps == 10_000_000 and progress.steps > 0 and progress.updates > 0 and progress.sps > 0
+    steps = [at for at, _ in progress.returns]
+    assert 0 < len(steps) <= progress.episodes and steps == sorted(steps) and progress.recent_return > 0
+    assert all(np.isfinite(loss).all() for loss in progress.losses)
+    latest = tmp_path / "controlled" / "checkpoints" / "latest.pt"
+    assert dict(progress.checkpoints)[latest] >= 1000
+    workers = [p.pid for p in multiprocessing.active_children()]
+    assert len(workers) == 2  # the worker and the evaluator
+
+    control.stop()
+    thread.join(60)
+    assert not thread.is_alive() and results[0].interrupted and results[0].solved is None
+    saved = load_checkpoint(tmp_path / "controlled")
+    assert saved["counters"]["steps"] >= progress.steps
+    assert dict(control.progress.checkpoints)[latest] == saved["counters"]["steps"]  # saved on the way out
+    assert control.progress.state == "finishing" and multiprocessing.active_children() == []
+    assert not any(running(str(pid)) for pid in workers)
+
+
+def test_a_thinned_history_keeps_the_whole_run_in_a_bounded_number_of_points():
+    history = Thinned(limit=8)
+    for i in range(100):
+        history.add(i)
+    assert len(history.points) < 8 and history.points[0] == 0
+    assert history.points == list(range(0, 100, 16))  # evenly spread over the run, the newest stride kept
 
 
 def test_a_crashed_worker_is_restarted_and_the_run_finishes(tmp_path, caplog):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -9,14 +12,17 @@ from pathlib import Path
 
 import pytest
 from PyQt5 import sip
-from PyQt5.QtCore import QEvent, QSettings, Qt, QTimer
+from PyQt5.QtCore import QEvent, QSettings, Qt, QTimer, QUrl
+from PyQt5.QtGui import QDesktopServices, QImage
 from PyQt5.QtWidgets import QApplication
 
+from agent.a3c import Args, load_checkpoint
 from agent.demos import load_demos
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from gui.app import MainWindow
 from tests.conftest import free_udp_port
+from tests.test_a3c import running
 from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
 from tests.test_play import always_up_checkpoint
 from tests.test_record import Person
@@ -260,10 +266,26 @@ def test_errors_are_shown_in_the_panel(panel, qtbot, tmp_path):
     assert "no window title contains" in panel.errors[-1] and panel.banner.text.text() == panel.errors[-1]
     assert not (tmp_path / "demos").exists()  # the recorder left no empty dataset
 
+    panel.game.choose_profile("")
+    panel.train.on_window.setChecked(True)
+    panel.train.start()
+    assert panel.errors[-1] == "train: training through a game window needs its profile: choose one in the Game tab"
+    panel.train.on_env.setChecked(True)
+    panel.train.env_id.setCurrentText("NoSuchEnv-v9")
+    panel.train.runs_dir.setText(str(tmp_path / "runs"))
+    panel.train.start()
+    qtbot.waitUntil(lambda: not panel.train.running, timeout=30_000)
+    assert panel.errors[-1].startswith("train: unknown environment 'NoSuchEnv-v9'")
+    qtbot.waitUntil(lambda: all(task.name != "plot" for task in panel.pool.running()))  # its curves' task too
+
 
 def test_settings_persist_between_launches(panel, qtbot, tmp_path):
     panel.game.choose_profile("neonrace")
     panel.settings.setValue("record/dataset", str(tmp_path / "mine" / "first"))
+    panel.train.env_id.setCurrentText("Acrobot-v1")
+    panel.train.hyperparameters["lr"].setText("0.0005")
+    panel.train.on_window.setChecked(True)
+    panel.train._save()  # as starting a run does
     panel.close()
     qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
     again = MainWindow(QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat))
@@ -272,7 +294,211 @@ def test_settings_persist_between_launches(panel, qtbot, tmp_path):
         assert again.game.profiles.currentText() == "neonrace"
         suggested = Path(again.record.dataset.text())
         assert suggested.parent == tmp_path / "mine" and suggested.name.startswith("neonrace-")
+        assert again.train.env_id.currentText() == "Acrobot-v1" and again.train.on_window.isChecked()
+        assert again.train.hyperparameters["lr"].text() == "0.0005" and "neonrace" in again.train.window_profile.text()
     finally:
         again.close()
         qtbot.waitUntil(lambda: again.stopped_cleanly, timeout=30_000)
         again.deleteLater()
+
+
+def training_processes() -> list[int]:
+    """The panel's multiprocessing children: a training's workers and evaluator."""
+    return [p.pid for p in multiprocessing.active_children()]
+
+
+def answers(url: str) -> bool:
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, int(port))) == 0
+
+
+def set_up_training(panel: MainWindow, runs: Path, **hyperparameters: str) -> None:
+    train = panel.train
+    train.on_env.setChecked(True)
+    train.env_id.setCurrentText("CartPole-v1")
+    train.runs_dir.setText(str(runs))
+    values = {"workers": "1", "total_steps": "10000000", "eval_every": "2000", "checkpoint_every": "3000"}
+    for name, text in (values | hyperparameters).items():
+        train.hyperparameters[name].setText(text)
+
+
+def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, monkeypatch):
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(panel, Qt.Key_4, Qt.ControlModifier)  # the Train tab's shortcut
+    train = panel.train
+    assert panel.tabs.currentWidget() is train
+    defaults = Args()
+    for name, edit in train.hyperparameters.items():  # the documented defaults, from Args
+        assert edit.text() == edit.placeholderText() == str(getattr(defaults, name)), name
+    assert train.runs_dir.text() == defaults.runs_dir and train.env_id.currentText() == defaults.env_id
+
+    runs = tmp_path / "runs"
+    set_up_training(panel, runs, lr="fast")
+    qtbot.mouseClick(train.train_button, Qt.LeftButton)  # parsed as `pixelpilot train --lr fast` would be
+    assert panel.errors[-1] == "train: argument --lr: invalid float value: 'fast'" and not train.running
+    train.hyperparameters["lr"].setText(str(defaults.lr))
+
+    stalls = StallMeter()
+    stalls.start()
+    qtbot.mouseClick(train.train_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: train.values["state"].text() == "training", timeout=60_000)
+    assert not train.form.isEnabled() and train.train_button.text() == "■ Stop"
+    steps_seen: list[int] = []
+    sampler = QTimer()
+    sampler.timeout.connect(lambda: steps_seen.append(train.control.progress.steps))
+    sampler.start(200)
+    qtbot.waitUntil(lambda: bool(train.control.progress.evaluations and train.control.progress.losses), timeout=60_000)
+    images = train.plot.images
+    qtbot.waitUntil(lambda: train.plot.images >= images + 2, timeout=10_000)  # the curves are redrawn live
+    qtbot.waitUntil(lambda: train.checkpoints.count() >= 1, timeout=30_000)
+    sampler.stop()
+    progress = train.control.progress
+    assert len(set(steps_seen)) >= 5 and steps_seen == sorted(steps_seen)  # the numbers grew live
+    assert int(train.values["episodes"].text().replace(",", "")) > 0 and len(progress.returns) > 0
+    assert train.values["steps"].text().endswith(" / 10,000,000 (0%)")
+    assert float(train.values["steps/s"].text().replace(",", "")) > 0
+    assert train.values["last evaluation"].text() != "-" and train.values["return (last 20)"].text() != "-"
+    assert {train.checkpoints.item(i).text().split()[0] for i in range(train.checkpoints.count())} >= {"best.pt"}
+    image = train.plot.pixmap().toImage()
+    assert (image.width(), image.height()) == train.plot.size_wanted and image.pixelColor(5, 5).name() == "#ffffff"
+    workers = training_processes()
+    assert len(workers) == 2  # the worker and the evaluator, children of the panel's process
+    run_dir = train.run_dir
+    assert run_dir is not None and run_dir.parent == runs
+
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    qtbot.mouseClick(train.open_button, Qt.LeftButton)
+    assert opened == [QUrl.fromLocalFile(str(run_dir.resolve()))]
+
+    qtbot.mouseClick(train.train_button, Qt.LeftButton)  # stop: as Ctrl-C, a checkpoint and no process left
+    qtbot.waitUntil(lambda: not train.running, timeout=60_000)
+    assert train.result is not None and train.result.interrupted and train.values["state"].text() == "idle"
+    assert load_checkpoint(run_dir)["counters"]["steps"] >= progress.steps
+    assert "latest.pt" in {train.checkpoints.item(i).text().split()[0] for i in range(train.checkpoints.count())}
+    assert training_processes() == [] and not any(running(str(pid)) for pid in workers)
+    assert panel.settings.value("train/env") == "CartPole-v1" and panel.settings.value("train/workers") == "1"
+    assert "stopped; checkpoint saved" in train.log.text() and train.form.isEnabled()
+
+    qtbot.mouseClick(train.tensorboard_button, Qt.LeftButton)  # TensorBoard on the run, a child process
+    tensorboard, url = train.tensorboard, train.tensorboard_url
+    assert tensorboard is not None and url is not None and url in train.tensorboard_link.text()
+    qtbot.waitUntil(lambda: answers(url), timeout=60_000)
+
+    qtbot.wait(1100)  # a new run folder (named to the second)
+    train.start()  # again, then the panel is closed mid-training
+    qtbot.waitUntil(lambda: train.control.progress.steps >= 1000, timeout=60_000)
+    second, workers = train.control.progress.run_dir, training_processes()
+    assert second is not None and second != run_dir and len(workers) == 2
+    panel.close()
+    assert panel.isVisible()  # still stopping: the window closes once the run has saved and ended
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=60_000)
+    stalls.stop()
+    assert panel.errors[1:] == [] and panel.pool.running() == []
+    assert load_checkpoint(second)["counters"]["steps"] >= 1000
+    assert training_processes() == [] and not any(running(str(pid)) for pid in workers)
+    assert tensorboard.proc.poll() is not None and not answers(url)
+    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
+    print(f"max GUI-thread stall while training: {stalls.worst * 1000:.0f} ms over {stalls.ticks} ticks", stalls.long)
+
+
+def test_play_and_training_through_this_desktop_exclude_each_other(panel, qtbot, tmp_path):
+    """Both press the game's keys: whichever runs first keeps the window. In-process training runs beside play."""
+    checkpoint = always_up_checkpoint(tmp_path)
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=3), title)
+    train, play = panel.train, panel.play
+    play.checkpoint.setText(str(checkpoint))
+    set_up_training(panel, tmp_path / "runs", eval_every="0")
+    train.on_window.setChecked(True)
+    train.display.setCurrentIndex(train.display.findData("here"))
+    assert "profile neonrace-test" in train.window_profile.text()
+
+    train.start()
+    qtbot.waitUntil(lambda: train.values["state"].text() == "training", timeout=60_000)
+    assert train.drives_keys and train.control.progress.run_dir.name.startswith("pixelpilot-Screen-v0")
+    play.start()
+    assert not play.running and panel.errors[-1] == (
+        "play: train is pressing keys on this desktop; stop it first (one driver at a time)"
+    )
+    train.stop()
+    qtbot.waitUntil(lambda: not train.running, timeout=60_000)
+    assert train.result is not None and load_checkpoint(train.result.run_dir)["config"]["env_kwargs"] == {
+        "profile": str(tmp_path / "p.toml"),
+        "private_display": False,
+    }
+
+    play.start()
+    qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot", timeout=60_000)
+    errors = len(panel.errors)
+    train.start()
+    assert not train.running and panel.errors[errors:] == [
+        "train: play is pressing keys on this desktop; stop it first (one driver at a time)"
+    ]
+    train.on_env.setChecked(True)  # in-process: no keys, so it may run beside the pilot
+    train.hyperparameters["total_steps"].setText("3000")
+    train.start()
+    assert train.running and not train.drives_keys
+    qtbot.waitUntil(lambda: not train.running, timeout=60_000)
+    assert train.result is not None and train.result.steps >= 3000 and not train.result.interrupted
+    assert play.running and panel.errors[errors + 1 :] == []
+    panel.close()
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
+    assert processes_with(title) == [] and pressed(MANAGED) == set() and training_processes() == []
+
+
+def test_screenshots_of_every_tab(panel, qtbot, tmp_path):
+    """PNGs of the four tabs at work (1100x750): into $PIXELPILOT_SCREENSHOTS when set (docs/screenshots for the
+    README), else into a temporary folder."""
+    out = Path(os.environ.get("PIXELPILOT_SCREENSHOTS") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    panel.resize(1100, 750)
+    checkpoint = always_up_checkpoint(tmp_path)
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    launch(qtbot, panel, neonrace_profile(tmp_path / "neonrace.toml", title, port, seed=4), title)
+
+    def shoot(name: str) -> None:
+        qtbot.wait(300)  # painted
+        path = out / f"{name}.png"
+        assert panel.grab().save(str(path))
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (1100, 750) and path.stat().st_size > 20_000
+
+    shown = panel.game.frames_shown
+    qtbot.waitUntil(lambda: panel.game.frames_shown >= shown + 10, timeout=15_000)  # the live preview
+    shoot("game")
+
+    panel.tabs.setCurrentWidget(panel.record)
+    panel.record.dataset.setText(str(tmp_path / "demos" / "neonrace-session"))
+    panel.record.start()
+    qtbot.waitUntil(lambda: panel.record.values["state"].text() == "recording", timeout=30_000)
+    person = Person(start_after=0.2, script=(("up", 1.5), ("left up", 0.8), ("up", 0.5), ("right up", 0.6)))
+    person.start()
+    qtbot.waitUntil(person.done.is_set, timeout=20_000)
+    shoot("record")
+    panel.record.stop()
+    qtbot.waitUntil(lambda: not panel.record.recording, timeout=30_000)
+
+    panel.tabs.setCurrentWidget(panel.train)
+    set_up_training(panel, tmp_path / "runs", envs_per_worker="8", n_steps="5")
+    panel.train.start()
+    qtbot.waitUntil(lambda: len(panel.train.control.progress.evaluations) >= 4, timeout=120_000)
+    qtbot.waitUntil(lambda: len(panel.train.control.progress.losses) >= 3, timeout=30_000)
+    images = panel.train.plot.images
+    qtbot.waitUntil(lambda: panel.train.plot.images > images, timeout=10_000)
+    shoot("train")
+    panel.train.stop()
+    qtbot.waitUntil(lambda: not panel.train.running, timeout=60_000)
+
+    panel.tabs.setCurrentWidget(panel.play)
+    panel.play.checkpoint.setText(str(checkpoint))
+    panel.play.start()
+    qtbot.waitUntil(lambda: panel.play.values["driver"].text() == "pilot" and panel.play.updates > 10, timeout=60_000)
+    shoot("play")
+    panel.play.stop()
+    qtbot.waitUntil(lambda: not panel.play.playing, timeout=30_000)
+    assert panel.errors == []
+    assert sorted(p.name for p in out.glob("*.png")) >= ["game.png", "play.png", "record.png", "train.png"]

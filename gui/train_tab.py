@@ -1,0 +1,392 @@
+"""The Train tab: ``agent.a3c.train`` on a task thread, stopped and watched through a ``TrainControl``.
+
+The run is configured as ``pixelpilot train`` configures it: the form's values go through the command's own option
+parser (``config.from_texts``), defaults and help come from ``a3c.Args``, and a game window is trained on through
+``screen_training``, as ``--profile`` does (the Game tab's profile; each process on a virtual desktop of its own,
+or one worker on this desktop). The workers are processes of the panel: stopping, or closing the panel, ends the
+run as Ctrl-C ends the command's (a checkpoint saved, every process joined).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+import os
+import socket
+import sys
+from pathlib import Path
+
+from PyQt5.QtCore import QSettings, QTimer, QUrl
+from PyQt5.QtGui import QDesktopServices
+from PyQt5.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent import config
+from agent.a3c import Args, TrainControl, TrainProgress, TrainResult, train
+from agent.gym_bench import BENCHMARKS
+from agent.launcher import GameProcess
+from agent.screen_env import screen_training
+from capture.errors import PixelpilotError
+from gui.game_tab import GameTab
+from gui.readouts import readout_grid
+from gui.task_tab import TaskTab
+from gui.train_plot import PlotView, run_plot
+from gui.worker import Task, TaskPool
+
+ENV_IDS = ("pixelpilot/NeonRace-v0", *BENCHMARKS)
+"""offered in the list; any registered id may be typed"""
+HYPERPARAMETERS = ("workers", "envs_per_worker", "total_steps", "n_steps", "lr", "gamma", "entropy_coef",
+                   "eval_every", "checkpoint_every", "seed")  # fmt: skip
+"""the ``Args`` fields the form shows (the rest keep their defaults; ``config.toml`` and ``--config`` reach them)"""
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(Args)}
+DOCS = config.field_docs(Args)
+DISPLAYS = {"virtual": "its own virtual desktops (a desktop and game per process)", "here": "this desktop (1 worker)"}
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def steps_text(progress: TrainProgress) -> str:
+    share = progress.steps / progress.total_steps if progress.total_steps else 0.0
+    return f"{progress.steps:,} / {progress.total_steps:,} ({share:.0%})"
+
+
+def number(value: float, digits: int = 1) -> str:
+    return "-" if math.isnan(value) else f"{value:,.{digits}f}"  # NaN: not measured yet
+
+
+class TrainTab(TaskTab):
+    """States: starting, training, finishing (saving, joining the processes), stopping or idle."""
+
+    NAME = "train"
+    SPEAKER = "trainer"
+    FIELDS = ("state", "steps", "steps/s", "updates", "episodes", "return (last 20)", "last evaluation",
+              "best evaluation")  # fmt: skip
+
+    def __init__(self, pool: TaskPool, settings: QSettings, game: GameTab) -> None:
+        super().__init__(pool, settings, game)
+        self.control: TrainControl | None = None
+        self.result: TrainResult | None = None
+        self.run_dir: Path | None = None
+        """the folder of the current or last run"""
+        self.tensorboard: GameProcess | None = None
+        self.tensorboard_url: str | None = None
+        self._drives_keys = False
+        self._plotter: Task | None = None
+        self._checkpoints_shown: tuple[tuple[Path, int], ...] = ()
+
+        self.on_env = QRadioButton("Environment (in-process):")
+        self.on_window = QRadioButton("Game window:")
+        source = QButtonGroup(self)
+        source.addButton(self.on_env)
+        source.addButton(self.on_window)
+        self.env_id = QComboBox()
+        self.env_id.setEditable(True)
+        self.env_id.addItems(ENV_IDS)
+        self.env_id.setMinimumContentsLength(22)
+        self.env_id.setToolTip(DOCS["env_id"])
+        self.window_profile = QLabel()
+        self.display = QComboBox()
+        for key, text in DISPLAYS.items():
+            self.display.addItem(text, key)
+        self.display.setToolTip("A virtual desktop per worker and evaluator (any number of workers), or the "
+                                "game on this desktop: one worker, no evaluator, pressing its keys here")  # fmt: skip
+        self.env_kwargs = QLineEdit()
+        self.env_kwargs.setPlaceholderText("KEY=VALUE ... (e.g. difficulty_name=easy)")
+        self.env_kwargs.setToolTip(DOCS["env_kwargs"])
+        self.init_from = QLineEdit()
+        self.init_from.setPlaceholderText("none: random weights (a checkpoint or run folder to fine-tune)")
+        self.init_from.setToolTip(DOCS["init_from"])
+        browse_init = QPushButton("Browse…")
+        browse_init.clicked.connect(self._browse_init)
+        self.runs_dir = QLineEdit()
+        self.runs_dir.setToolTip(DOCS["runs_dir"])
+        browse_runs = QPushButton("Browse…")
+        browse_runs.clicked.connect(self._browse_runs)
+
+        grid = QGridLayout()
+        grid.addWidget(self.on_env, 0, 0)
+        grid.addWidget(self.env_id, 0, 1)
+        grid.addWidget(QLabel("Env options:"), 0, 2)
+        grid.addWidget(self.env_kwargs, 0, 3, 1, 2)
+        grid.addWidget(self.on_window, 1, 0)
+        grid.addWidget(self.window_profile, 1, 1)
+        grid.addWidget(QLabel("on"), 1, 2)
+        grid.addWidget(self.display, 1, 3, 1, 2)
+        grid.addWidget(QLabel("Start from:"), 2, 0)
+        grid.addWidget(self.init_from, 2, 1, 1, 3)
+        grid.addWidget(browse_init, 2, 4)
+        grid.addWidget(QLabel("Runs folder:"), 3, 0)
+        grid.addWidget(self.runs_dir, 3, 1, 1, 3)
+        grid.addWidget(browse_runs, 3, 4)
+        grid.setColumnStretch(3, 1)
+
+        self.hyperparameters: dict[str, QLineEdit] = {}
+        numbers = QGridLayout()
+        for i, name in enumerate(HYPERPARAMETERS):
+            edit = QLineEdit()
+            edit.setPlaceholderText(str(DEFAULTS[name]))
+            edit.setToolTip(f"{DOCS[name]} (--{name.replace('_', '-')}; default {DEFAULTS[name]})")
+            edit.setMaximumWidth(110)
+            self.hyperparameters[name] = edit
+            numbers.addWidget(QLabel(name.replace("_", " ") + ":"), i // 5, (i % 5) * 2)
+            numbers.addWidget(edit, i // 5, (i % 5) * 2 + 1)
+        self.form = QWidget()
+        form_layout = QVBoxLayout(self.form)
+        form_layout.setContentsMargins(0, 0, 0, 0)
+        form_layout.addLayout(grid)
+        form_layout.addLayout(numbers)
+
+        self.train_button = QPushButton("▶ Train")
+        self.train_button.setToolTip("Start or stop training (Ctrl+Shift+T); stopping saves a checkpoint")
+        self.train_button.clicked.connect(self.toggle)
+        self.open_button = QPushButton("Open run folder")
+        self.open_button.clicked.connect(self.open_run_folder)
+        self.tensorboard_button = QPushButton("TensorBoard")
+        self.tensorboard_button.setToolTip("Start TensorBoard on the run (or the runs folder), or stop it")
+        self.tensorboard_button.clicked.connect(self.toggle_tensorboard)
+        self.tensorboard_link = QLabel("")
+        self.tensorboard_link.setOpenExternalLinks(True)
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.open_button, self.tensorboard_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self.tensorboard_link, 1)
+
+        stats, self.values = readout_grid(self.FIELDS)
+        self.plot = PlotView()
+        self.checkpoints = QListWidget()
+        self.checkpoints.setMaximumWidth(260)
+        checkpoints_box = QGroupBox("Checkpoints of the run")
+        QVBoxLayout(checkpoints_box).addWidget(self.checkpoints)
+        body = QHBoxLayout()
+        body.addWidget(self.plot, 1)
+        body.addWidget(checkpoints_box)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addLayout(buttons)
+        layout.addLayout(stats)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.log)
+
+        self._tensorboard_timer = QTimer(self)
+        self._tensorboard_timer.timeout.connect(self._check_tensorboard)
+        self._restore()
+        self._target_changed()
+        self._set_state("idle")
+
+    # -- choosing ------------------------------------------------------------------------------------------------
+    def _restore(self) -> None:
+        """The last session's choices (saved when a run starts)."""
+        value = self.settings.value
+        (self.on_window if value("train/source", "env", str) == "window" else self.on_env).setChecked(True)
+        self.env_id.setCurrentText(value("train/env", DEFAULTS["env_id"], str))
+        self.display.setCurrentIndex(max(0, self.display.findData(value("train/display", "virtual", str))))
+        defaults = {"env_kwargs": "", "init_from": "", "runs_dir": DEFAULTS["runs_dir"]}
+        for name, edit in self._edits().items():
+            edit.setText(value(f"train/{name}", defaults.get(name, str(DEFAULTS[name])), str))
+
+    def _save(self) -> None:
+        self.settings.setValue("train/source", "window" if self.on_window.isChecked() else "env")
+        self.settings.setValue("train/env", self.env_id.currentText())
+        self.settings.setValue("train/display", self.display.currentData())
+        for name, edit in self._edits().items():
+            self.settings.setValue(f"train/{name}", edit.text())
+
+    def _edits(self) -> dict[str, QLineEdit]:
+        """The text fields, by ``Args`` field."""
+        return {"env_kwargs": self.env_kwargs, "init_from": self.init_from, "runs_dir": self.runs_dir,
+                **self.hyperparameters}  # fmt: skip
+
+    def _browse_init(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Start from a checkpoint", self.init_from.text(), "Checkpoints (*.pt)"
+        )
+        if path:
+            self.init_from.setText(path)
+
+    def _browse_runs(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the runs", self.runs_dir.text())
+        if folder:
+            self.runs_dir.setText(folder)
+
+    def _target_changed(self) -> None:
+        profile = self.game.profile
+        self.window_profile.setText(f"profile {profile.name} (Game tab)" if profile else "(choose one in the Game tab)")
+
+    def args(self) -> Args:
+        """The run the form describes, as ``pixelpilot train`` would make it from the same options."""
+        texts: dict[str, str | list[str]] = {name: edit.text() for name, edit in self._edits().items()}
+        texts |= {"env_id": self.env_id.currentText(), "env_kwargs": self.env_kwargs.text().split()}
+        args = dataclasses.replace(config.from_texts(Args, texts), progress=False)
+        if not self.on_window.isChecked():
+            return args
+        profile = self.game.profile
+        if profile is None or profile.path is None:
+            raise config.ConfigError("training through a game window needs its profile: choose one in the Game tab")
+        display = "virtual" if self.display.currentData() == "virtual" else os.environ.get("DISPLAY", "")
+        return screen_training(args, str(profile.path), display)
+
+    # -- training ------------------------------------------------------------------------------------------------
+    @property
+    def drives_keys(self) -> bool:
+        return self.running and self._drives_keys
+
+    def start(self) -> None:
+        try:
+            args = self.args()
+        except PixelpilotError as exc:
+            self.error.emit(f"train: {exc}")
+            return
+        here = self.on_window.isChecked() and self.display.currentData() == "here"
+        if here and self._keys_taken():
+            return
+
+        def run(t: Task) -> TrainResult:
+            return train(args, control=control)
+
+        task = Task(self.NAME, run, self)
+        control = TrainControl(stop=task.stop_event)  # the task's stop (the button, closing the panel) ends the run
+        self._save()
+        self.control, self.result, self._drives_keys = control, None, here
+        self._begin(task, 250)
+        plotter = Task("plot", lambda t: run_plot(t, control, lambda: self.plot.size_wanted), self)
+        plotter.ready.connect(lambda: self._show_plot(plotter))
+        plotter.failed.connect(self.error)
+        plotter.finished.connect(lambda: self._show_plot(plotter))
+        self._plotter = self.pool.start(plotter)
+        where = f"{Path(args.env_kwargs['profile']).name}'s window" if "profile" in args.env_kwargs else args.env_id
+        self.log.setText(f"training on {where} with {args.workers} worker(s)")
+
+    def _succeeded(self, result: TrainResult) -> None:
+        self.result = result
+        self.run_dir = result.run_dir
+        parts = [f"run {result.run_dir}: {result.steps:,} steps in {result.wall_s:.0f} s"]
+        if result.interrupted:
+            parts.append("stopped; checkpoint saved")
+        if result.curve:
+            last = result.curve[-1]
+            parts.append(f"last evaluation {last.mean:.1f} ± {last.std:.1f} at {last.steps:,} steps")
+        if result.solved is not None:
+            parts.append(f"reached the target at {result.solved.steps:,} steps")
+        self.log.setText("; ".join(parts))
+
+    def _show_progress(self) -> None:
+        if self.control is None:
+            return
+        progress = self.control.progress
+        self.updates += 1
+        evaluations = [p.mean for p in progress.evaluations]
+        fields = {
+            "steps": steps_text(progress),
+            "steps/s": number(progress.sps, 0),
+            "updates": f"{progress.updates:,}",
+            "episodes": f"{progress.episodes:,}",
+            "return (last 20)": number(progress.recent_return),
+            "last evaluation": number(evaluations[-1]) if evaluations else "-",
+            "best evaluation": number(max(evaluations)) if evaluations else "-",
+        }
+        for name, text in fields.items():
+            self.values[name].setText(text)
+        if progress.run_dir is not None and progress.run_dir != self.run_dir:
+            self.run_dir = progress.run_dir
+            self.open_button.setEnabled(True)
+        if progress.checkpoints != self._checkpoints_shown:
+            self._checkpoints_shown = progress.checkpoints
+            self.checkpoints.clear()
+            for path, steps in progress.checkpoints:
+                item = QListWidgetItem(f"{path.name}  ·  {steps:,} steps")
+                item.setToolTip(str(path))
+                self.checkpoints.addItem(item)
+        self._follow(progress.state)
+
+    def _show_plot(self, task: Task) -> None:
+        image = task.latest()
+        if image is not None and self._plotter in (task, None):  # not the last curves of a run before this one
+            self.plot.show_image(image)
+
+    def _finished(self) -> None:
+        super()._finished()
+        if self._plotter is not None:
+            self._plotter.request_stop()  # after drawing the run's last curves
+            self._plotter = None
+
+    def _show_state(self, state: str) -> None:
+        self.values["state"].setText(state)
+        self.train_button.setText("■ Stop" if self._task is not None else "▶ Train")
+        self.train_button.setEnabled(state not in ("stopping", "finishing"))
+        self.form.setEnabled(self._task is None)
+        self.open_button.setEnabled(self.run_dir is not None)
+
+    # -- the run's files -----------------------------------------------------------------------------------------
+    def open_run_folder(self) -> None:
+        if self.run_dir is None:
+            return
+        folder = self.run_dir.resolve()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.error.emit(f"train: no file manager answered (xdg-open); the run folder is {folder}")
+
+    def toggle_tensorboard(self) -> None:
+        """TensorBoard on the run's folder (the runs folder before any run), as a child process; or stop it."""
+        if self.tensorboard is not None:
+            self._stop_tensorboard()
+            return
+        logdir = (self.run_dir or Path(self.runs_dir.text().strip() or DEFAULTS["runs_dir"]).expanduser()).resolve()
+        if importlib.util.find_spec("tensorboard") is None:
+            self.error.emit(
+                f"TensorBoard is not installed: pip install tensorboard; then tensorboard --logdir {logdir}"
+            )
+            return
+        port = free_tcp_port()
+        command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+                   "--port", str(port)]  # fmt: skip
+        try:
+            self.tensorboard = GameProcess(command, what="TensorBoard")
+        except PixelpilotError as exc:
+            self.error.emit(str(exc))
+            return
+        self.tensorboard_url = f"http://127.0.0.1:{port}/"
+        self.tensorboard_link.setText(f'TensorBoard of {logdir.name}: <a href="{self.tensorboard_url}">'
+                                      f"{self.tensorboard_url}</a>")  # fmt: skip
+        self.tensorboard_button.setText("Stop TensorBoard")
+        self._tensorboard_timer.start(1000)
+
+    def _check_tensorboard(self) -> None:
+        if self.tensorboard is not None and (how := self.tensorboard.exited()):
+            self._stop_tensorboard()
+            self.error.emit(how)
+
+    def _stop_tensorboard(self) -> None:
+        tensorboard, self.tensorboard, self.tensorboard_url = self.tensorboard, None, None
+        self._tensorboard_timer.stop()
+        self.tensorboard_link.setText("")
+        self.tensorboard_button.setText("TensorBoard")
+        if tensorboard is not None:
+            task = Task("stop TensorBoard", lambda t: tensorboard.stop(), self)
+            task.failed.connect(self.error)
+            self.pool.start(task)
+
+    def shutdown(self) -> None:
+        """The panel closes: stop training (a checkpoint is saved), its curves and TensorBoard."""
+        super().shutdown()
+        if self._plotter is not None:
+            self._plotter.request_stop()
+        self._stop_tensorboard()
