@@ -25,8 +25,10 @@ sysdeps:
 	    || { echo "could not install: $$missing (run: sudo apt-get install $$missing)"; exit 1; }; \
 	fi
 
+# On a desktop the control panel opens with the pilot driving; without a screen the lap runs under Xvfb and
+# leaves a video and a summary in runs/demo.
 demo: sysdeps venv
-	$(VENV)/bin/pixelpilot demo
+	@if [ -n "$$DISPLAY" ]; then $(VENV)/bin/pixelpilot demo --panel; else $(VENV)/bin/pixelpilot demo; fi
 
 lint: venv
 	$(PY) -m ruff check .

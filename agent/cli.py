@@ -196,6 +196,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.demo import run_demo
 
+    if args.panel:
+        if args.expert:
+            from agent.config import ConfigError
+
+            raise ConfigError("--panel plays a checkpoint; the scripted expert races without the panel")
+        from gui.app import run
+
+        return run(demo=(args.profile, Path(args.checkpoint)))
     return run_demo(args.profile, Path(args.out), args.max_seconds, None if args.expert else Path(args.checkpoint))
 
 
@@ -258,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=argtypes.positive(float), default=120.0, help=give_up)
     p.add_argument("--checkpoint", default=str(SHIPPED_PILOT), help="the pilot (default: the shipped one)")
     p.add_argument("--expert", action="store_true", help="the scripted expert drives instead of a pilot")
+    p.add_argument(
+        "--panel",
+        action="store_true",
+        help="open the control panel with the pilot driving (make demo on a desktop); runs until the panel is closed",
+    )
     p.set_defaults(func=cmd_demo, needs_screen=True)
 
     from agent import a3c, config

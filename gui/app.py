@@ -13,6 +13,7 @@ import gc
 import importlib
 import signal
 import sys
+from pathlib import Path
 
 import torch
 from PyQt5.QtCore import QByteArray, QSettings, QTimer
@@ -202,13 +203,24 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def run(argv: list[str] | None = None) -> int:
+def start_demo(window: MainWindow, profile: str, checkpoint: Path) -> None:
+    """The demo on a desktop: the Play tab drives ``profile``'s game (launched by play if it is not open) with
+    ``checkpoint``, exactly as a user's clicks would have it."""
+    window.game.choose_profile(profile)
+    window.play.checkpoint.setText(str(checkpoint))
+    window.tabs.setCurrentWidget(window.play)
+    window.play.start()
+
+
+def run(argv: list[str] | None = None, demo: tuple[str, Path] | None = None) -> int:
     """Open the panel and run until it is closed; Ctrl-C or SIGTERM close it as the window's close button
-    does (work stopped, keys released)."""
+    does (work stopped, keys released). ``demo``: (profile, checkpoint) to start playing at once."""
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("pixelpilot")
     window = MainWindow()
     window.show()
+    if demo is not None:
+        start_demo(window, *demo)
     previous = {sig: signal.signal(sig, lambda *_: window.close()) for sig in (signal.SIGINT, signal.SIGTERM)}
     # Python runs signal handlers only between bytecodes: a timer lets it in while Qt waits for events.
     wakeup = QTimer()

@@ -17,10 +17,11 @@ from PyQt5.QtGui import QDesktopServices, QImage
 from PyQt5.QtWidgets import QApplication
 
 from agent.a3c import Args, load_checkpoint
+from agent.demo import SHIPPED_PILOT
 from agent.demos import load_demos
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
-from gui.app import MainWindow
+from gui.app import MainWindow, start_demo
 from tests.conftest import free_udp_port
 from tests.test_a3c import running
 from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
@@ -247,6 +248,25 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     assert panel.errors == [] and panel.pool.running() == []
     assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
     assert processes_with(title) == [] and pressed(MANAGED) == set()
+
+
+def test_the_demo_opens_the_panel_with_the_shipped_pilot_driving(panel, qtbot, tmp_path):
+    """``make demo`` on a desktop: ``pixelpilot demo --panel`` starts the Play tab on the bundled game."""
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=5)
+    start_demo(panel, str(profile), SHIPPED_PILOT)  # no game open: play launches it from the profile
+    play = panel.play
+    assert panel.tabs.currentWidget() is play and play.playing
+    keys_seen: set[str] = set()
+    sampler = QTimer()
+    sampler.timeout.connect(lambda: keys_seen.update(pressed(MANAGED)))
+    sampler.start(50)
+    qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot", timeout=60_000)
+    qtbot.waitUntil(lambda: play.control.progress.pilot_steps >= 45 and "up" in keys_seen, timeout=20_000)
+    sampler.stop()
+    panel.close()
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
+    assert panel.errors == [] and processes_with(title) == [] and pressed(MANAGED) == set()
 
 
 def test_errors_are_shown_in_the_panel(panel, qtbot, tmp_path):
