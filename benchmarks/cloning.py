@@ -294,11 +294,26 @@ def main() -> None:
         + (f"{reach_clone['steps']:,.0f} | {reach_clone['wall_s'] / 60:.1f} min |" if reach_clone else "— | — |"),
         "",
     ]
-    if reach_scratch and reach_clone:
+    flat = [
+        name for name, curve in (("scratch", scratch), (biggest, tuned)) if len({p["eval_return"] for p in curve}) == 1
+    ]
+    if flat:
+        lines.append(
+            f"**Not a valid comparison yet**: every evaluation of {' and '.join(flat)} returned the same value: the "
+            "greedy policy settled on one fixed behaviour by the first evaluation and A3C never moved it. "
+            "![curves](curves/cloning.png)"
+        )
+    elif reach_scratch and reach_clone:
         ratio = reach_clone["steps"] / max(reach_scratch["steps"], 1.0)
         lines.append(
             f"Steps ratio (clone / scratch) to the target: **{ratio:.2f}** — goal < 0.5: "
             f"**{'met' if ratio < 0.5 else 'not met'}**. ![curves](curves/cloning.png)"
+        )
+    if tuned and tuned[-1]["eval_return"] < start.mean:
+        lines.append(
+            f"\nBut A3C did not build on the clone: its evaluation return fell from {start.mean:.0f} to "
+            f"{tuned[-1]['eval_return']:.0f} (best {max(p['eval_return'] for p in tuned):.0f}) under the from-scratch "
+            "settings; the clone alone is the better driver after this budget."
         )
     text = "\n".join(lines)
     print(text)
