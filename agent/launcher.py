@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -11,6 +12,14 @@ from collections.abc import Sequence
 
 from capture.errors import PixelpilotError, WindowNotFoundError
 from capture.windows import WindowBackend, WindowInfo, default_backend, find_window
+
+
+def free_port(kind: socket.SocketKind = socket.SOCK_DGRAM) -> int:
+    """A local port free right now (UDP by default, as telemetry uses; ``SOCK_STREAM`` for TCP), for a program
+    about to be started on it: a game's telemetry, TensorBoard."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class GameProcess:

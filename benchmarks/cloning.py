@@ -25,7 +25,6 @@ import dataclasses
 import datetime
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agent.launcher import free_port  # noqa: E402
 from benchmarks.neonrace_pilot import HELD_OUT_SEED, TEST_KWARGS, cells, scripted  # noqa: E402
 from benchmarks.screen_loop import machine, write_section  # noqa: E402
 
@@ -45,12 +45,6 @@ CURVE = ROOT / "docs" / "curves" / "cloning.png"
 RECORD_SEED = 2_000_000
 TRAIN_KWARGS = {"laps": 3, "max_episode_steps": 1000}
 BC_EPOCHS = 8  # at most (patience 3): an epoch of the 30-min set takes about 4 min on 2 cores
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def session_profile(path: Path, port: int) -> Path:
@@ -67,7 +61,7 @@ def record_session(out: Path, seconds: float, seed: int, work: Path) -> dict[str
     from agent.screen_env import ScreenEnv
     from games.neonrace.mirror import MirroredExpert
 
-    expert_port, recorder_port = free_udp_port(), free_udp_port()
+    expert_port, recorder_port = free_port(), free_port()
     expert_profile = session_profile(work / f"expert-{seed}.toml", expert_port)
     recorder_profile = session_profile(work / f"recorder-{seed}.toml", recorder_port)
     game = GameProcess([sys.executable, "-m", "agent.cli", "game", "--laps", "1", "--seed", str(seed),

@@ -39,7 +39,7 @@ from PyQt5.QtWidgets import (
 from agent import config
 from agent.a3c import Args, TrainControl, TrainProgress, TrainResult, train
 from agent.gym_bench import BENCHMARKS
-from agent.launcher import GameProcess
+from agent.launcher import GameProcess, free_port
 from agent.screen_env import screen_training
 from capture.errors import PixelpilotError
 from gui.game_tab import GameTab
@@ -56,12 +56,6 @@ HYPERPARAMETERS = ("workers", "envs_per_worker", "total_steps", "n_steps", "lr",
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Args)}
 DOCS = config.field_docs(Args)
 DISPLAYS = {"virtual": "its own virtual desktops (a desktop and game per process)", "here": "this desktop (1 worker)"}
-
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def steps_text(progress: TrainProgress) -> str:
@@ -355,7 +349,7 @@ class TrainTab(TaskTab):
                 f"TensorBoard is not installed: pip install tensorboard; then tensorboard --logdir {logdir}"
             )
             return
-        port = free_tcp_port()
+        port = free_port(socket.SOCK_STREAM)
         command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
                    "--port", str(port)]  # fmt: skip
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from agent.launcher import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWINDOW = ROOT / "tests" / "keywindow.py"
@@ -33,12 +34,6 @@ def desktop() -> Iterator[str]:
         os.environ.pop("WAYLAND_DISPLAY", None)
         yield vd.display
         gc.collect()  # X clients of finished tests close while their server still runs
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class GameWindow:
@@ -95,7 +90,7 @@ def game_window(desktop: str) -> Iterator[Callable[..., GameWindow]]:
 
     def start(title: str | None = None, listen: bool = True, extra: tuple[str, ...] = ()) -> GameWindow:
         title = title or f"KeyWindow-{uuid.uuid4().hex[:8]}"
-        port = free_udp_port()
+        port = free_port()
         proc = subprocess.Popen(
             [sys.executable, str(KEYWINDOW), "--title", title, "--telemetry-port", str(port), *extra],
             stdout=subprocess.DEVNULL,

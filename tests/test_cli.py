@@ -11,8 +11,9 @@ import uuid
 import cv2
 import pytest
 
+from agent.launcher import free_port
 from control.xkeys import pressed
-from tests.conftest import ROOT, free_udp_port
+from tests.conftest import ROOT
 from tests.test_screen import activate
 
 MANAGED = {"left", "right", "up", "down", "x"}
@@ -129,7 +130,7 @@ def test_demo_races_a_lap_of_neonrace(desktop, tmp_path, driver):
     from tests.test_neonrace_window import neonrace_profile
 
     title = f"NeonRace-demo-{uuid.uuid4().hex[:6]}"
-    profile = neonrace_profile(tmp_path / "demo.toml", title, free_udp_port(), seed=2, difficulty="easy")
+    profile = neonrace_profile(tmp_path / "demo.toml", title, free_port(), seed=2, difficulty="easy")
     expert = ["--expert"] if driver == "expert" else []
     result = run("demo", "--profile", str(profile), "--out", str(tmp_path / "demo"), *expert, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr

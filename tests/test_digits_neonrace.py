@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from agent.launcher import free_port
 from agent.profile import load_profile
 from agent.screen_env import ScreenEnv
 from benchmarks.digits_neonrace import rendered_frames
 from capture.digits import DigitReader
 from capture.telemetry import TelemetryReceiver
 from games import PROFILES_DIR
-from tests.conftest import free_udp_port
 
 
 def test_reads_the_hud_score_of_rendered_frames():
@@ -22,7 +22,7 @@ def test_reads_the_hud_score_of_rendered_frames():
 
 
 def test_reward_read_from_the_window_adds_up_to_the_games_score(desktop, tmp_path):
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     text = (PROFILES_DIR / "neonrace-digits.toml").read_text()
     text = text.replace('window = "NeonRace"', f'window = "{title}"')
     text = text.replace('"--telemetry-port", "0"]', f'"--telemetry-port", "{port}", "--title", "{title}"]')

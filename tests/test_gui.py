@@ -19,10 +19,10 @@ from PyQt5.QtWidgets import QApplication
 from agent.a3c import Args, load_checkpoint
 from agent.demo import SHIPPED_PILOT
 from agent.demos import load_demos
+from agent.launcher import free_port
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from gui.app import MainWindow, start_demo
-from tests.conftest import free_udp_port
 from tests.test_a3c import running
 from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
 from tests.test_play import always_up_checkpoint
@@ -92,7 +92,7 @@ def launch(qtbot, panel: MainWindow, profile: Path, title: str) -> None:
 
 
 def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=4)
     launch(qtbot, panel, profile, title)
 
@@ -173,7 +173,7 @@ def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
 
 
 def test_closing_the_panel_mid_recording_keeps_the_recording_and_stops_the_game(panel, qtbot, tmp_path):
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=7), title)
     panel.tabs.setCurrentWidget(panel.record)
     out = tmp_path / "demos"
@@ -190,7 +190,7 @@ def test_closing_the_panel_mid_recording_keeps_the_recording_and_stops_the_game(
 
 def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot, tmp_path):
     checkpoint = always_up_checkpoint(tmp_path)  # its pilot always holds "up"
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=5), title)
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
@@ -252,7 +252,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
 
 def test_the_demo_opens_the_panel_with_the_shipped_pilot_driving(panel, qtbot, tmp_path):
     """``make demo`` on a desktop: ``pixelpilot demo --panel`` starts the Play tab on the bundled game."""
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=5)
     start_demo(panel, str(profile), SHIPPED_PILOT)  # no game open: play launches it from the profile
     play = panel.play
@@ -428,7 +428,7 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
 def test_play_and_training_through_this_desktop_exclude_each_other(panel, qtbot, tmp_path):
     """Both press the game's keys: whichever runs first keeps the window. In-process training runs beside play."""
     checkpoint = always_up_checkpoint(tmp_path)
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=3), title)
     train, play = panel.train, panel.play
     play.checkpoint.setText(str(checkpoint))
@@ -477,7 +477,7 @@ def test_screenshots_of_every_tab(panel, qtbot, tmp_path):
     out.mkdir(parents=True, exist_ok=True)
     panel.resize(1100, 750)
     checkpoint = always_up_checkpoint(tmp_path)
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     launch(qtbot, panel, neonrace_profile(tmp_path / "neonrace.toml", title, port, seed=4), title)
 
     def shoot(name: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent.launcher import free_port
 from agent.neonrace_env import NeonRaceEnv
 from agent.screen_env import ScreenEnv
 from capture.errors import PixelpilotError, WindowClosedError
@@ -23,7 +24,7 @@ from control.xkeys import pressed
 from games.neonrace.expert import expert_action
 from games.neonrace.mirror import StateMirror
 from games.neonrace.render import Renderer
-from tests.conftest import ROOT, free_udp_port
+from tests.conftest import ROOT
 from tests.test_cli import assert_one_line_error, run
 
 MANAGED = {"left", "right", "up", "down", "x", "enter"}
@@ -62,7 +63,7 @@ class Follower:
 
 
 def test_window_and_in_process_agree(desktop, tmp_path):
-    title, port, seed = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port(), 3
+    title, port, seed = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port(), 3
     env = ScreenEnv(neonrace_profile(tmp_path / "p.toml", title, port, seed))
     follower = Follower()
     try:
@@ -109,7 +110,7 @@ def test_window_and_in_process_agree(desktop, tmp_path):
 
 
 def test_game_window_telemetry_restart_and_quit(desktop):
-    title, port, second = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port(), free_udp_port()
+    title, port, second = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port(), free_port()
     receiver, other = TelemetryReceiver(port), TelemetryReceiver(second)
     game = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "game", "--title", title, "--telemetry-port", str(port), "--laps", "2",
@@ -157,7 +158,7 @@ def test_bad_input(desktop, tmp_path):
     assert_one_line_error(run("game", "--seed", "-1"), "track seed must be an integer in 0..2**32-1, got -1")
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     assert_one_line_error(run("game", env=env), "no display to open a window on")
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     busy = TelemetryReceiver(port)
     try:
         env = ScreenEnv(neonrace_profile(tmp_path / "p.toml", title, port))

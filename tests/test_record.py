@@ -16,6 +16,7 @@ import pytest
 from agent.cli import main
 from agent.demos import load_demos
 from agent.demos_raw import reprocess
+from agent.launcher import free_port
 from agent.play import play
 from agent.pretrain import PretrainArgs, pretrain
 from agent.record import record
@@ -23,7 +24,6 @@ from capture.errors import WindowNotFoundError
 from capture.preprocess import Crop
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
-from tests.conftest import free_udp_port
 from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
 
 
@@ -52,7 +52,7 @@ class Person(threading.Thread):
 
 
 def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=5)
     person = Person(start_after=2.5)  # the game window opens and the recorder starts meanwhile
     person.start()
@@ -98,7 +98,7 @@ def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
 
 
 def test_a_killed_pixelpilot_record_keeps_all_but_the_last_segment(desktop, tmp_path):
-    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     profile = neonrace_profile(tmp_path / "p.toml", title, port, seed=6)
     out = tmp_path / "demos"
     person = Person(start_after=2.5, script=(("up", 3.0), ("left up", 2.0), ("up", 3.0)))

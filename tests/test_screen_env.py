@@ -14,10 +14,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import agent  # noqa: F401 - registers the environments
+from agent.launcher import free_port
 from capture.errors import WindowClosedError
 from control.keyboard import AgentStopped
 from control.xkeys import pressed
-from tests.conftest import KEYWINDOW, free_udp_port, write_profile
+from tests.conftest import KEYWINDOW, write_profile
 from tests.test_screen import activate
 
 MANAGED = {"left", "right", "up", "down", "x", "enter"}
@@ -77,7 +78,7 @@ def test_reward_termination_truncation_and_reset(open_env):
 
 
 def test_launches_the_game_from_the_profile_and_stops_it(tmp_path, desktop):
-    title, port = f"Launched-{uuid.uuid4().hex[:6]}", free_udp_port()
+    title, port = f"Launched-{uuid.uuid4().hex[:6]}", free_port()
     launch = [sys.executable, str(KEYWINDOW), "--title", title, "--telemetry-port", str(port)]
     env = gym.make("pixelpilot/Screen-v0", profile=write_profile(tmp_path / "g.toml", title, port, launch=launch))
     try:
