@@ -128,9 +128,8 @@ class PlayTab(TaskTab):
         return self.running
 
     def start(self) -> None:
-        profile = self.game.target_profile()
+        profile = self._target()
         if profile is None:
-            self.error.emit("play: choose a profile or a window in the Game tab first")
             return
         checkpoint = self.checkpoint.text().strip()
         if not checkpoint:

@@ -155,9 +155,8 @@ class RecordTab(TaskTab):
         return self.running
 
     def start(self) -> None:
-        profile = self.game.target_profile()
+        profile = self._target()
         if profile is None:
-            self.error.emit("record: choose a profile or a window in the Game tab first")
             return
         if not self.dataset.text().strip():
             self.error.emit("record: give a folder for the new dataset")

@@ -13,6 +13,7 @@ from typing import Any
 from PyQt5.QtCore import QSettings, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QLabel, QWidget
 
+from agent.profile import GameProfile
 from gui.game_tab import GameTab
 from gui.worker import Task, TaskPool
 
@@ -90,6 +91,13 @@ class TaskTab(QWidget):
         """The panel closes: stop the task."""
         if self._task is not None:
             self._task.request_stop()
+
+    def _target(self) -> GameProfile | None:
+        """The Game tab's profile (or window), or None with a message."""
+        profile = self.game.target_profile()
+        if profile is None:
+            self.error.emit(f"{self.NAME}: choose a profile or a window in the Game tab first")
+        return profile
 
     def _keys_taken(self) -> bool:
         """True, with a message, when another tab already presses keys on this desktop."""
