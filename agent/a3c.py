@@ -53,7 +53,7 @@ from agent.config import ConfigError, check_fields, to_toml
 from agent.laps import lap_completion
 from capture.errors import PixelpilotError
 from capture.timing import TimingStats
-from models.actor_critic import UnsupportedSpaceError, build, deterministic_action
+from models.actor_critic import UnsupportedSpaceError, build, deterministic_action, reset_value_head
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,12 @@ class Args:
     """where run folders go"""
     init_from: str | None = None
     """start from this checkpoint's model weights (same architecture), e.g. to fine-tune"""
+    critic_warmup: int = 0
+    """with init_from: the value head starts afresh and, for this many environment steps, learns alone. A
+    checkpoint trained on another reward (a clone of screen recordings, which count the game's score) has a
+    critic in other units; bootstrapping from it keeps its errors in the targets, and their gradients, through the
+    shared features, wreck the policy being fine-tuned. A fresh head bootstraps from values near 0 and grows
+    them; with the features frozen meanwhile, the policy starts to learn with advantages that mean something"""
     torch_threads: int = 1
     """torch threads per process: one per worker is fastest on small machines"""
     max_restarts: int = 3
@@ -146,10 +152,13 @@ class Args:
             "checkpoint_every": self.checkpoint_every >= 1,
             "torch_threads": self.torch_threads >= 1,
             "max_restarts": self.max_restarts >= 0,
+            "critic_warmup": self.critic_warmup >= 0,
         }
         check_fields(self, checks)
         if self.hidden is not None and self.hidden < 1:
             raise ConfigError(f"hidden: invalid value {self.hidden!r}")
+        if self.critic_warmup and not self.init_from:
+            raise ConfigError("critic-warmup: only with init-from (a random network has no policy to protect)")
         if not isinstance(self.env_kwargs, dict):
             raise ConfigError(f"env_kwargs: expected a table of keyword arguments, got {self.env_kwargs!r}")
 
@@ -232,6 +241,9 @@ class Episode:
     steps: int
     info: dict[str, Any]
     """the info of its last step (laps, lap time, score, ... where the environment reports them)"""
+    actions: np.ndarray | None = None
+    """how many times it took each action (discrete action spaces): a policy that ignores what it sees shows
+    as one action taken at every step"""
 
 
 def run_episodes(
@@ -251,6 +263,8 @@ def run_episodes(
     active = np.ones(len(envs), dtype=bool)
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
     state = model.initial_state(len(envs))
+    discrete = isinstance(space, gym.spaces.Discrete)
+    counts = np.zeros((len(envs), int(space.n) if discrete else 0), dtype=np.int64)
     with torch.no_grad():
         while active.any():
             t0 = time.perf_counter()
@@ -260,12 +274,16 @@ def run_episodes(
                 timing.add("decide_ms", (time.perf_counter() - t0) * 1000.0)
             keep = torch.ones(len(envs))
             for i in np.flatnonzero(active):
-                o, reward, terminated, truncated, info = envs[i].step(env_action(actions[i], space))
+                action = env_action(actions[i], space)
+                o, reward, terminated, truncated, info = envs[i].step(action)
                 totals[i] += float(reward)
                 lengths[i] += 1
+                if discrete:
+                    counts[i, action] += 1
                 if terminated or truncated:
-                    results[episode_of[i]] = Episode(float(totals[i]), int(lengths[i]), info)
-                    totals[i], lengths[i] = 0.0, 0
+                    taken = counts[i].copy() if discrete else None
+                    results[episode_of[i]] = Episode(float(totals[i]), int(lengths[i]), info, taken)
+                    totals[i], lengths[i], counts[i] = 0.0, 0, 0
                     keep[i] = 0.0
                     if following < episodes:
                         o, _ = envs[i].reset(seed=seed + following)
@@ -867,8 +885,11 @@ def train(args: Args, resume: str | Path | None = None, control: TrainControl | 
         load_weights(global_model, payload, args.env_id)
     elif args.init_from:
         load_weights(global_model, load_checkpoint(args.init_from), args.env_id)
+        if args.critic_warmup:
+            reset_value_head(global_model)
     global_model.share_memory()
     optimizer = torch.optim.Adam(global_model.parameters(), lr=args.lr)
+    critic_only = {id(p) for p in global_model.value.parameters()}
     if payload is not None:
         optimizer.load_state_dict(payload["optimizer"])
 
@@ -974,9 +995,11 @@ def train(args: Args, resume: str | Path | None = None, control: TrainControl | 
                 _, rank, n, stats = msg
                 # Synchronisation: the only writer of the global parameters; the lock keeps the workers' and the
                 # evaluator's copies from seeing half an update. The worker waits until its ack below.
+                warming_up = counters["steps"] < args.critic_warmup
                 with lock:
                     for p, g in zip(global_model.parameters(), grads[rank], strict=True):
-                        p.grad = g
+                        # No gradient (not a zero one) leaves a parameter and its Adam moments untouched.
+                        p.grad = None if warming_up and id(p) not in critic_only else g
                     optimizer.step()
                 acks[rank].release()
                 counters["steps"] += n

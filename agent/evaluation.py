@@ -31,6 +31,7 @@ from agent.a3c import (
 from agent.config import ConfigError
 from agent.laps import lap_completion, laps_done, last_lap_time, race_fields
 from capture.timing import TimingStats
+from control.actions import ACTION_NAMES, NOOP_NAME
 
 SCREEN_ENV = "pixelpilot/Screen-v0"
 
@@ -68,6 +69,15 @@ class Evaluation:
         return [t for t in times if t is not None]
 
     @property
+    def action_shares(self) -> np.ndarray | None:
+        """The share of each action over all steps of all episodes (discrete action spaces)."""
+        counts = [e.actions for e in self.episodes if e.actions is not None]
+        if not counts:
+            return None
+        total = np.sum(counts, axis=0)
+        return total / max(int(total.sum()), 1)
+
+    @property
     def scores(self) -> list[float]:
         scores = [race_fields(e.info).get("score") for e in self.episodes]
         return [float(s) for s in scores if s is not None]
@@ -77,14 +87,19 @@ def policy_episodes(act: Callable[[Any], Any], env: gym.Env, episodes: int, seed
     """Episodes of a policy that is not a checkpoint (``act(observation) -> action``: a scripted driver, a random
     one, another library's model), episode i reset with ``seed + i`` as :func:`evaluate` does."""
     results = []
+    discrete = isinstance(env.action_space, gym.spaces.Discrete)
     for i in range(episodes):
         obs, info = env.reset(seed=seed + i)
         total, steps, done = 0.0, 0, False
+        counts = np.zeros(int(env.action_space.n) if discrete else 0, dtype=np.int64)
         while not done:
-            obs, reward, terminated, truncated, info = env.step(act(obs))
+            action = act(obs)
+            obs, reward, terminated, truncated, info = env.step(action)
             total, steps = total + float(reward), steps + 1
+            if discrete:
+                counts[int(action)] += 1
             done = terminated or truncated
-        results.append(Episode(total, steps, info))
+        results.append(Episode(total, steps, info, counts if discrete else None))
     return results
 
 
@@ -135,6 +150,12 @@ def evaluate(
     return Evaluation(args.env_id, args.env_kwargs, results, min(len(envs), episodes), summary)
 
 
+def action_names(env_id: str, n: int) -> list[str]:
+    """The names of pixelpilot's driving actions (with the profile's no-op where it has one), else the indices."""
+    names = [*ACTION_NAMES, NOOP_NAME][:n]
+    return names if env_id.startswith("pixelpilot/") and n - len(ACTION_NAMES) in (0, 1) else [str(i) for i in range(n)]
+
+
 def report(evaluation: Evaluation) -> str:
     """The evaluation as a few lines for the console."""
     e = evaluation
@@ -153,6 +174,11 @@ def report(evaluation: Evaluation) -> str:
         if e.lap_times:
             line += f"; lap time {np.mean(e.lap_times):.2f} ± {np.std(e.lap_times):.2f} s (best {min(e.lap_times):.2f})"
         lines.append(line)
+    shares = e.action_shares
+    if shares is not None:
+        names = action_names(e.env_id, len(shares))
+        taken = sorted((share, name) for name, share in zip(names, shares, strict=True) if share > 0)
+        lines.append("actions: " + ", ".join(f"{name} {share:.0%}" for share, name in reversed(taken)))
     names = {"decide_ms": f"decision (batch {e.batch})", "capture_ms": "capture", "send_ms": "key send"}
     latency = [
         f"{label} p50 {e.timing[name]['p50']:.2f} ms, p99 {e.timing[name]['p99']:.2f} ms"

@@ -42,6 +42,12 @@ def deterministic_action(dist: Distribution) -> torch.Tensor:
     return dist.mode
 
 
+def reset_value_head(model: nn.Module) -> None:
+    """Give ``model`` a fresh value head (``model.value``): rows of norm 1.0, no bias."""
+    normalized_columns_(model.value.weight, 1.0)
+    nn.init.zeros_(model.value.bias)
+
+
 class CNNActorCritic(nn.Module):
     recurrent: bool
 
@@ -92,9 +98,8 @@ class CNNActorCritic(nn.Module):
         self.policy = nn.Linear(hidden, n_actions)
         self.value = nn.Linear(hidden, 1)
         normalized_columns_(self.policy.weight, 0.01)
-        normalized_columns_(self.value.weight, 1.0)
         nn.init.zeros_(self.policy.bias)
-        nn.init.zeros_(self.value.bias)
+        reset_value_head(self)
 
     def initial_state(self, batch: int = 1) -> State:
         if not self.recurrent:
@@ -144,8 +149,7 @@ class MLPActorCritic(nn.Module):
         sizes = [obs_dim] + [hidden] * layers
         self.actor, self.critic = _mlp(sizes), _mlp(sizes)
         self.value = nn.Linear(hidden, 1)
-        normalized_columns_(self.value.weight, 1.0)
-        nn.init.zeros_(self.value.bias)
+        reset_value_head(self)
         if isinstance(action_space, gym.spaces.Discrete):
             self.continuous = False
             self.policy = nn.Linear(hidden, int(action_space.n))

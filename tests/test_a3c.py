@@ -212,6 +212,18 @@ def test_checkpoint_and_resume(tmp_path):
     assert state and all("exp_avg" in s for s in state.values())
 
 
+def test_critic_warmup_trains_a_fresh_value_head_alone(tmp_path):
+    """Fine-tuning a checkpoint whose critic counts another reward: its value head starts afresh and learns
+    while everything else stays as it was."""
+    source = train(quick(tmp_path, "source", total_steps=1000)).run_dir / "checkpoints" / "latest.pt"
+    before = load_checkpoint(source)["model"]
+    args = quick(tmp_path, "warm", total_steps=1000, init_from=str(source), critic_warmup=10_000)
+    after = load_checkpoint(train(args).run_dir)["model"]
+    assert [k for k in before if not torch.equal(before[k], after[k])] == ["value.weight", "value.bias"]
+    with pytest.raises(ConfigError, match="critic-warmup: only with init-from"):
+        quick(tmp_path, "x", critic_warmup=1000)
+
+
 def test_a_control_from_another_thread_sees_the_progress_and_stops_the_run_as_ctrl_c_does(tmp_path):
     """train() on a thread that is not the main one (the control panel's case), stopped through its control."""
     control = TrainControl()

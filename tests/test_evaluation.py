@@ -8,6 +8,7 @@ from agent.a3c import Args, train
 from agent.config import ConfigError
 from agent.evaluation import evaluate, report
 from agent.laps import lap_completion, laps_done, last_lap_time
+from control.actions import ACTION_NAMES
 from tests.test_cli import run
 
 
@@ -29,7 +30,12 @@ def test_evaluation_reports_returns_laps_and_latency(tmp_path):
     assert evaluation.lap_completion == 0.0 and evaluation.lap_times == []  # 2 seconds are not a lap
     assert len(evaluation.scores) == 3 and evaluation.batch == 3
     assert evaluation.timing["decide_ms"]["n"] == 30  # one batched decision per step
+    assert all(e.actions is not None and e.actions.sum() == 30 for e in evaluation.episodes)
+    shares = evaluation.action_shares
+    assert shares is not None and len(shares) == 7 and shares.sum() == pytest.approx(1.0)
     text = report(evaluation)
+    top = ACTION_NAMES[int(shares.argmax())]
+    assert f"actions: {top} {shares.max():.0%}" in text  # the most taken first: one action at 100% = a blind policy
     assert "3 episodes on pixelpilot/NeonRace-v0 (difficulty_name=easy, max_episode_steps=30)" in text
     assert "lap completed in 0/3 episodes (0%)" in text and "decision (batch 3) p50" in text
     cli = run("evaluate", "--checkpoint", str(result.run_dir), "--episodes", "2", "--env-kwarg", "max_episode_steps=20")
@@ -43,7 +49,8 @@ def test_a_profile_and_an_env_do_not_go_together(tmp_path):
                         run_name="cartpole", progress=False))  # fmt: skip
     bad = run("evaluate", "--checkpoint", str(result.run_dir), "--profile", "neonrace", "--env", "CartPole-v1")
     assert bad.returncode == 1 and "leave out --env" in bad.stderr
-    assert "lap" not in report(evaluate(result.run_dir, episodes=2))
+    text = report(evaluate(result.run_dir, episodes=2))
+    assert "lap" not in text and "actions: " in text and ("actions: 0 " in text or "actions: 1 " in text)
 
 
 def test_an_exported_policy_drives_like_its_checkpoint_and_cannot_be_resumed(tmp_path):
