@@ -31,7 +31,7 @@ from agent.a3c import (
 from agent.config import ConfigError
 from agent.laps import lap_completion, laps_done, last_lap_time, race_fields
 from capture.timing import TimingStats
-from control.actions import ACTION_NAMES, NOOP_NAME
+from control.actions import ACTION_NAMES, ActionTable
 
 SCREEN_ENV = "pixelpilot/Screen-v0"
 
@@ -152,8 +152,9 @@ def evaluate(
 
 def action_names(env_id: str, n: int) -> list[str]:
     """The names of pixelpilot's driving actions (with the profile's no-op where it has one), else the indices."""
-    names = [*ACTION_NAMES, NOOP_NAME][:n]
-    return names if env_id.startswith("pixelpilot/") and n - len(ACTION_NAMES) in (0, 1) else [str(i) for i in range(n)]
+    if env_id.startswith("pixelpilot/") and n - len(ACTION_NAMES) in (0, 1):
+        return list(ActionTable(noop=n > len(ACTION_NAMES)).names)
+    return [str(i) for i in range(n)]
 
 
 def report(evaluation: Evaluation) -> str:
