@@ -24,6 +24,7 @@ How the processes share one model (the synchronisation is also commented where i
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import dataclasses
 import datetime
@@ -47,7 +48,7 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 from torch import nn
-from torch.distributions import Categorical, Distribution
+from torch.distributions import Categorical, Distribution, kl_divergence
 
 from agent.config import ConfigError, check_fields, to_toml
 from agent.laps import lap_completion
@@ -125,6 +126,10 @@ class Args:
     critic in other units; bootstrapping from it keeps its errors in the targets, and their gradients, through the
     shared features, wreck the policy being fine-tuned. A fresh head bootstraps from values near 0 and grows
     them; with the features frozen meanwhile, the policy starts to learn with advantages that mean something"""
+    init_kl_coef: float = 0.0
+    """with init_from: weight of KL(starting policy ‖ policy), a penalty for drifting from the checkpoint's policy
+    (a clone's). The advantages of a young critic are mostly noise; without the penalty they move a sharp cloned
+    policy off what it imitated faster than they teach it anything"""
     torch_threads: int = 1
     """torch threads per process: one per worker is fastest on small machines"""
     max_restarts: int = 3
@@ -153,12 +158,15 @@ class Args:
             "torch_threads": self.torch_threads >= 1,
             "max_restarts": self.max_restarts >= 0,
             "critic_warmup": self.critic_warmup >= 0,
+            "init_kl_coef": self.init_kl_coef >= 0,
         }
         check_fields(self, checks)
         if self.hidden is not None and self.hidden < 1:
             raise ConfigError(f"hidden: invalid value {self.hidden!r}")
         if self.critic_warmup and not self.init_from:
             raise ConfigError("critic-warmup: only with init-from (a random network has no policy to protect)")
+        if self.init_kl_coef and not self.init_from:
+            raise ConfigError("init-kl-coef: only with init-from (the penalty is for drifting from its policy)")
         if not isinstance(self.env_kwargs, dict):
             raise ConfigError(f"env_kwargs: expected a table of keyword arguments, got {self.env_kwargs!r}")
 
@@ -337,8 +345,9 @@ def copy_weights(source: nn.Module, target: nn.Module) -> None:
 # -- the worker ----------------------------------------------------------------------------------------------
 def replay(
     model: nn.Module, observations: torch.Tensor, state: Any, ends: torch.Tensor
-) -> tuple[Distribution, torch.Tensor]:
-    """The rollout's action distributions and values again, this time with gradients, flattened to (T*E, ...).
+) -> tuple[Distribution, torch.Tensor, Any]:
+    """The rollout's action distributions and values again, this time with gradients, flattened to (T*E, ...),
+    and the recurrent state after the rollout (what acting on would start from).
 
     ``observations`` is (T, E, ...). Stateless models take the whole rollout as one batch. A recurrent model
     encodes all frames in one batch too (the convolutions are most of the work) and then steps only its core
@@ -347,7 +356,7 @@ def replay(
     """
     if not model.recurrent:
         dist, values, _ = model(observations.flatten(0, 1))
-        return dist, values
+        return dist, values, None
     features = model.encode(observations.flatten(0, 1)).unflatten(0, observations.shape[:2])
     logits, values = [], []
     for t in range(len(observations)):
@@ -355,7 +364,7 @@ def replay(
         logits.append(dist.logits)
         values.append(value)
         state = mask_state(state, 1.0 - ends[t])
-    return Categorical(logits=torch.cat(logits)), torch.cat(values)
+    return Categorical(logits=torch.cat(logits)), torch.cat(values), state
 
 
 def start_method() -> Any:
@@ -405,6 +414,7 @@ def worker(
     attempt: int,
     args: Args,
     global_model: nn.Module,
+    reference: nn.Module | None,
     grads: list[torch.Tensor],
     lock: Any,
     messages: Any,
@@ -412,7 +422,8 @@ def worker(
     stop: Any,
     environ: dict[str, str],
 ) -> None:
-    """One worker process: roll out, compute gradients, hand them over, take the newest weights, repeat."""
+    """One worker process: roll out, compute gradients, hand them over, take the newest weights, repeat.
+    ``reference``: the starting policy (shared, never written) that ``init_kl_coef`` keeps the policy near."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the main process, which stops everyone
     signal.signal(signal.SIGTERM, exit_on_signal)  # terminate(): close the envs (their games, displays, keys)
     adopt_environment(environ)
@@ -430,6 +441,9 @@ def worker(
         n_envs = len(envs)
         obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
         state = model.initial_state(n_envs)
+        # The reference policy sees the same frames; its recurrent state is carried from rollout to rollout by
+        # replaying each one (that costs no extra step while acting).
+        reference_state = reference.initial_state(n_envs) if reference is not None else None
         episode_returns, episode_lengths = np.zeros(n_envs), np.zeros(n_envs, dtype=np.int64)
         rewards = np.zeros((args.n_steps, n_envs))
         ends = np.zeros((args.n_steps, n_envs))
@@ -475,9 +489,8 @@ def worker(
             following = np.concatenate([values[1:], last_values[None]])
             nexts = np.where(ends > 0, next_values, following)
             advantages, targets = gae(rewards, values, nexts, ends, args.gamma, args.gae_lambda)
-            dist, value_t = replay(
-                model, torch.stack(observations), start_state, torch.as_tensor(ends, dtype=torch.float32)
-            )
+            rollout, ends_t = torch.stack(observations), torch.as_tensor(ends, dtype=torch.float32)
+            dist, value_t, _ = replay(model, rollout, start_state, ends_t)
             adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
             if args.normalize_advantages and adv.numel() > 1:
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -486,6 +499,12 @@ def worker(
             value_loss = 0.5 * ((target_t - value_t) ** 2).mean()
             entropy = dist.entropy().mean()
             loss = policy_loss + args.value_coef * value_loss - args.entropy_coef * entropy
+            kl_to_init = torch.tensor(math.nan)
+            if reference is not None:
+                with torch.no_grad():
+                    reference_dist, _, reference_state = replay(reference, rollout, reference_state, ends_t)
+                kl_to_init = kl_divergence(reference_dist, dist).mean()
+                loss = loss + args.init_kl_coef * kl_to_init
             model.zero_grad()
             loss.backward()
             grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm))
@@ -493,7 +512,7 @@ def worker(
             # below and its acknowledgement, so writing it here, before the message, races with nobody.
             for buffer, p in zip(grads, model.parameters(), strict=True):
                 buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
-            stats = (policy_loss.item(), value_loss.item(), entropy.item(), grad_norm)
+            stats = (policy_loss.item(), value_loss.item(), entropy.item(), grad_norm, kl_to_init.item())
             messages.put(("grad", rank, args.n_steps * n_envs, stats))
             while not ack.acquire(timeout=1.0):
                 if not main_process_alive():
@@ -774,7 +793,7 @@ class _Run:
     """The files of one run: config.toml, progress.csv, TensorBoard events, checkpoints, the reward curve."""
 
     COLUMNS = ("wall_s", "steps", "updates", "episodes", "sps", "episodic_return", "eval_return",
-               "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps")  # fmt: skip
+               "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps", "kl_to_init")  # fmt: skip
 
     def __init__(self, run_dir: Path, args: Args, resumed: bool) -> None:
         from torch.utils.tensorboard import SummaryWriter
@@ -887,6 +906,11 @@ def train(args: Args, resume: str | Path | None = None, control: TrainControl | 
         load_weights(global_model, load_checkpoint(args.init_from), args.env_id)
         if args.critic_warmup:
             reset_value_head(global_model)
+    reference = None
+    if args.init_kl_coef:  # the starting policy, also on resuming: the penalty is toward it for the whole run
+        reference = copy.deepcopy(global_model)
+        load_weights(reference, load_checkpoint(args.init_from), args.env_id)
+        reference.requires_grad_(False).share_memory()
     global_model.share_memory()
     optimizer = torch.optim.Adam(global_model.parameters(), lr=args.lr)
     critic_only = {id(p) for p in global_model.value.parameters()}
@@ -913,7 +937,19 @@ def train(args: Args, resume: str | Path | None = None, control: TrainControl | 
             pass
         proc = ctx.Process(
             target=worker,
-            args=(rank, attempts[rank], args, global_model, grads[rank], lock, messages, acks[rank], stop, environ),
+            args=(
+                rank,
+                attempts[rank],
+                args,
+                global_model,
+                reference,
+                grads[rank],
+                lock,
+                messages,
+                acks[rank],
+                stop,
+                environ,
+            ),
             name=f"a3c-worker-{rank}",
             daemon=True,
         )
@@ -1034,9 +1070,11 @@ def train(args: Args, resume: str | Path | None = None, control: TrainControl | 
             if now - last_log >= 2.0 and losses:
                 sps = (counters["steps"] - last_log_steps) / (now - last_log)
                 mean_losses = np.mean(losses, axis=0)
-                values = dict(zip(("policy_loss", "value_loss", "entropy", "grad_norm"), mean_losses, strict=True))
+                names = ("policy_loss", "value_loss", "entropy", "grad_norm", "kl_to_init")
+                values = dict(zip(names, mean_losses, strict=True))
                 for name, value in values.items():
-                    run.writer.add_scalar(f"losses/{name}", value, counters["steps"])
+                    if not math.isnan(value):  # kl_to_init without a reference
+                        run.writer.add_scalar(f"losses/{name}", value, counters["steps"])
                 run.writer.add_scalar("charts/SPS", sps, counters["steps"])
                 recent_return = float(np.mean(recent)) if recent else float("nan")
                 run.row({"wall_s": now - started, "steps": counters["steps"], "updates": counters["updates"],

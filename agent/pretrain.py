@@ -153,7 +153,7 @@ def losses(
 ) -> tuple:
     obs, actions, mask, targets, ends = data
     state = model.initial_state(obs.shape[1]) if model.recurrent else None
-    dist, values = a3c.replay(model, obs, state, ends)
+    dist, values, _ = a3c.replay(model, obs, state, ends)
     counted = mask.clone()
     counted[: args.burn_in] = False
     counted = counted.flatten()

@@ -44,6 +44,7 @@ START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
 CURVE = ROOT / "docs" / "curves" / "cloning.png"
 RECORD_SEED = 2_000_000
 TRAIN_KWARGS = {"laps": 3, "max_episode_steps": 1000}
+INIT_KL_COEF = 10.0  # fine-tuning the clone: KL 1 let it drift (evaluations 338-475 in 90,000 steps)
 BC_EPOCHS = 8  # at most (patience 3): an epoch of the 30-min set takes about 4 min on 2 cores
 
 
@@ -164,15 +165,20 @@ def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> list[d
     """The run's evaluation curve (from its progress.csv); trains first if the run is not there.
 
     From scratch: the shipped pilot's settings. From the clone: a fifth of the learning rate (at 5e-4 the clone's
-    policy collapsed to one action by the first evaluation) and a critic warm-up of a third of the budget (the
-    clone's critic counts the screen's score, not this environment's reward)."""
+    policy collapsed to one action by the first evaluation), a critic warm-up of a third of the budget (the
+    clone's critic counts the screen's score, not this environment's reward) and a penalty for drifting from the
+    clone's policy (the young critic's advantages are mostly noise)."""
     import csv
 
     from agent import a3c
 
     progress = out / name / "progress.csv"
     if not progress.exists():
-        tuning = {"lr": 1e-4, "init_from": str(init_from), "critic_warmup": steps // 3} if init_from else {"lr": 5e-4}
+        tuning = (
+            {"lr": 1e-4, "init_from": str(init_from), "critic_warmup": steps // 3, "init_kl_coef": INIT_KL_COEF}
+            if init_from
+            else {"lr": 5e-4}
+        )
         args = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs=TRAIN_KWARGS, workers=2, envs_per_worker=8,
                         total_steps=steps, n_steps=10, gae_lambda=0.95, reward_scale=0.1, normalize_advantages=True,
                         max_grad_norm=0.5, eval_every=steps // 10, eval_episodes=10, checkpoint_every=steps,
@@ -287,8 +293,9 @@ def main() -> None:
     lines += [
         "",
         f"A3C fine-tuning: {options.finetune_steps:,} steps each, 2 workers x 8 envs, the shipped pilot's settings "
-        f"(lr 5e-4) from scratch; from the clone lr 1e-4 and `--critic-warmup {options.finetune_steps // 3}` (a fresh "
-        f"value head learns alone first: the clone's critic counts the screen's score). Evaluation every "
+        f"(lr 5e-4) from scratch; from the clone lr 1e-4, `--critic-warmup {options.finetune_steps // 3}` (a fresh "
+        f"value head learns alone first: the clone's critic counts the screen's score) and `--init-kl-coef "
+        f"{INIT_KL_COEF:g}` (a penalty for drifting from the clone's policy). Evaluation every "
         f"{options.finetune_steps // 10:,} steps: 10 episodes of 3 laps or 1000 steps, the same tracks each time. "
         f"Target: the from-scratch run's final evaluation return, {target:.0f}.",
         "",
@@ -305,10 +312,16 @@ def main() -> None:
             f"From scratch, every evaluation returned {target:.0f}: the greedy policy did not change from the first "
             "evaluation on, so the target is what A3C from scratch holds in this budget, not a rising score."
         )
-    if reach_clone and reach_clone["steps"] == 0:
+    lowest = min(p["eval_return"] for p in tuned)
+    if reach_clone and reach_clone["steps"] == 0 and lowest >= target:
         lines.append(
-            "The clone starts above the target (steps ratio 0), which says what cloning gives, not what A3C adds "
-            "to it: the goal (< 0.5) is about fine-tuning that holds and builds on that start."
+            f"The cloned start is at the target from step 0 and fine-tuning kept it there: its lowest evaluation, "
+            f"{lowest:.0f}, is above the from-scratch run's final {target:.0f}. Steps ratio 0 (goal < 0.5: met)."
+        )
+    elif reach_clone and reach_clone["steps"] == 0:
+        lines.append(
+            f"The clone starts above the target, but fine-tuning fell below it (lowest evaluation {lowest:.0f}): "
+            "A3C lost what cloning gave, so the steps ratio of 0 does not count as the goal met."
         )
     elif reach_scratch and reach_clone:
         ratio = reach_clone["steps"] / max(reach_scratch["steps"], 1.0)
@@ -318,8 +331,8 @@ def main() -> None:
         )
     if tuned[-1]["eval_return"] < start.mean:
         lines.append(
-            f"A3C did not build on the clone: its final evaluation return is {tuned[-1]['eval_return']:.0f}, against "
-            f"{start.mean:.0f} for the clone alone."
+            f"A3C did not build on the clone in this budget: its final evaluation return is "
+            f"{tuned[-1]['eval_return']:.0f}, against {start.mean:.0f} for the clone alone."
         )
     text = "\n".join(lines)
     print(text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime
 import shlex
 import sys
@@ -29,7 +30,7 @@ from benchmarks.screen_loop import machine, write_section  # noqa: E402
 START, END = "<!-- neonrace_pilot:start -->", "<!-- neonrace_pilot:end -->"
 PILOT = ROOT / "models" / "pretrained" / "neonrace-pilot.pt"
 CARD = ROOT / "models" / "pretrained" / "README.md"
-CURVE = ROOT / "docs" / "curves" / "neonrace_pilot.png"
+CURVE = ROOT / "docs" / "curves" / "neonrace_a3c.png"
 HELD_OUT_SEED = 1_000_000
 TEST_KWARGS = {"difficulty_name": "normal", "laps": 1, "max_episode_steps": 2000}
 GOAL_COMPLETION, GOAL_LAP_RATIO = 0.9, 1.15
@@ -94,21 +95,91 @@ def plot_curve(run_dir: Path) -> list[dict[str, float]]:
     return points
 
 
+def shown(path: str | Path) -> str:
+    """A path as the repository's documents show it: relative to the checkout where it lies inside."""
+    path = Path(path)
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str]]:
+    """How the pilot was made, from its checkpoint (and the run folder ``run`` it came from): a summary for the
+    report, and the model card's bullets on training. A clone (``pixelpilot pretrain``) needs its run folder,
+    whose config.toml holds the command."""
+    from agent.a3c import checkpoint_args
+    from agent.config import to_arguments
+
+    config, counters = payload["config"], payload["counters"]
+    export = (
+        f"then `pixelpilot export --checkpoint {{checkpoint}} --out {shown(PILOT)}` (float16 weights, no optimizer)"
+    )
+    if "pretrain_epochs" in counters:
+        import tomllib
+
+        from agent.pretrain import PretrainArgs
+
+        # The run's config.toml, or the copy shipped next to the pilot (then the training time is not known).
+        config_file = run / "config.toml" if run is not None else PILOT.with_suffix(".toml")
+        pretrain = PretrainArgs(**tomllib.loads(config_file.read_text()))
+        data, runs_dir = [shown(d) for d in pretrain.data], shown(pretrain.runs_dir)
+        pretrain = dataclasses.replace(pretrain, data=data, runs_dir=runs_dir)
+        took = ""
+        if run is not None:
+            with (run / "progress.csv").open() as f:
+                took = f" in {float(list(csv.DictReader(f))[-1]['wall_s']) / 60:.0f} min"
+        frames = counters["demo_steps"]
+        summary = (
+            f"behaviour cloning of {frames:,} recorded frames ({frames / 15 / 60:.0f} min of driving at 15 fps), "
+            f"the weights of epoch {counters['pretrain_epochs']}{took}"
+        )
+        return summary, [
+            "- Demonstrations: the scripted expert drove the NeonRace window on a virtual desktop (XTest keys at "
+            "15 fps, a new track every race) while `pixelpilot record` recorded it as it records a person: "
+            f"{frames:,} frames in {len(pretrain.data)} sessions (`benchmarks/cloning.py`, its recording stage).",
+            f"- Command: `{shlex.join(['pixelpilot', 'pretrain', *to_arguments(pretrain)])}`, "
+            + export.format(checkpoint=f"{pretrain.runs_dir}/{pretrain.run_name}/checkpoints/latest.pt")
+            + f" (`neonrace-pilot.toml` here is the run's config.toml: `pixelpilot pretrain --config "
+            f"{shown(PILOT.with_suffix('.toml'))}` repeats it).",
+            f"- Best validation epoch {counters['pretrain_epochs']} of at most {pretrain.epochs}{took} on "
+            f"{machine()}; seed {pretrain.seed}.",
+            "- No reinforcement learning: A3C fine-tuning of this clone did not beat it yet (docs/benchmarks.md, "
+            '"Learning from demonstrations").',
+        ]
+    args = checkpoint_args(payload)
+    command = shlex.join(["pixelpilot", "train", *to_arguments(args)])
+    stopped = (
+        f" (stopped with SIGTERM at {counters['steps']:,} steps, a checkpoint on the way out)"
+        if counters["steps"] < config["total_steps"]
+        else ""
+    )
+    summary = f"{counters['steps']:,} environment steps of A3C in {counters['wall_s'] / 60:.0f} min"
+    return summary, [
+        f"- Command: `{command}`{stopped}, "
+        + export.format(checkpoint=f"runs/{config['run_name']}/checkpoints/latest.pt")
+        + f" (`neonrace-pilot.toml` here is the run's config.toml: `pixelpilot train --config "
+        f"{shown(PILOT.with_suffix('.toml'))}` repeats it).",
+        f"- {counters['steps']:,} environment steps, {counters['updates']:,} updates, "
+        f"{counters['episodes']:,} episodes, {counters['wall_s'] / 60:.0f} min on {machine()}.",
+        f"- Seed {config['seed']} (A3C's asynchronous updates make runs differ even with one seed).",
+        "- Tracks: a fresh random track of the default difficulty every episode, 3 laps or 1000 steps per "
+        "episode, so that the return measures speed (a lap is a fixed distance).",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pilot", type=Path, default=PILOT, help="the policy file (default: the shipped pilot)")
     parser.add_argument("--episodes", type=int, default=50, help="held-out tracks in-process (default 50)")
     parser.add_argument("--screen-episodes", type=int, default=1, help="races through the window (default 1)")
-    parser.add_argument("--run", type=Path, help="the pilot's training run folder, for the learning curve")
+    parser.add_argument("--run", type=Path, help="the pilot's run folder: an A3C run's curve, a clone's command")
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
 
-    from agent.a3c import checkpoint_args, load_checkpoint
-    from agent.config import to_arguments
+    from agent.a3c import load_checkpoint
     from agent.evaluation import evaluate, report
 
     payload = load_checkpoint(options.pilot)
-    config, counters = payload["config"], payload["counters"]
+    config = payload["config"]
+    summary, training = provenance(payload, options.run)
     results = {
         "expert (scripted, reads the game state)": scripted("expert", options.episodes),
         "random actions": scripted("random", options.episodes),
@@ -120,21 +191,14 @@ def main() -> None:
     completion = pilot.lap_completion or 0.0
     ratio = float(np.mean(pilot.lap_times)) / expert_lap if pilot.lap_times else float("inf")
     met = completion >= GOAL_COMPLETION and ratio <= GOAL_LAP_RATIO
-    points = plot_curve(options.run) if options.run else []
+    points = plot_curve(options.run) if options.run and "pretrain_epochs" not in payload["counters"] else []
 
-    command = shlex.join(["pixelpilot", "train", *to_arguments(checkpoint_args(payload))])
-    stopped = (
-        f" (stopped with SIGTERM at {counters['steps']:,} steps, a checkpoint on the way out)"
-        if counters["steps"] < config["total_steps"]
-        else ""
-    )
     decide = pilot.timing["decide_ms"]
     lines = [
         "## The shipped NeonRace pilot (issue 5)",
         "",
         f"`.venv/bin/python benchmarks/neonrace_pilot.py` on {datetime.date.today()}: {machine()}.",
-        f"Pilot: `{options.pilot.relative_to(ROOT) if options.pilot.is_relative_to(ROOT) else options.pilot}`, "
-        f"{counters['steps']:,} environment steps of A3C in {counters['wall_s'] / 60:.0f} min.",
+        f"Pilot: `{shown(options.pilot)}`, {summary}.",
         "",
         f"{options.episodes} held-out tracks of the default difficulty (normal), one lap from a standing start, at "
         f"most 2000 steps (133 s); reset seeds {HELD_OUT_SEED:,} + i, the same tracks for every driver. Lap time: "
@@ -152,7 +216,7 @@ def main() -> None:
     if screen is not None:
         lines += [
             "",
-            f"Through the screen (`pixelpilot evaluate --checkpoint {PILOT.relative_to(ROOT)} --profile neonrace "
+            f"Through the screen (`pixelpilot evaluate --checkpoint {shown(options.pilot)} --profile neonrace "
             f"--episodes {options.screen_episodes}`: the game's window on a virtual desktop, its own track 0, "
             "3 laps, 15 fps):",
             "",
@@ -167,7 +231,7 @@ def main() -> None:
             f"Learning curve of the run ({options.run.name}; evaluation every {config['eval_every']:,} steps, 10 "
             f"episodes of the training env): best evaluation return {best['eval_return']:.0f} at "
             f"{best['steps']:,.0f} steps ({best['wall_s'] / 60:.0f} min), lap completion "
-            f"{best.get('eval_laps', float('nan')):.0%}. ![curve](curves/neonrace_pilot.png)",
+            f"{best.get('eval_laps', float('nan')):.0%}. ![curve](curves/neonrace_a3c.png)",
         ]
     text = "\n".join(lines)
     print(text)
@@ -180,17 +244,9 @@ def main() -> None:
         "7 actions, on 128x200x1 gray observations; float16 weights (`pixelpilot export`), no optimizer state. "
         "Drive with `pixelpilot play --profile neonrace --checkpoint models/pretrained/neonrace-pilot.pt`; "
         "train on with `--init-from`.\n\n"
-        "## Training\n\n"
-        f"- Command: `{command}`{stopped}, then `pixelpilot export --checkpoint runs/{config['run_name']}/checkpoints/"
-        "latest.pt --out models/pretrained/neonrace-pilot.pt` (`neonrace-pilot.toml` here is the run's "
-        "config.toml: `pixelpilot train --config models/pretrained/neonrace-pilot.toml` repeats it).\n"
-        f"- {counters['steps']:,} environment steps, {counters['updates']:,} updates, "
-        f"{counters['episodes']:,} episodes, {counters['wall_s'] / 60:.0f} min on {machine()}.\n"
-        f"- Seed {config['seed']} (A3C's asynchronous updates make runs differ even with one seed).\n"
-        "- Tracks: a fresh random track of the default difficulty every episode, 3 laps or 1000 steps per "
-        "episode, so that the return measures speed (a lap is a fixed distance).\n\n"
+        "## Training\n\n" + "\n".join(training) + "\n\n"
         "## Evaluation\n\n"
-        + "\n".join(lines[2:]).replace("curves/neonrace_pilot.png", "../../docs/curves/neonrace_pilot.png")
+        + "\n".join(lines[2:]).replace("curves/neonrace_a3c.png", "../../docs/curves/neonrace_a3c.png")
         + "\n"
     )
 

@@ -51,7 +51,7 @@ from gui.worker import Task, TaskPool
 ENV_IDS = ("pixelpilot/NeonRace-v0", *BENCHMARKS)
 """offered in the list; any registered id may be typed"""
 HYPERPARAMETERS = ("workers", "envs_per_worker", "total_steps", "n_steps", "lr", "gamma", "entropy_coef",
-                   "eval_every", "checkpoint_every", "seed", "critic_warmup")  # fmt: skip
+                   "eval_every", "checkpoint_every", "seed", "critic_warmup", "init_kl_coef")  # fmt: skip
 """the ``Args`` fields the form shows (the rest keep their defaults; ``config.toml`` and ``--config`` reach them)"""
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Args)}
 DOCS = config.field_docs(Args)

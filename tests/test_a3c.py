@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import multiprocessing
 import signal
@@ -122,7 +123,8 @@ def test_batched_evaluation_acts_as_one_by_one(env_id, kwargs):
 
 
 def test_replay_of_a_recurrent_rollout_restarts_each_environment_at_its_episode_end():
-    """The loss recomputes a rollout of E envs in one pass; it must match stepping each env alone."""
+    """The loss recomputes a rollout of E envs in one pass; it must match stepping each env alone, and end in the
+    state acting on would start from."""
     from agent.a3c import replay
     from models.actor_critic import CNNActorCritic
 
@@ -133,7 +135,7 @@ def test_replay_of_a_recurrent_rollout_restarts_each_environment_at_its_episode_
     ends[2, 0] = 1.0  # env 0's episode ends after step 2
     start = model.initial_state(2)
     with torch.no_grad():
-        dist, values = replay(model, observations, start, ends)
+        dist, values, final = replay(model, observations, start, ends)
         for e in range(2):
             state = model.initial_state(1)
             for t in range(6):
@@ -142,6 +144,8 @@ def test_replay_of_a_recurrent_rollout_restarts_each_environment_at_its_episode_
                 torch.testing.assert_close(values[t * 2 + e], value[0])
                 if ends[t, e]:
                     state = model.initial_state(1)
+            torch.testing.assert_close(final[0][e], state[0][0])
+            torch.testing.assert_close(final[1][e], state[1][0])
 
 
 def quick(tmp_path, name, **kwargs):
@@ -222,6 +226,36 @@ def test_critic_warmup_trains_a_fresh_value_head_alone(tmp_path):
     assert [k for k in before if not torch.equal(before[k], after[k])] == ["value.weight", "value.bias"]
     with pytest.raises(ConfigError, match="critic-warmup: only with init-from"):
         quick(tmp_path, "x", critic_warmup=1000)
+
+
+def test_init_kl_coef_keeps_the_policy_near_the_starting_one(tmp_path):
+    """The penalty for drifting from the init_from policy: a fine-tune at a high learning rate stays far closer
+    to where it started with it than without it, and the run logs the divergence (a row each 2 s)."""
+    from models.actor_critic import build
+
+    source = train(quick(tmp_path, "source", total_steps=1000)).run_dir / "checkpoints" / "latest.pt"
+    env = gym.make("CartPole-v1")
+    observations = torch.as_tensor(np.stack([env.reset(seed=i)[0] for i in range(64)]) * 20, dtype=torch.float32)
+
+    def drift(coef: float) -> float:
+        args = quick(tmp_path, f"kl{coef}", total_steps=8000, lr=1e-2, init_from=str(source), init_kl_coef=coef)
+        result = train(args)
+        models = []
+        for path in (source, result.run_dir / "checkpoints" / "latest.pt"):
+            model = build(env.observation_space, env.action_space)
+            model.load_state_dict(load_checkpoint(path)["model"])
+            models.append(model)
+        with torch.no_grad():
+            start, end = (m(observations)[0] for m in models)
+            return float(torch.distributions.kl_divergence(start, end).mean())
+
+    free, held = drift(0.0), drift(50.0)
+    assert held < free / 5, (held, free)
+    with (tmp_path / "kl50.0" / "progress.csv").open() as f:
+        logged = [float(row["kl_to_init"]) for row in csv.DictReader(f) if row["kl_to_init"] != "nan"]
+    assert logged and all(v >= 0 for v in logged)
+    with pytest.raises(ConfigError, match="init-kl-coef: only with init-from"):
+        quick(tmp_path, "x", init_kl_coef=1.0)
 
 
 def test_a_control_from_another_thread_sees_the_progress_and_stops_the_run_as_ctrl_c_does(tmp_path):
