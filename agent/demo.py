@@ -37,7 +37,7 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
     if checkpoint is not None:
         pilot = Pilot(checkpoint, env)
         decide = pilot.act
-        driver = f"the pilot {checkpoint} ({pilot.steps:,} steps of A3C; it sees only the captured frames)"
+        driver = f"the pilot {checkpoint} ({pilot.training}; it sees only the captured frames)"
     else:
         expert = MirroredExpert()
         decide = expert.act
