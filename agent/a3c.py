@@ -900,16 +900,18 @@ def train(args: Args, resume: str | Path | None = None, control: TrainControl | 
         global_model = model_for(args, probe)
     finally:
         probe.close()
+    start = load_checkpoint(args.init_from) if args.init_from else None
     if payload is not None:
         load_weights(global_model, payload, args.env_id)
-    elif args.init_from:
-        load_weights(global_model, load_checkpoint(args.init_from), args.env_id)
+    elif start is not None:
+        load_weights(global_model, start, args.env_id)
         if args.critic_warmup:
             reset_value_head(global_model)
     reference = None
-    if args.init_kl_coef:  # the starting policy, also on resuming: the penalty is toward it for the whole run
+    if args.init_kl_coef and start is not None:
+        # The starting policy, also on resuming: the penalty is toward it for the whole run.
         reference = copy.deepcopy(global_model)
-        load_weights(reference, load_checkpoint(args.init_from), args.env_id)
+        load_weights(reference, start, args.env_id)
         reference.requires_grad_(False).share_memory()
     global_model.share_memory()
     optimizer = torch.optim.Adam(global_model.parameters(), lr=args.lr)

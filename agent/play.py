@@ -51,12 +51,12 @@ class Pilot:
         if args.frame_stack != 1:
             raise ConfigError(f"{checkpoint}: trained on {args.frame_stack} stacked frames; pilots drive single frames")
         counters = payload["counters"]
-        a3c_steps = f"{int(counters['steps']):,} steps of A3C"
-        if "pretrain_epochs" in counters:  # ``pixelpilot pretrain`` wrote it, A3C may have trained on since
-            cloned = f"cloned from {int(counters['demo_steps']):,} recorded frames"
-            self.training = cloned + (f", then {a3c_steps}" if counters["steps"] else "")
-        else:
-            self.training = a3c_steps
+        # ``pixelpilot pretrain`` writes the demonstration counters; A3C (also with --init-from) starts its own.
+        self.training = (
+            f"cloned from {int(counters['demo_steps']):,} recorded frames"
+            if "pretrain_epochs" in counters
+            else f"{int(counters['steps']):,} steps of A3C"
+        )
         """how the checkpoint was trained, for reports"""
         self.model = model_for(args, env)
         load_weights(self.model, payload, "pixelpilot/Screen-v0")

@@ -103,21 +103,27 @@ def shown(path: str | Path) -> str:
 
 def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str]]:
     """How the pilot was made, from its checkpoint (and the run folder ``run`` it came from): a summary for the
-    report, and the model card's bullets on training. A clone (``pixelpilot pretrain``) needs its run folder,
-    whose config.toml holds the command."""
+    report, and the model card's bullets on training. A clone's command comes from its run's config.toml, or
+    without ``run`` from the copy shipped next to the pilot (then its training time is not known)."""
     from agent.a3c import checkpoint_args
     from agent.config import to_arguments
 
     config, counters = payload["config"], payload["counters"]
-    export = (
-        f"then `pixelpilot export --checkpoint {{checkpoint}} --out {shown(PILOT)}` (float16 weights, no optimizer)"
-    )
+    toml = shown(PILOT.with_suffix(".toml"))
+
+    def shipped(command: str, checkpoint: str) -> str:
+        """How the run's checkpoint became the shipped files."""
+        return (
+            f"then `pixelpilot export --checkpoint {checkpoint} --out {shown(PILOT)}` (float16 weights, no "
+            f"optimizer) (`{Path(toml).name}` here is the run's config.toml: `pixelpilot {command} --config {toml}` "
+            "repeats it)."
+        )
+
     if "pretrain_epochs" in counters:
         import tomllib
 
         from agent.pretrain import PretrainArgs
 
-        # The run's config.toml, or the copy shipped next to the pilot (then the training time is not known).
         config_file = run / "config.toml" if run is not None else PILOT.with_suffix(".toml")
         pretrain = PretrainArgs(**tomllib.loads(config_file.read_text()))
         data, runs_dir = [shown(d) for d in pretrain.data], shown(pretrain.runs_dir)
@@ -136,9 +142,7 @@ def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str
             "15 fps, a new track every race) while `pixelpilot record` recorded it as it records a person: "
             f"{frames:,} frames in {len(pretrain.data)} sessions (`benchmarks/cloning.py`, its recording stage).",
             f"- Command: `{shlex.join(['pixelpilot', 'pretrain', *to_arguments(pretrain)])}`, "
-            + export.format(checkpoint=f"{pretrain.runs_dir}/{pretrain.run_name}/checkpoints/latest.pt")
-            + f" (`neonrace-pilot.toml` here is the run's config.toml: `pixelpilot pretrain --config "
-            f"{shown(PILOT.with_suffix('.toml'))}` repeats it).",
+            + shipped("pretrain", f"{pretrain.runs_dir}/{pretrain.run_name}/checkpoints/latest.pt"),
             f"- Best validation epoch {counters['pretrain_epochs']} of at most {pretrain.epochs}{took} on "
             f"{machine()}; seed {pretrain.seed}.",
             "- No reinforcement learning: A3C fine-tuning of this clone did not beat it yet (docs/benchmarks.md, "
@@ -153,10 +157,7 @@ def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str
     )
     summary = f"{counters['steps']:,} environment steps of A3C in {counters['wall_s'] / 60:.0f} min"
     return summary, [
-        f"- Command: `{command}`{stopped}, "
-        + export.format(checkpoint=f"runs/{config['run_name']}/checkpoints/latest.pt")
-        + f" (`neonrace-pilot.toml` here is the run's config.toml: `pixelpilot train --config "
-        f"{shown(PILOT.with_suffix('.toml'))}` repeats it).",
+        f"- Command: `{command}`{stopped}, " + shipped("train", f"runs/{config['run_name']}/checkpoints/latest.pt"),
         f"- {counters['steps']:,} environment steps, {counters['updates']:,} updates, "
         f"{counters['episodes']:,} episodes, {counters['wall_s'] / 60:.0f} min on {machine()}.",
         f"- Seed {config['seed']} (A3C's asynchronous updates make runs differ even with one seed).",

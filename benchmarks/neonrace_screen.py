@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.neonrace_pilot import PILOT  # noqa: E402
+from benchmarks.neonrace_pilot import PILOT, shown  # noqa: E402
 from benchmarks.screen_loop import machine, write_section  # noqa: E402
 
 START, END = "<!-- neonrace_screen:start -->", "<!-- neonrace_screen:end -->"
@@ -115,16 +115,13 @@ def main() -> None:
     evaluations, training = read_run(options.out)
     evaluations = [start_point(options.out, init_from), *evaluations]
     plot(evaluations, training)
-    shown = command(
-        init_from.relative_to(ROOT) if init_from.is_relative_to(ROOT) else init_from, config["total_steps"],
-        Path("runs") / options.out.name,
-    )  # fmt: skip
+    run_command = command(Path(shown(init_from)), config["total_steps"], Path("runs") / options.out.name)
     wall = max(p["wall_s"] for p in evaluations + training)
     lines = [
         "## A3C through the screen: a learning curve (issue 5)",
         "",
         f"`.venv/bin/python benchmarks/neonrace_screen.py` on {datetime.date.today()}: {machine()}. The run: "
-        f"`{shlex.join(shown)}`.",
+        f"`{shlex.join(run_command)}`.",
         "",
         f"Each of the 2 workers started its own Xvfb + openbox desktop and NeonRace window, captured it and pressed "
         f"keys through XTest at 15 fps; the evaluator ran {EVAL_EPISODES} races on a third desktop (greedy policy, "
