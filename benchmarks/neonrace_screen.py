@@ -6,7 +6,8 @@ second per worker; see the in-process curves), so the run starts from a behaviou
 whose critic already counts the screen's score. The starting point of the curve is the same checkpoint
 evaluated the same way (through a window on a virtual desktop, the game's own track, 3 laps or 180 s).
 
-The run stays in ``--out`` and is reused on a second run (delete it to redo it).
+The clone comes from benchmarks/cloning.py (run it first). The run stays in ``--out`` and is reused on a second
+run (delete it to redo it).
 
 Run: .venv/bin/python benchmarks/neonrace_screen.py [--init-from CHECKPOINT] [--steps 24000]
 """
@@ -26,12 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.neonrace_pilot import PILOT, shown  # noqa: E402
+from benchmarks.neonrace_pilot import shown  # noqa: E402
 from benchmarks.screen_loop import machine, write_section  # noqa: E402
 
 START, END = "<!-- neonrace_screen:start -->", "<!-- neonrace_screen:end -->"
 CURVE = ROOT / "docs" / "curves" / "neonrace_screen.png"
 EVAL_EPISODES = 2
+CLONE = ROOT / "runs" / "cloning" / "clone-30min" / "checkpoints" / "latest.pt"
+"""benchmarks/cloning.py's 30-minute clone"""
 
 
 def command(init_from: Path, steps: int, run_dir: Path) -> list[str]:
@@ -98,7 +101,7 @@ def plot(evaluations: list[dict[str, float]], training: list[dict[str, float]]) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--init-from", type=Path, default=PILOT, help="the checkpoint to fine-tune (default: the pilot)"
+        "--init-from", type=Path, default=CLONE, help="the clone to fine-tune (default: cloning.py's 30-min one)"
     )
     parser.add_argument("--steps", type=int, default=24_000, help="environment steps (default 24,000: about 15 min)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "neonrace-screen", help="the run folder")
