@@ -13,9 +13,10 @@ How the processes share one model (the synchronisation is also commented where i
   then wakes the worker, which copies the newest global weights, which include every other worker's updates so
   far. (Rolling out on while the gradient is applied was 30% faster per step but needed twice the steps: each
   gradient then landed on weights that had moved on by the worker's own previous update.)
-- An evaluator process periodically copies the global weights and runs deterministic episodes (several
-  environments side by side, one batched forward pass per step). Each result is stamped with the steps and the
-  clock of its snapshot: the curve shows when the weights were that good, not when the verdict came in.
+- An evaluator process periodically copies the global weights and runs episodes (most likely actions, or
+  sampled ones with ``eval_sample``; several environments side by side, one batched forward pass per step).
+  Each result is stamped with the steps and the clock of its snapshot: the curve shows when the weights were
+  that good, not when the verdict came in.
 - Processes start from a fork server that has already imported torch (where the platform has one, else
   ``spawn``): like ``spawn`` each starts clean, without the parent's threads, windows or sockets, but in
   milliseconds instead of the second it takes to import torch.
@@ -54,7 +55,13 @@ from agent.config import ConfigError, check_fields, to_toml
 from agent.laps import lap_completion
 from capture.errors import PixelpilotError
 from capture.timing import TimingStats
-from models.actor_critic import UnsupportedSpaceError, build, deterministic_action, reset_value_head
+from models.actor_critic import (
+    UnsupportedSpaceError,
+    build,
+    deterministic_action,
+    reset_value_head,
+    sampled_action,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +113,10 @@ class Args:
     eval_every: int = 20_000
     """evaluate the global model every this many environment steps (0: never)"""
     eval_episodes: int = 10
-    """episodes per evaluation, with the deterministic policy"""
+    """episodes per evaluation, with the deterministic policy (most likely actions) unless eval_sample"""
+    eval_sample: bool = False
+    """evaluate with actions drawn from the policy (the same seeded draws each time): the policy A3C trains. A
+    behaviour-cloned policy is not sharp everywhere, and its most likely action can drive worse than it does"""
     eval_envs: int = 10
     """environments an evaluation runs side by side with one batched forward pass (1 for environments that
     drive a real window)"""
@@ -255,11 +265,18 @@ class Episode:
 
 
 def run_episodes(
-    model: nn.Module, envs: list[gym.Env], episodes: int, seed: int, timing: TimingStats | None = None
+    model: nn.Module,
+    envs: list[gym.Env],
+    episodes: int,
+    seed: int,
+    timing: TimingStats | None = None,
+    sample: bool = False,
 ) -> list[Episode]:
     """``episodes`` episodes with the deterministic (most likely) action, episode i reset with ``seed + i``;
     ``envs`` run side by side with one batched forward pass per step, the same episodes as one by one.
     ``timing`` receives the time of each forward pass and action choice (``decide_ms``).
+    ``sample``: draw each action from the policy instead (the policy A3C trains), with a generator seeded by
+    ``seed`` so that the same call gives the same episodes.
     """
     envs = envs[: min(len(envs), episodes)]
     space = envs[0].action_space
@@ -273,11 +290,12 @@ def run_episodes(
     state = model.initial_state(len(envs))
     discrete = isinstance(space, gym.spaces.Discrete)
     counts = np.zeros((len(envs), int(space.n) if discrete else 0), dtype=np.int64)
+    generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         while active.any():
             t0 = time.perf_counter()
             dist, _, state = model(torch.as_tensor(obs, dtype=torch.float32), state)
-            actions = deterministic_action(dist)
+            actions = sampled_action(dist, generator) if sample else deterministic_action(dist)
             if timing is not None:
                 timing.add("decide_ms", (time.perf_counter() - t0) * 1000.0)
             keep = torch.ones(len(envs))
@@ -566,7 +584,7 @@ def evaluator(
             with lock:
                 copy_weights(global_model, model)
             wall_s = time.monotonic() - started
-            point = eval_point(run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000), at, wall_s)
+            point = eval_point(args, model, envs, at, wall_s)
             # The weights evaluated go back with the result: training moved on meanwhile, and best.pt must
             # hold what was measured, not the global model of the moment the result arrives.
             weights = {k: v.clone() for k, v in model.state_dict().items()}
@@ -660,7 +678,9 @@ class EvalPoint:
     """the share of episodes that completed a lap (racing environments only)"""
 
 
-def eval_point(episodes: list[Episode], steps: int, wall_s: float) -> EvalPoint:
+def eval_point(args: Args, model: nn.Module, envs: list[gym.Env], steps: int, wall_s: float) -> EvalPoint:
+    """One evaluation of ``model``: the same episodes each time (and with ``eval_sample`` the same draws)."""
+    episodes = run_episodes(model, envs, args.eval_episodes, args.seed + 10_000, sample=args.eval_sample)
     returns = returns_of(episodes)
     completion = lap_completion([e.info for e in episodes])
     return EvalPoint(steps, wall_s, float(returns.mean()), float(returns.std()), completion)
@@ -865,7 +885,7 @@ def _final_evaluation(args: Args, model: nn.Module, steps: int, wall_s: float) -
     """The curve ends with the model training ended with (the evaluator may not have seen the last updates)."""
     envs = make_eval_envs(args, args.eval_episodes)
     try:
-        return eval_point(run_episodes(model, envs, args.eval_episodes, seed=args.seed + 10_000), steps, wall_s)
+        return eval_point(args, model, envs, steps, wall_s)
     finally:
         close_all(envs)
 

@@ -181,7 +181,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         env_kwargs = config.from_arguments(a3c.Args, argparse.Namespace(env_kwargs=args.env_kwarg)).env_kwargs
     render = "human" if args.render else None
     print(report(evaluate(args.checkpoint, args.episodes, args.seed, args.env, env_kwargs, render, args.profile,
-                          args.display)))  # fmt: skip
+                          args.display, args.sample)))  # fmt: skip
     return 0
 
 
@@ -296,13 +296,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "dataset (learning from corrections: pretrain on it, or add it to the pilot's demos)")  # fmt: skip
     p.set_defaults(func=cmd_play, needs_screen=True)
 
-    p = sub.add_parser("evaluate", help="run a checkpoint's deterministic policy: returns, laps, lap time, latency")
+    p = sub.add_parser("evaluate", help="run a checkpoint's policy (most likely actions, or --sample): returns, "
+                       "laps, lap time, latency")  # fmt: skip
     p.add_argument("--checkpoint", required=True, help="a checkpoint file or a run folder (its latest.pt)")
     p.add_argument("--episodes", type=argtypes.positive(int), default=10, help="episodes (default 10)")
     p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (default 10000)")
     p.add_argument("--env", help="evaluate on this environment id instead of the training one")
     p.add_argument("--env-kwarg", action="append", metavar="KEY=VALUE", help="environment keyword argument")
     p.add_argument("--render", action="store_true", help="show the episodes in a window")
+    p.add_argument("--sample", action="store_true", help="draw actions from the policy (seeded by --seed) instead "
+                   "of taking the most likely one")  # fmt: skip
     p.add_argument("--profile", help="evaluate through this game profile's window (pixelpilot/Screen-v0)")
     p.add_argument("--display", default="virtual", help="with --profile: 'virtual' (default: a desktop and game of "
                    "its own) or a display such as :0")  # fmt: skip

@@ -45,6 +45,8 @@ class Evaluation:
     """environments run side by side (the batch of each decision)"""
     timing: dict[str, dict[str, float]] = field(default_factory=dict)
     """latency percentiles (ms) per measure: decide_ms, and capture_ms / send_ms through the screen"""
+    sampled: bool = False
+    """actions drawn from the policy, not its most likely ones"""
 
     @property
     def returns(self) -> list[float]:
@@ -112,10 +114,12 @@ def evaluate(
     render_mode: str | None = None,
     profile: str | None = None,
     display: str = "virtual",
+    sample: bool = False,
 ) -> Evaluation:
     """Run ``checkpoint``'s deterministic policy for ``episodes`` episodes, episode i reset with ``seed + i``: on
     its own environment (``env_kwargs`` override some of its arguments), on another ``env_id`` made with
-    ``env_kwargs``, or through ``profile``'s game window on ``display``."""
+    ``env_kwargs``, or through ``profile``'s game window on ``display``. ``sample``: draw the actions from the
+    policy instead (what A3C trains; a cloned policy's most likely action can drive worse than the policy)."""
     if episodes < 1:
         raise ConfigError(f"episodes: invalid value {episodes!r}")
     payload = load_checkpoint(checkpoint)
@@ -140,14 +144,14 @@ def evaluate(
         model = model_for(args, envs[0])
         load_weights(model, payload, args.env_id)
         model.eval()
-        results = run_episodes(model, envs, episodes, seed, timing)
+        results = run_episodes(model, envs, episodes, seed, timing, sample)
         summary = timing.summary()
         screen_timing = getattr(envs[0].unwrapped, "timing", None)
         if isinstance(screen_timing, TimingStats):
             summary |= {k: v for k, v in screen_timing.summary().items() if k in ("capture_ms", "send_ms")}
     finally:
         close_all(envs)
-    return Evaluation(args.env_id, args.env_kwargs, results, min(len(envs), episodes), summary)
+    return Evaluation(args.env_id, args.env_kwargs, results, min(len(envs), episodes), summary, sample)
 
 
 def action_names(env_id: str, n: int) -> list[str]:
@@ -162,7 +166,10 @@ def report(evaluation: Evaluation) -> str:
     e = evaluation
     kwargs = ", ".join(f"{k}={v}" for k, v in e.env_kwargs.items() if k != "private_display")
     lines = [
-        f"{len(e.episodes)} episodes on {e.env_id}" + (f" ({kwargs})" if kwargs else "") + ": "
+        f"{len(e.episodes)} episodes on {e.env_id}"
+        + (f" ({kwargs})" if kwargs else "")
+        + (", sampled actions" if e.sampled else "")
+        + ": "
         f"return {e.mean:.1f} ± {e.std:.1f} (min {min(e.returns):.1f}, max {max(e.returns):.1f}), "
         f"{np.mean([x.steps for x in e.episodes]):.0f} steps per episode"
     ]

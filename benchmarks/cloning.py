@@ -10,8 +10,9 @@ driving recorded through the real window, then A3C from the clone next to A3C fr
 2. Clone: ``pixelpilot pretrain`` on each set; every clone and the expert drive the same held-out tracks
    in-process (as in benchmarks/neonrace_pilot.py): laps finished, lap time, score.
 3. Fine-tune: A3C from the 30-minute clone and A3C from scratch, same budget and environment (the shipped pilot's
-   training env: 3 laps or 1000 steps, so the return measures speed); steps and wall-clock for each to reach
-   the from-scratch run's final evaluation return.
+   training env: 3 laps or 1000 steps, so the return measures speed), evaluated with sampled actions; steps and
+   wall-clock for each to reach the from-scratch run's final evaluation return. Then the final checkpoints drive
+   the held-out tracks, with their most likely actions and with sampled ones.
 
 Datasets and runs stay in ``--out`` and are reused on a second run (delete them to redo a stage).
 
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.launcher import free_port  # noqa: E402
 from benchmarks.neonrace_pilot import HELD_OUT_SEED, TEST_KWARGS, cells, scripted  # noqa: E402
+from benchmarks.neonrace_screen import read_run  # noqa: E402
 from benchmarks.screen_loop import machine, write_section  # noqa: E402
 
 START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
@@ -45,6 +47,8 @@ CURVE = ROOT / "docs" / "curves" / "cloning.png"
 RECORD_SEED = 2_000_000
 TRAIN_KWARGS = {"laps": 3, "max_episode_steps": 1000}
 INIT_KL_COEF = 10.0  # fine-tuning the clone: KL 1 let it drift (evaluations 338-475 in 90,000 steps)
+EVAL_EPISODES = 20  # per fine-tuning evaluation, the same tracks and draws each time
+Curves = tuple[list[dict[str, float]], list[dict[str, float]]]  # evaluations, training rows
 BC_EPOCHS = 8  # at most (patience 3): an epoch of the 30-min set takes about 4 min on 2 cores
 
 
@@ -161,19 +165,18 @@ def clone(out: Path, name: str, data: list[Path]) -> tuple[Path, dict[str, Any]]
     return checkpoint, json.loads(saved.read_text())
 
 
-def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> list[dict[str, float]]:
-    """The run's evaluation curve (from its progress.csv); trains first if the run is not there.
+def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> Curves:
+    """The run's evaluations and training rows (from its progress.csv); trains first if the run is not there.
 
     From scratch: the shipped pilot's settings. From the clone: a fifth of the learning rate (at 5e-4 the clone's
     policy collapsed to one action by the first evaluation), a critic warm-up of a third of the budget (the
     clone's critic counts the screen's score, not this environment's reward) and a penalty for drifting from the
-    clone's policy (the young critic's advantages are mostly noise)."""
-    import csv
-
+    clone's policy (the young critic's advantages are mostly noise). Both evaluate the policy A3C trains, with
+    sampled actions: the most likely action of the clone changes with small steps of the policy that hardly
+    change how it drives, which made greedy evaluations of fine-tuning swing by ±60."""
     from agent import a3c
 
-    progress = out / name / "progress.csv"
-    if not progress.exists():
+    if not (out / name / "progress.csv").exists():
         tuning = (
             {"lr": 1e-4, "init_from": str(init_from), "critic_warmup": steps // 3, "init_kl_coef": INIT_KL_COEF}
             if init_from
@@ -181,39 +184,41 @@ def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> list[d
         )
         args = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs=TRAIN_KWARGS, workers=2, envs_per_worker=8,
                         total_steps=steps, n_steps=10, gae_lambda=0.95, reward_scale=0.1, normalize_advantages=True,
-                        max_grad_norm=0.5, eval_every=steps // 10, eval_episodes=10, checkpoint_every=steps,
-                        run_name=name, runs_dir=str(out), seed=1, progress=False, **tuning)  # fmt: skip
+                        max_grad_norm=0.5, eval_every=steps // 10, eval_episodes=EVAL_EPISODES, eval_sample=True,
+                        checkpoint_every=steps, run_name=name, runs_dir=str(out), seed=1, progress=False,
+                        **tuning)  # fmt: skip
         a3c.train(args)
-    with progress.open() as f:
-        rows = [r for r in csv.DictReader(f) if r.get("eval_return") not in (None, "", "nan")]
-    return [{"steps": float(r["steps"]), "wall_s": float(r["wall_s"]), "eval_return": float(r["eval_return"]),
-             "eval_laps": float(r["eval_laps"]) if r.get("eval_laps") else float("nan")} for r in rows]  # fmt: skip
+    return read_run(out / name)
 
 
-def first_reaching(curve: list[dict[str, float]], target: float) -> dict[str, float] | None:
-    return next((p for p in curve if p["eval_return"] >= target), None)
+def first_reaching(curve: list[dict[str, float]], target: float, key: str = "eval_return") -> dict[str, float] | None:
+    return next((p for p in curve if p[key] >= target), None)
 
 
-def plot(curves: dict[str, list[dict[str, float]]], target: float) -> None:
+def plot(curves: dict[str, Curves], target: float) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for name, curve in curves.items():
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for (name, (evaluations, training)), color in zip(curves.items(), ("tab:blue", "tab:orange"), strict=False):
         for ax, x, scale in ((axes[0], "steps", 1.0), (axes[1], "wall_s", 60.0)):
-            ax.plot([p[x] / scale for p in curve], [p["eval_return"] for p in curve], "o-", label=name)
+            ax.plot([p[x] / scale for p in training], [p["episodic_return"] for p in training], color=color,
+                    alpha=0.3, lw=1, label=f"{name}: training episodes (last 20)")  # fmt: skip
+            ax.plot([p[x] / scale for p in evaluations], [p["eval_return"] for p in evaluations], "o-", color=color,
+                    label=f"{name}: evaluation ({EVAL_EPISODES} episodes)")  # fmt: skip
     for ax, label in ((axes[0], "environment steps"), (axes[1], "wall-clock (min)")):
         ax.axhline(target, color="gray", ls="--", lw=1)
         ax.set_xlabel(label)
-        ax.set_ylabel("evaluation return (10 episodes)")
         ax.grid(alpha=0.3)
-    axes[0].legend()
+    axes[0].set_ylabel("return, sampled actions (3 laps or 1000 steps)")
+    axes[0].legend(fontsize=7)
     fig.suptitle("A3C on NeonRace-v0: from the behaviour-cloned start vs from scratch")
     fig.tight_layout()
     CURVE.parent.mkdir(exist_ok=True)
     fig.savefig(CURVE, dpi=100)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -250,14 +255,28 @@ def main() -> None:
         print(f"{name}: {frames} frames, {fit}, laps {evaluation.lap_completion:.0%}", flush=True)
 
     biggest = list(clones)[-1]
-    start = evaluate(clones[biggest][0], 10, 1 + 10_000, env_kwargs=TRAIN_KWARGS)
-    scratch = finetune(options.out, "a3c-scratch", options.finetune_steps, None)
-    tuned = finetune(options.out, "a3c-from-clone", options.finetune_steps, clones[biggest][0])
+    clone_checkpoint = clones[biggest][0]
+    # The clone's point 0: evaluated as the runs evaluate (the same seed, so the same tracks and draws).
+    start = evaluate(clone_checkpoint, EVAL_EPISODES, 1 + 10_000, env_kwargs=TRAIN_KWARGS, sample=True)
+    scratch, scratch_training = finetune(options.out, "a3c-scratch", options.finetune_steps, None)
+    tuned, tuned_training = finetune(options.out, "a3c-from-clone", options.finetune_steps, clone_checkpoint)
     tuned = [{"steps": 0.0, "wall_s": 0.0, "eval_return": start.mean, "eval_laps": start.lap_completion or 0.0},
              *tuned]  # fmt: skip
     target = scratch[-1]["eval_return"]
     reach_scratch, reach_clone = first_reaching(scratch, target), first_reaching(tuned, target)
-    plot({"A3C from scratch": scratch, f"A3C from {biggest}": tuned}, target)
+    plot({"A3C from scratch": (scratch, scratch_training), f"A3C from {biggest}": (tuned, tuned_training)}, target)
+    finals = {
+        biggest: clone_checkpoint,
+        "A3C from the clone": options.out / "a3c-from-clone",
+        "A3C from scratch": options.out / "a3c-scratch",
+    }
+    held_out = {
+        (name, sample): clones[biggest][1]
+        if (name, sample) == (biggest, False)
+        else evaluate(checkpoint, options.episodes, HELD_OUT_SEED, env_kwargs=TEST_KWARGS, sample=sample)
+        for name, checkpoint in finals.items()
+        for sample in (False, True)
+    }
 
     lines = [
         "## Learning from demonstrations: behaviour cloning, then A3C (issue 6)",
@@ -296,8 +315,9 @@ def main() -> None:
         f"(lr 5e-4) from scratch; from the clone lr 1e-4, `--critic-warmup {options.finetune_steps // 3}` (a fresh "
         f"value head learns alone first: the clone's critic counts the screen's score) and `--init-kl-coef "
         f"{INIT_KL_COEF:g}` (a penalty for drifting from the clone's policy). Evaluation every "
-        f"{options.finetune_steps // 10:,} steps: 10 episodes of 3 laps or 1000 steps, the same tracks each time. "
-        f"Target: the from-scratch run's final evaluation return, {target:.0f}.",
+        f"{options.finetune_steps // 10:,} steps (`--eval-sample`): {EVAL_EPISODES} episodes of 3 laps or 1000 "
+        "steps with actions drawn from the policy, the policy A3C trains; the same tracks and the same draws each "
+        f"time. Target: the from-scratch run's final evaluation return, {target:.0f}.",
         "",
         "| start | eval return at 0 | min / max eval | final eval return | steps to target | wall-clock to target |",
         "|---|---:|---:|---:|---:|---:|",
@@ -307,16 +327,12 @@ def main() -> None:
         "![curves](curves/cloning.png)",
         "",
     ]
-    if len({p["eval_return"] for p in scratch}) == 1:
-        lines.append(
-            f"From scratch, every evaluation returned {target:.0f}: the greedy policy did not change from the first "
-            "evaluation on, so the target is what A3C from scratch holds in this budget, not a rising score."
-        )
     lowest = min(p["eval_return"] for p in tuned)
-    if reach_clone and reach_clone["steps"] == 0 and lowest >= target:
+    if reach_clone and reach_scratch and reach_clone["steps"] == 0 and lowest >= target:
         lines.append(
-            f"The cloned start is at the target from step 0 and fine-tuning kept it there: its lowest evaluation, "
-            f"{lowest:.0f}, is above the from-scratch run's final {target:.0f}. Steps ratio 0 (goal < 0.5: met)."
+            f"The cloned start is at the target from step 0 and fine-tuning kept it there (lowest evaluation "
+            f"{lowest:.0f}); A3C from scratch first reached it after {reach_scratch['steps']:,.0f} steps. Steps "
+            "ratio 0 (goal < 0.5: met)."
         )
     elif reach_clone and reach_clone["steps"] == 0:
         lines.append(
@@ -329,11 +345,23 @@ def main() -> None:
             f"Steps ratio (clone / scratch) to the target: **{ratio:.2f}** (goal < 0.5: "
             f"{'met' if ratio < 0.5 else 'not met'})."
         )
-    if tuned[-1]["eval_return"] < start.mean:
-        lines.append(
-            f"A3C did not build on the clone in this budget: its final evaluation return is "
-            f"{tuned[-1]['eval_return']:.0f}, against {start.mean:.0f} for the clone alone."
-        )
+    gain = tuned[-1]["eval_return"] - start.mean
+    lines.append(
+        f"A3C {'built on' if gain > 0 else 'did not build on'} the clone in this budget: final evaluation return "
+        f"{tuned[-1]['eval_return']:.0f} against {start.mean:.0f} for the clone alone ({gain:+.0f})."
+    )
+    lines += [
+        "",
+        f"The final checkpoints on the {options.episodes} held-out tracks (one lap, as the pilot's test), with the "
+        "most likely actions (what `play` drives) and with sampled ones:",
+        "",
+        "| driver | actions | laps finished | lap time | vs expert | score | crashes | return |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {'sampled' if sample else 'most likely'} | {cells(evaluation, expert_lap)}"
+            for (name, sample), evaluation in held_out.items()
+        ),
+    ]
     text = "\n".join(lines)
     print(text)
     if not options.no_write:

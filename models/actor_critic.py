@@ -42,6 +42,17 @@ def deterministic_action(dist: Distribution) -> torch.Tensor:
     return dist.mode
 
 
+def sampled_action(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
+    """An action drawn from ``dist`` with ``generator`` (``Distribution.sample`` only uses the global one, which a
+    seeded evaluation must not disturb)."""
+    if isinstance(dist, Categorical):
+        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+    if isinstance(dist, Independent) and isinstance(dist.base_dist, Normal):
+        base = dist.base_dist
+        return base.loc + base.scale * torch.randn(base.loc.shape, generator=generator)
+    raise TypeError(f"cannot sample from {type(dist).__name__}")
+
+
 def reset_value_head(model: nn.Module) -> None:
     """Give ``model`` a fresh value head (``model.value``): rows of norm 1.0, no bias."""
     normalized_columns_(model.value.weight, 1.0)

@@ -163,6 +163,15 @@ def test_one_worker_with_a_fixed_seed_is_deterministic(tmp_path):
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
 
 
+def test_eval_sample_evaluates_the_sampled_policy_as_evaluate_does(tmp_path):
+    """The curve's final point is the trained model's sampled evaluation: ``evaluate --sample`` with the run's
+    evaluation seed repeats it exactly, and it differs from the most likely actions'."""
+    result = train(quick(tmp_path, "sampled", total_steps=300, eval_every=100, eval_episodes=4, eval_sample=True))
+    sampled = evaluate(result.run_dir, episodes=4, seed=1 + 10_000, sample=True)
+    greedy = evaluate(result.run_dir, episodes=4, seed=1 + 10_000)
+    assert result.curve[-1].mean == pytest.approx(sampled.mean) and sampled.mean != greedy.mean
+
+
 def test_learns_cartpole(tmp_path):
     """Fails if A3C stops solving CartPole-v1: 2 workers, deterministic evaluation mean >= 475."""
     result = train(quick(tmp_path, "learn", workers=2, total_steps=200_000, eval_every=10_000, target_return=475))

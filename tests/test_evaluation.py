@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import torch
+from torch.distributions import Categorical, Independent, Normal
 
 from agent.a3c import Args, train
 from agent.config import ConfigError
 from agent.evaluation import evaluate, report
 from agent.laps import lap_completion, laps_done, last_lap_time
 from control.actions import ACTION_NAMES
+from models.actor_critic import sampled_action
 from tests.test_cli import run
 
 
@@ -51,6 +54,31 @@ def test_a_profile_and_an_env_do_not_go_together(tmp_path):
     assert bad.returncode == 1 and "leave out --env" in bad.stderr
     text = report(evaluate(result.run_dir, episodes=2))
     assert "lap" not in text and "actions: " in text and ("actions: 0 " in text or "actions: 1 " in text)
+
+
+def test_sampled_evaluation_draws_from_the_policy_and_repeats_with_its_seed(tmp_path):
+    result = train(Args(env_id="CartPole-v1", workers=1, total_steps=50, eval_every=0, runs_dir=str(tmp_path),
+                        run_name="cartpole", progress=False))  # fmt: skip
+    torch.manual_seed(0)
+    first = evaluate(result.run_dir, episodes=4, seed=7, sample=True)
+    again = evaluate(result.run_dir, episodes=4, seed=7, sample=True)  # the global generator has moved on
+    assert first.returns == again.returns and first.sampled
+    greedy = evaluate(result.run_dir, episodes=4, seed=7)
+    assert first.returns != greedy.returns and not greedy.sampled  # the same episodes, other actions
+    cli = run("evaluate", "--checkpoint", str(result.run_dir), "--episodes", "2", "--sample")
+    assert cli.returncode == 0, cli.stderr
+    assert "2 episodes on CartPole-v1, sampled actions: return" in cli.stdout
+
+
+def test_sampled_action_draws_from_categorical_and_gaussian_policies():
+    generator = torch.Generator().manual_seed(3)
+    categorical = Categorical(probs=torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]))
+    assert sampled_action(categorical, generator).tolist() == [1, 0]
+    gaussian = Independent(Normal(torch.zeros(5000, 2), torch.full((5000, 2), 2.0)), 1)
+    draws = sampled_action(gaussian, generator)
+    assert draws.shape == (5000, 2) and draws.std().item() == pytest.approx(2.0, rel=0.05)
+    with pytest.raises(TypeError, match="Normal"):
+        sampled_action(Normal(torch.zeros(1), torch.ones(1)), generator)
 
 
 def test_an_exported_policy_drives_like_its_checkpoint_and_cannot_be_resumed(tmp_path):
