@@ -30,6 +30,7 @@ import torch
 from agent.a3c import checkpoint_args, load_checkpoint, load_weights, model_for
 from agent.config import ConfigError
 from agent.demos import DemoWriter
+from agent.pretrain import is_clone
 from agent.profile import GameProfile
 from agent.record import dataset_meta, key_bits
 from agent.screen_env import ScreenEnv
@@ -51,10 +52,9 @@ class Pilot:
         if args.frame_stack != 1:
             raise ConfigError(f"{checkpoint}: trained on {args.frame_stack} stacked frames; pilots drive single frames")
         counters = payload["counters"]
-        # ``pixelpilot pretrain`` writes the demonstration counters; A3C (also with --init-from) starts its own.
         self.training = (
             f"cloned from {int(counters['demo_steps']):,} recorded frames"
-            if "pretrain_epochs" in counters
+            if is_clone(counters)
             else f"{int(counters['steps']):,} steps of A3C"
         )
         """how the checkpoint was trained, for reports"""

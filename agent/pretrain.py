@@ -112,6 +112,12 @@ class PretrainResult:
     seconds: float
 
 
+def is_clone(counters: dict[str, int]) -> bool:
+    """Whether a checkpoint's counters are those :func:`pretrain` writes (a behaviour clone); A3C, also with
+    ``--init-from``, starts its own."""
+    return "pretrain_epochs" in counters
+
+
 def windows(demos: Demos, seq_len: int, burn_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Start indices of windows of ``seq_len`` consecutive steps, overlapping by ``burn_in`` so that every step
     is learned from once, and per step whether it ends a stretch (its episode ended, or the next step is not the

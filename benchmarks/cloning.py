@@ -38,9 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.launcher import free_port  # noqa: E402
-from benchmarks.neonrace_pilot import HELD_OUT_SEED, TEST_KWARGS, cells, scripted  # noqa: E402
-from benchmarks.neonrace_screen import read_run  # noqa: E402
-from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from benchmarks.neonrace_pilot import HELD_OUT_SEED, TEST_KWARGS, cells, read_run, scripted  # noqa: E402
+from benchmarks.screen_loop import machine, publish  # noqa: E402
 
 START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
 CURVE = ROOT / "docs" / "curves" / "cloning.png"
@@ -191,8 +190,8 @@ def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> Curves
     return read_run(out / name)
 
 
-def first_reaching(curve: list[dict[str, float]], target: float, key: str = "eval_return") -> dict[str, float] | None:
-    return next((p for p in curve if p[key] >= target), None)
+def first_reaching(curve: list[dict[str, float]], target: float) -> dict[str, float] | None:
+    return next((p for p in curve if p["eval_return"] >= target), None)
 
 
 def plot(curves: dict[str, Curves], target: float) -> None:
@@ -362,10 +361,7 @@ def main() -> None:
             for (name, sample), evaluation in held_out.items()
         ),
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not options.no_write:
-        write_section(text, START, END)
+    publish(lines, START, END, write=not options.no_write)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.launcher import GameProcess  # noqa: E402
 from agent.profile import GameProfile, load_profile  # noqa: E402
-from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from benchmarks.screen_loop import machine, publish  # noqa: E402
 from capture.digits import DigitReader  # noqa: E402
 
 PROFILE = "carracing"
@@ -284,9 +284,7 @@ def report(title: str, marker: str, frames: int, scores: Sequence[Score], write:
         *(score.row() for score in scores),
         *(f"- {score.name}: {example}" for score in scores for example in score.examples),
     ]
-    print("\n".join(lines))
-    if write:
-        write_section("\n".join(lines), f"<!-- {marker}:start -->", f"<!-- {marker}:end -->")
+    publish(lines, f"<!-- {marker}:start -->", f"<!-- {marker}:end -->", write)
 
 
 def parse_args(doc: str, argv: Sequence[str] | None) -> argparse.Namespace:

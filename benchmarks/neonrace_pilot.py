@@ -15,6 +15,7 @@ import argparse
 import csv
 import dataclasses
 import datetime
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from benchmarks.screen_loop import machine, publish  # noqa: E402
 
 START, END = "<!-- neonrace_pilot:start -->", "<!-- neonrace_pilot:end -->"
 PILOT = ROOT / "models" / "pretrained" / "neonrace-pilot.pt"
@@ -66,6 +67,17 @@ def row(name: str, e: Any, expert_lap: float) -> str:
     return f"| {name} | {cells(e, expert_lap)}"
 
 
+def read_run(run_dir: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """The run's evaluations, and its training rows (steps, wall-clock, mean of the last 20 episodes)."""
+    with (run_dir / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    keys = ("steps", "wall_s", "eval_return", "eval_laps", "episodic_return")
+    numbers = [{k: float(r[k]) for k in keys if r.get(k) not in (None, "")} for r in rows]
+    evaluations = [r for r in numbers if not math.isnan(r["eval_return"])]
+    training = [r for r in numbers if math.isnan(r["eval_return"]) and not math.isnan(r["episodic_return"])]
+    return evaluations, training
+
+
 def plot_curve(run_dir: Path) -> list[dict[str, float]]:
     """The run's evaluations (deterministic policy, 10 episodes of its training env) against steps and clock."""
     import matplotlib
@@ -73,12 +85,7 @@ def plot_curve(run_dir: Path) -> list[dict[str, float]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with (run_dir / "progress.csv").open() as f:
-        points = [
-            {k: float(v) for k, v in r.items() if k in ("steps", "wall_s", "eval_return", "eval_laps")}
-            for r in csv.DictReader(f)
-            if r["eval_return"] not in ("", "nan")
-        ]
+    points = read_run(run_dir)[0]
     fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharey="row")
     for col, (x, label) in enumerate((("steps", "environment steps"), ("wall_s", "wall-clock (s)"))):
         xs = [p[x] for p in points]
@@ -107,6 +114,7 @@ def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str
     without ``run`` from the copy shipped next to the pilot (then its training time is not known)."""
     from agent.a3c import checkpoint_args
     from agent.config import to_arguments
+    from agent.pretrain import PretrainArgs, is_clone
 
     config, counters = payload["config"], payload["counters"]
     toml = shown(PILOT.with_suffix(".toml"))
@@ -119,10 +127,8 @@ def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str
             "repeats it)."
         )
 
-    if "pretrain_epochs" in counters:
+    if is_clone(counters):
         import tomllib
-
-        from agent.pretrain import PretrainArgs
 
         config_file = run / "config.toml" if run is not None else PILOT.with_suffix(".toml")
         pretrain = PretrainArgs(**tomllib.loads(config_file.read_text()))
@@ -145,7 +151,7 @@ def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str
             + shipped("pretrain", f"{pretrain.runs_dir}/{pretrain.run_name}/checkpoints/latest.pt"),
             f"- Best validation epoch {counters['pretrain_epochs']} of at most {pretrain.epochs}{took} on "
             f"{machine()}; seed {pretrain.seed}.",
-            "- No reinforcement learning: A3C fine-tuning of this clone did not beat it yet (docs/benchmarks.md, "
+            "- No reinforcement learning: this is the clone alone (A3C from a clone: docs/benchmarks.md, "
             '"Learning from demonstrations").',
         ]
     args = checkpoint_args(payload)
@@ -177,6 +183,7 @@ def main() -> None:
 
     from agent.a3c import load_checkpoint
     from agent.evaluation import evaluate, report
+    from agent.pretrain import is_clone
 
     payload = load_checkpoint(options.pilot)
     config = payload["config"]
@@ -192,7 +199,7 @@ def main() -> None:
     completion = pilot.lap_completion or 0.0
     ratio = float(np.mean(pilot.lap_times)) / expert_lap if pilot.lap_times else float("inf")
     met = completion >= GOAL_COMPLETION and ratio <= GOAL_LAP_RATIO
-    points = plot_curve(options.run) if options.run and "pretrain_epochs" not in payload["counters"] else []
+    points = plot_curve(options.run) if options.run and not is_clone(payload["counters"]) else []
 
     decide = pilot.timing["decide_ms"]
     lines = [
@@ -234,11 +241,9 @@ def main() -> None:
             f"{best['steps']:,.0f} steps ({best['wall_s'] / 60:.0f} min), lap completion "
             f"{best.get('eval_laps', float('nan')):.0%}. ![curve](curves/neonrace_a3c.png)",
         ]
-    text = "\n".join(lines)
-    print(text)
+    publish(lines, START, END, write=not options.no_write)
     if options.no_write:
         return
-    write_section(text, START, END)
     CARD.write_text(
         "# NeonRace pilot — model card\n\n"
         "`neonrace-pilot.pt`: the universe-starter CNN (4 conv 3x3/2, 32 filters, ELU) + LSTM 256 actor-critic, "

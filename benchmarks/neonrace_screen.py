@@ -15,10 +15,8 @@ Run: .venv/bin/python benchmarks/neonrace_screen.py [--init-from CHECKPOINT] [--
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
-import math
 import shlex
 import subprocess
 import sys
@@ -27,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.neonrace_pilot import shown  # noqa: E402
-from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from benchmarks.neonrace_pilot import read_run, shown  # noqa: E402
+from benchmarks.screen_loop import machine, publish  # noqa: E402
 
 START, END = "<!-- neonrace_screen:start -->", "<!-- neonrace_screen:end -->"
 CURVE = ROOT / "docs" / "curves" / "neonrace_screen.png"
@@ -58,17 +56,6 @@ def start_point(run_dir: Path, init_from: Path) -> dict[str, float]:
         point = {"steps": 0.0, "wall_s": 0.0, "eval_return": e.mean, "eval_laps": e.lap_completion or 0.0}
         saved.write_text(json.dumps(point))
     return json.loads(saved.read_text())
-
-
-def read_run(run_dir: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    """The run's evaluations, and its training rows (steps, wall-clock, mean of the last 20 episodes)."""
-    with (run_dir / "progress.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    keys = ("steps", "wall_s", "eval_return", "eval_laps", "episodic_return")
-    numbers = [{k: float(r[k]) for k in keys if r.get(k) not in (None, "")} for r in rows]
-    evaluations = [r for r in numbers if not math.isnan(r["eval_return"])]
-    training = [r for r in numbers if math.isnan(r["eval_return"]) and not math.isnan(r["episodic_return"])]
-    return evaluations, training
 
 
 def plot(evaluations: list[dict[str, float]], training: list[dict[str, float]]) -> None:
@@ -147,10 +134,7 @@ def main() -> None:
         "",
         "![curve](curves/neonrace_screen.png)",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not options.no_write:
-        write_section(text, START, END)
+    publish(lines, START, END, write=not options.no_write)
 
 
 if __name__ == "__main__":

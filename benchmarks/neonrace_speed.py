@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from benchmarks.screen_loop import machine, publish  # noqa: E402
 
 START, END = "<!-- neonrace_speed:start -->", "<!-- neonrace_speed:end -->"
 
@@ -118,10 +118,7 @@ def main() -> None:
         "|---|---:|---:|---:|",
         *(f"| {d} | {m:.1f} ± {s:.1f} | {sc:,.0f} | {f}/{args.seeds} |" for d, m, s, sc, f in experts),
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_write:
-        write_section(text, START, END)
+    publish(lines, START, END, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.screen_loop import machine, write_section  # noqa: E402
+from benchmarks.screen_loop import machine, publish  # noqa: E402
 
 START, END = "<!-- neonrace_training:start -->", "<!-- neonrace_training:end -->"
 ENV_ID = "pixelpilot/NeonRace-v0"
@@ -103,10 +103,7 @@ def main() -> None:
         *(f"| {name} | {sps:,.0f} |" for name, sps in rows),
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not options.no_write:
-        write_section(text, START, END)
+    publish(lines, START, END, write=not options.no_write)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,14 @@ def machine() -> str:
     )
 
 
+def publish(lines: list[str], start: str = START, end: str = END, write: bool = True) -> None:
+    """Print a benchmark's section and, with ``write``, put it into docs/benchmarks.md."""
+    text = "\n".join(lines)
+    print(text)
+    if write:
+        write_section(text, start, end)
+
+
 def write_section(text: str, start: str = START, end: str = END) -> None:
     """Replace this benchmark's section of docs/benchmarks.md (between its markers), or append it."""
     DOC.parent.mkdir(exist_ok=True)
@@ -186,10 +194,8 @@ def main() -> None:
         f"Goals: capture + preprocess ≥ 500 frames/s → {capture[0][1]:.0f}; decision step p99 ≤ 10 ms → "
         f"{decision['step'][1]:.2f} ms.",
     ]
-    text = "\n".join(lines)
-    print(text)
+    publish(lines, write=not args.no_write)
     if not args.no_write:
-        write_section(text)
         print(f"\nwritten to {DOC.relative_to(ROOT)}")
 
 

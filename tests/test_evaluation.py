@@ -47,9 +47,14 @@ def test_evaluation_reports_returns_laps_and_latency(tmp_path):
     assert "lap completed in 0/2" in cli.stdout
 
 
+def cartpole_run(tmp_path):
+    """A barely trained CartPole run: a policy with no preferred action yet."""
+    return train(Args(env_id="CartPole-v1", workers=1, total_steps=50, eval_every=0, runs_dir=str(tmp_path),
+                      run_name="cartpole", progress=False))  # fmt: skip
+
+
 def test_a_profile_and_an_env_do_not_go_together(tmp_path):
-    result = train(Args(env_id="CartPole-v1", workers=1, total_steps=50, eval_every=0, runs_dir=str(tmp_path),
-                        run_name="cartpole", progress=False))  # fmt: skip
+    result = cartpole_run(tmp_path)
     bad = run("evaluate", "--checkpoint", str(result.run_dir), "--profile", "neonrace", "--env", "CartPole-v1")
     assert bad.returncode == 1 and "leave out --env" in bad.stderr
     text = report(evaluate(result.run_dir, episodes=2))
@@ -57,11 +62,10 @@ def test_a_profile_and_an_env_do_not_go_together(tmp_path):
 
 
 def test_sampled_evaluation_draws_from_the_policy_and_repeats_with_its_seed(tmp_path):
-    result = train(Args(env_id="CartPole-v1", workers=1, total_steps=50, eval_every=0, runs_dir=str(tmp_path),
-                        run_name="cartpole", progress=False))  # fmt: skip
+    result = cartpole_run(tmp_path)
     torch.manual_seed(0)
     first = evaluate(result.run_dir, episodes=4, seed=7, sample=True)
-    again = evaluate(result.run_dir, episodes=4, seed=7, sample=True)  # the global generator has moved on
+    again = evaluate(result.run_dir, episodes=4, seed=7, sample=True)  # the global generator has moved on meanwhile
     assert first.returns == again.returns and first.sampled
     greedy = evaluate(result.run_dir, episodes=4, seed=7)
     assert first.returns != greedy.returns and not greedy.sampled  # the same episodes, other actions
