@@ -30,9 +30,12 @@ sysdeps:
 demo: sysdeps venv
 	@if [ -n "$$DISPLAY" ]; then $(VENV)/bin/pixelpilot demo --panel; else $(VENV)/bin/pixelpilot demo; fi
 
+# ruff, the layers' import contracts (pyproject.toml [tool.importlinter]) and the type checker
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 test: sysdeps venv lint
 	$(PY) -m pytest
@@ -46,7 +49,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/neonrace_pilot.py
 	$(PY) benchmarks/cloning.py  # about an hour: 30 min of recorded driving, clones, A3C from clone vs scratch
 	$(PY) benchmarks/neonrace_screen.py  # about 20 min: A3C through the screen from the clone, 2 virtual desktops
-	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C
+	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C (pixelpilot bench gym)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

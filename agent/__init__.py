@@ -1,13 +1,7 @@
-"""Learners, environments and the ``pixelpilot`` command.
+"""pixelpilot's agent: environments, policies, learners, driving sessions and the ``pixelpilot`` command.
 
-Importing this package registers the environments with Gymnasium (an in-memory table, as Gymnasium's own
-environments do): after ``import agent``, or with the module-qualified id that imports it,
-``gymnasium.make("agent:pixelpilot/NeonRace-v0")``.
+Subpackages follow the data path and depend only downwards (``make lint`` checks it):
+``envs`` (games as Gymnasium environments) ← ``policy`` (checkpoints, rollouts, evaluation, the pilot) ←
+``a3c`` and ``demos`` (learners, recorded demonstrations) ← ``drive`` (play, record, the lap demo) ← ``cli``.
+``docs/architecture.md`` says what each one owns.
 """
-
-import gymnasium
-
-if "pixelpilot/Screen-v0" not in gymnasium.registry:
-    gymnasium.register("pixelpilot/Screen-v0", entry_point="agent.screen_env:ScreenEnv", nondeterministic=True)
-if "pixelpilot/NeonRace-v0" not in gymnasium.registry:
-    gymnasium.register("pixelpilot/NeonRace-v0", entry_point="agent.neonrace_env:NeonRaceEnv", max_episode_steps=2000)

@@ -9,7 +9,6 @@ import ast
 import dataclasses
 import inspect
 import itertools
-import math
 import tomllib
 import types
 import typing
@@ -64,6 +63,19 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+def defaults(cls: type) -> dict[str, Any]:
+    """Each field's default value (a fresh one where the field has a default factory)."""
+    return {f.name: _default(f) for f in dataclasses.fields(cls)}
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls: type, aliases: dict[str, str] | None = None) -> None:
     """One ``--kebab-case`` option per dataclass field (plus ``aliases``), typed, with its docstring as help."""
     hints = typing.get_type_hints(cls)
@@ -71,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, aliases: dict[str,
     for f in dataclasses.fields(cls):
         flags = ["--" + f.name.replace("_", "-"), *([aliases[f.name]] if aliases and f.name in aliases else [])]
         kind, _ = _base_type(hints[f.name])
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = _default(f)
         help_text = f"{docs.get(f.name, '')} (default: {default!r})"
         if kind is bool:
             parser.add_argument(
@@ -146,7 +158,7 @@ def to_arguments(obj: Any) -> list[str]:
     its default (what a run's exact command line needs)."""
     options: list[str] = []
     for f in dataclasses.fields(obj):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = _default(f)
         value, flag = getattr(obj, f.name), "--" + f.name.replace("_", "-")
         if value == default:
             continue
@@ -162,26 +174,13 @@ def to_arguments(obj: Any) -> list[str]:
 
 
 def to_toml(values: dict[str, Any]) -> str:
-    """A flat dataclass as TOML: None values are left out (they mean "the default"), dicts are inline tables."""
+    """A flat dataclass as TOML: None values are left out (they mean "the default")."""
+    import tomli_w
 
-    def literal(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise ConfigError(f"cannot write the non-finite number {value!r} to TOML")
-            return repr(value)
-        if isinstance(value, str):
-            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(value, list | tuple):
-            return "[" + ", ".join(literal(v) for v in value) + "]"
-        if isinstance(value, dict):
-            return "{ " + ", ".join(f"{k} = {literal(v)}" for k, v in value.items()) + " }"
-        raise ConfigError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
-
-    return "".join(f"{key} = {literal(value)}\n" for key, value in values.items() if value is not None)
+    try:
+        return tomli_w.dumps({key: value for key, value in values.items() if value is not None})
+    except TypeError as exc:
+        raise ConfigError(f"cannot write to TOML: {exc}") from None
 
 
 def load_toml(cls: type, path: Path) -> Any:

@@ -37,9 +37,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.launcher import free_port  # noqa: E402
+from agent.envs.launcher import free_port  # noqa: E402
 from benchmarks.neonrace_pilot import HELD_OUT_SEED, TEST_KWARGS, cells, read_run, scripted  # noqa: E402
-from benchmarks.screen_loop import machine, publish  # noqa: E402
+from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
 
 START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
 CURVE = ROOT / "docs" / "curves" / "cloning.png"
@@ -61,8 +61,8 @@ def session_profile(path: Path, port: int) -> Path:
 
 def record_session(out: Path, seconds: float, seed: int, work: Path) -> dict[str, Any]:
     """The expert drives a fresh game window for ``seconds`` while ``pixelpilot record`` records it into ``out``."""
-    from agent.launcher import GameProcess, wait_for_window
-    from agent.screen_env import ScreenEnv
+    from agent.envs.launcher import GameProcess, wait_for_window
+    from agent.envs.screen import ScreenEnv
     from games.neonrace.mirror import MirroredExpert
 
     expert_port, recorder_port = free_port(), free_port()
@@ -153,7 +153,7 @@ def record_all(out: Path, minutes: list[float]) -> list[Path]:
 
 def clone(out: Path, name: str, data: list[Path]) -> tuple[Path, dict[str, Any]]:
     """The clone's checkpoint and how its training went (kept in result.json for a second run)."""
-    from agent.pretrain import PretrainArgs, pretrain
+    from agent.demos.pretrain import PretrainArgs, pretrain
 
     checkpoint, saved = out / name / "checkpoints" / "latest.pt", out / name / "result.json"
     if not saved.exists():
@@ -173,7 +173,8 @@ def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> Curves
     clone's policy (the young critic's advantages are mostly noise). Both evaluate the policy A3C trains, with
     sampled actions: the most likely action of the clone changes with small steps of the policy that hardly
     change how it drives, which made greedy evaluations of fine-tuning swing by ±60."""
-    from agent import a3c
+    from agent.a3c.args import Args
+    from agent.a3c.trainer import train
 
     if not (out / name / "progress.csv").exists():
         tuning = (
@@ -181,12 +182,12 @@ def finetune(out: Path, name: str, steps: int, init_from: Path | None) -> Curves
             if init_from
             else {"lr": 5e-4}
         )
-        args = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs=TRAIN_KWARGS, workers=2, envs_per_worker=8,
+        args = Args(env_id="pixelpilot/NeonRace-v0", env_kwargs=TRAIN_KWARGS, workers=2, envs_per_worker=8,
                         total_steps=steps, n_steps=10, gae_lambda=0.95, reward_scale=0.1, normalize_advantages=True,
                         max_grad_norm=0.5, eval_every=steps // 10, eval_episodes=EVAL_EPISODES, eval_sample=True,
                         checkpoint_every=steps, run_name=name, runs_dir=str(out), seed=1, progress=False,
                         **tuning)  # fmt: skip
-        a3c.train(args)
+        train(args)
     return read_run(out / name)
 
 
@@ -195,12 +196,7 @@ def first_reaching(curve: list[dict[str, float]], target: float) -> dict[str, fl
 
 
 def plot(curves: dict[str, Curves], target: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = figure(1, 2, figsize=(11, 4), sharey=True)
     for (name, (evaluations, training)), color in zip(curves.items(), ("tab:blue", "tab:orange"), strict=False):
         for ax, x, scale in ((axes[0], "steps", 1.0), (axes[1], "wall_s", 60.0)):
             ax.plot([p[x] / scale for p in training], [p["episodic_return"] for p in training], color=color,
@@ -217,7 +213,6 @@ def plot(curves: dict[str, Curves], target: float) -> None:
     fig.tight_layout()
     CURVE.parent.mkdir(exist_ok=True)
     fig.savefig(CURVE, dpi=100)
-    plt.close(fig)
 
 
 def main() -> None:
@@ -236,8 +231,8 @@ def main() -> None:
     minutes = [float(m) for m in options.sessions.split(",")]
     options.out.mkdir(parents=True, exist_ok=True)
 
-    from agent.demos import load_demos
-    from agent.evaluation import evaluate
+    from agent.demos.dataset import load_demos
+    from agent.policy.evaluation import evaluate
 
     t0 = time.monotonic()
     sessions = record_all(options.out, minutes)

@@ -39,8 +39,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.launcher import GameProcess  # noqa: E402
-from agent.profile import GameProfile, load_profile  # noqa: E402
+from agent.envs.launcher import GameProcess  # noqa: E402
+from agent.envs.profile import GameProfile, load_profile  # noqa: E402
 from benchmarks.screen_loop import machine, publish  # noqa: E402
 from capture.digits import DigitReader  # noqa: E402
 
@@ -221,7 +221,7 @@ def measure_window(
     plan: Callable[[float], frozenset[str]] = keys_plan,
 ) -> Score:
     """Drive the real CarRacing window (on the current DISPLAY) and read its score on every grab."""
-    from agent.launcher import wait_for_window
+    from agent.envs.launcher import wait_for_window
     from capture.grabber import WindowGrabber
     from capture.timing import Ticker
     from capture.windows import default_backend

@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.profile import GameProfile, load_profile  # noqa: E402
+from agent.envs.profile import GameProfile, load_profile  # noqa: E402
 from benchmarks.digits_accuracy import Score, _region, parse_args, report, write_labelled  # noqa: E402
 from capture.digits import DigitReader  # noqa: E402
 from control.actions import ACTIONS  # noqa: E402
@@ -70,7 +70,7 @@ def measure_offscreen(reader: DigitReader, profile: GameProfile, frames: int) ->
 
 def measure_window(reader: DigitReader, frames: int, tmp: Path) -> Score:
     """The real window raced by the expert; truth from the game's telemetry."""
-    from agent.screen_env import ScreenEnv
+    from agent.envs.screen import ScreenEnv
     from games.neonrace.mirror import StateMirror
 
     title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", 47000 + os.getpid() % 1000

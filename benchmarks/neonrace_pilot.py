@@ -19,14 +19,17 @@ import math
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.screen_loop import machine, publish  # noqa: E402
+from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
+
+if TYPE_CHECKING:
+    from agent.policy.checkpoint import Checkpoint
 
 START, END = "<!-- neonrace_pilot:start -->", "<!-- neonrace_pilot:end -->"
 PILOT = ROOT / "models" / "pretrained" / "neonrace-pilot.pt"
@@ -41,8 +44,8 @@ def scripted(name: str, episodes: int) -> Any:
     """Episodes of the expert (it reads the game state) or of uniformly random actions, on the test tracks."""
     import gymnasium as gym
 
-    import agent  # noqa: F401 - registers the environment
-    from agent.evaluation import Evaluation, policy_episodes
+    import agent.envs  # noqa: F401 - registers the environments
+    from agent.policy.evaluation import Evaluation, policy_episodes
     from games.neonrace.expert import expert_action
 
     env = gym.make("pixelpilot/NeonRace-v0", **TEST_KWARGS)
@@ -80,13 +83,8 @@ def read_run(run_dir: Path) -> tuple[list[dict[str, float]], list[dict[str, floa
 
 def plot_curve(run_dir: Path) -> list[dict[str, float]]:
     """The run's evaluations (deterministic policy, 10 episodes of its training env) against steps and clock."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     points = read_run(run_dir)[0]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharey="row")
+    fig, axes = figure(2, 2, figsize=(10, 6), sharey="row")
     for col, (x, label) in enumerate((("steps", "environment steps"), ("wall_s", "wall-clock (s)"))):
         xs = [p[x] for p in points]
         axes[0, col].plot(xs, [p["eval_return"] for p in points], marker="o")
@@ -98,7 +96,6 @@ def plot_curve(run_dir: Path) -> list[dict[str, float]]:
     fig.tight_layout()
     CURVE.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(CURVE, dpi=90)
-    plt.close(fig)
     return points
 
 
@@ -108,15 +105,15 @@ def shown(path: str | Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str]]:
+def provenance(checkpoint: Checkpoint, run: Path | None) -> tuple[str, list[str]]:
     """How the pilot was made, from its checkpoint (and the run folder ``run`` it came from): a summary for the
     report, and the model card's bullets on training. A clone's command comes from its run's config.toml, or
     without ``run`` from the copy shipped next to the pilot (then its training time is not known)."""
-    from agent.a3c import checkpoint_args
+    from agent.a3c.args import from_config
     from agent.config import to_arguments
-    from agent.pretrain import PretrainArgs, is_clone
+    from agent.demos.pretrain_args import PretrainArgs
 
-    config, counters = payload["config"], payload["counters"]
+    config, counters = checkpoint.config or {}, checkpoint.counters
     toml = shown(PILOT.with_suffix(".toml"))
 
     def shipped(command: str, checkpoint: str) -> str:
@@ -127,7 +124,7 @@ def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str
             "repeats it)."
         )
 
-    if is_clone(counters):
+    if checkpoint.is_clone:
         import tomllib
 
         config_file = run / "config.toml" if run is not None else PILOT.with_suffix(".toml")
@@ -154,7 +151,7 @@ def provenance(payload: dict[str, Any], run: Path | None) -> tuple[str, list[str
             "- No reinforcement learning: this is the clone alone (A3C from a clone: docs/benchmarks.md, "
             '"Learning from demonstrations").',
         ]
-    args = checkpoint_args(payload)
+    args = from_config(config, checkpoint.where)
     command = shlex.join(["pixelpilot", "train", *to_arguments(args)])
     stopped = (
         f" (stopped with SIGTERM at {counters['steps']:,} steps, a checkpoint on the way out)"
@@ -181,13 +178,11 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
 
-    from agent.a3c import load_checkpoint
-    from agent.evaluation import evaluate, report
-    from agent.pretrain import is_clone
+    from agent.policy.checkpoint import load_checkpoint
+    from agent.policy.evaluation import evaluate, report
 
-    payload = load_checkpoint(options.pilot)
-    config = payload["config"]
-    summary, training = provenance(payload, options.run)
+    checkpoint = load_checkpoint(options.pilot)
+    summary, training = provenance(checkpoint, options.run)
     results = {
         "expert (scripted, reads the game state)": scripted("expert", options.episodes),
         "random actions": scripted("random", options.episodes),
@@ -199,7 +194,7 @@ def main() -> None:
     completion = pilot.lap_completion or 0.0
     ratio = float(np.mean(pilot.lap_times)) / expert_lap if pilot.lap_times else float("inf")
     met = completion >= GOAL_COMPLETION and ratio <= GOAL_LAP_RATIO
-    points = plot_curve(options.run) if options.run and not is_clone(payload["counters"]) else []
+    points = plot_curve(options.run) if options.run and not checkpoint.is_clone else []
 
     decide = pilot.timing["decide_ms"]
     lines = [
@@ -234,9 +229,10 @@ def main() -> None:
         ]
     if points:
         best = max(points, key=lambda p: p["eval_return"])
+        every = (checkpoint.config or {})["eval_every"]
         lines += [
             "",
-            f"Learning curve of the run ({options.run.name}; evaluation every {config['eval_every']:,} steps, 10 "
+            f"Learning curve of the run ({options.run.name}; evaluation every {every:,} steps, 10 "
             f"episodes of the training env): best evaluation return {best['eval_return']:.0f} at "
             f"{best['steps']:,.0f} steps ({best['wall_s'] / 60:.0f} min), lap completion "
             f"{best.get('eval_laps', float('nan')):.0%}. ![curve](curves/neonrace_a3c.png)",

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.neonrace_pilot import read_run, shown  # noqa: E402
-from benchmarks.screen_loop import machine, publish  # noqa: E402
+from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
 
 START, END = "<!-- neonrace_screen:start -->", "<!-- neonrace_screen:end -->"
 CURVE = ROOT / "docs" / "curves" / "neonrace_screen.png"
@@ -50,7 +50,7 @@ def start_point(run_dir: Path, init_from: Path) -> dict[str, float]:
     """The starting checkpoint through the screen, evaluated as the run's evaluator does (kept in the run)."""
     saved = run_dir / "start_evaluation.json"
     if not saved.exists():
-        from agent.evaluation import evaluate
+        from agent.policy.evaluation import evaluate
 
         e = evaluate(init_from, EVAL_EPISODES, profile="neonrace")
         point = {"steps": 0.0, "wall_s": 0.0, "eval_return": e.mean, "eval_laps": e.lap_completion or 0.0}
@@ -59,12 +59,7 @@ def start_point(run_dir: Path, init_from: Path) -> dict[str, float]:
 
 
 def plot(evaluations: list[dict[str, float]], training: list[dict[str, float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharey="row")
+    fig, axes = figure(2, 2, figsize=(10, 6), sharey="row")
     for col, (x, scale, label) in enumerate(
         (("steps", 1.0, "environment steps"), ("wall_s", 60.0, "wall-clock (min)"))
     ):
@@ -82,7 +77,6 @@ def plot(evaluations: list[dict[str, float]], training: list[dict[str, float]]) 
     fig.tight_layout()
     CURVE.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(CURVE, dpi=90)
-    plt.close(fig)
 
 
 def main() -> None:

@@ -72,7 +72,7 @@ def main() -> None:
 
     import torch
 
-    import agent  # noqa: F401 - registers NeonRace-v0
+    import agent.envs  # noqa: F401 - registers the environments
     from capture.preprocess import preprocess
 
     torch.set_num_threads(1)

@@ -32,7 +32,9 @@ ENV_ID = "pixelpilot/NeonRace-v0"
 
 
 def a3c_steps_per_second(workers: int, steps: int, runs_dir: str, **settings: Any) -> float:
-    from agent.a3c import Args, train, warm_up
+    from agent.a3c.args import Args
+    from agent.a3c.processes import warm_up
+    from agent.a3c.trainer import train
 
     warm_up()
     settings = {"env_id": ENV_ID, **settings}
@@ -54,7 +56,7 @@ def sb3_steps_per_second(algorithm: str, steps: int) -> float:
     from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    import agent  # noqa: F401 - registers the environment
+    import agent.envs  # noqa: F401 - registers the environments
 
     torch.set_num_threads(os.cpu_count() or 1)
     env = make_vec_env(ENV_ID, n_envs=2, seed=0, wrapper_class=channels_first)

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,6 +118,17 @@ def machine() -> str:
     )
 
 
+def figure(rows: int, cols: int, figsize: tuple[float, float], sharey: bool | str = False) -> tuple[Any, Any]:
+    """A figure and its grid of axes for the benchmarks' curves, with matplotlib's object API (no pyplot state:
+    nothing to close, and safe on any thread); ``fig.savefig`` writes it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(rows, cols, sharey=sharey)
+
+
 def publish(lines: list[str], start: str = START, end: str = END, write: bool = True) -> None:
     """Print a benchmark's section and, with ``write``, put it into docs/benchmarks.md."""
     text = "\n".join(lines)
@@ -148,7 +160,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
-    from agent.launcher import wait_for_window
+    from agent.envs.launcher import wait_for_window
     from capture.display import VirtualDesktop
     from capture.windows import default_backend
 

@@ -68,7 +68,7 @@ def gray_small(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
     is what numpy's ``mean(2)`` computes (sums of three uint8 values are exact in float64), at a tenth of
     the cost of numpy's reduction over a short last axis.
     """
-    resized = cv2.resize(_cropped(frame, crop), (OBS_WIDTH, OBS_HEIGHT))
+    resized = np.asarray(cv2.resize(_cropped(frame, crop), (OBS_WIDTH, OBS_HEIGHT)), np.uint8)  # no copy
     total = resized[:, :, 0].astype(np.uint16)
     total += resized[:, :, 1]
     total += resized[:, :, 2]

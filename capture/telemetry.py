@@ -57,7 +57,7 @@ class TelemetryReceiver:
 
     def drain(self) -> list[dict[str, Any]]:
         """Every message that arrived since the last call, oldest first."""
-        messages = []
+        messages: list[dict[str, Any]] = []
         while True:
             try:
                 data = self._sock.recv(MAX_DATAGRAM)

@@ -39,7 +39,7 @@ class KeyMap:
     turbo: str = "x"
 
     def __post_init__(self) -> None:
-        physical = {}
+        physical: dict[str, str] = {}
         for f in fields(self):
             key = parse_key(getattr(self, f.name))
             if key in physical:

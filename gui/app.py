@@ -13,9 +13,9 @@ import gc
 import importlib
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from PyQt5.QtCore import QByteArray, QSettings, QTimer
 from PyQt5.QtGui import QCloseEvent, QKeySequence
 from PyQt5.QtWidgets import (
@@ -31,6 +31,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from agent.a3c.processes import prepare_optimizer
 from capture.windows import default_backend
 from gui.game_tab import GameTab
 from gui.play_tab import PlayTab
@@ -51,11 +52,11 @@ def settle_heap() -> None:
     """
     # DemoWriter's and the hotkey listeners' lazy imports; a training's TensorBoard writer and reward curve
     for module in ("minari.data_collector", "minari.dataset.minari_storage", "pynput.keyboard",
-                   "torch.utils.tensorboard", "matplotlib.pyplot"):  # fmt: skip
+                   "torch.utils.tensorboard", "matplotlib.figure", "matplotlib.backends.backend_agg"):  # fmt: skip
         importlib.import_module(module)
-    # A process's first optimizer imports torch._dynamo (0.8 s); imported by a training's thread, its modules'
-    # initialisation held the GIL long enough to freeze the panel.
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    # Imported by a training's thread, torch._dynamo's modules' initialisation held the GIL long enough to freeze
+    # the panel.
+    prepare_optimizer()
 
     gc.collect()
     gc.freeze()
@@ -130,7 +131,7 @@ class MainWindow(QMainWindow):
         self._poller: Task | None = None
 
     def _add_shortcuts(self) -> None:
-        shortcuts = (
+        shortcuts: tuple[tuple[str, str, Callable[[], object]], ...] = (
             ("Launch game", "Ctrl+L", self.game.launch),
             ("Start/stop recording", "Ctrl+R", self.record.toggle),
             ("Pause/resume recording", "Ctrl+P", self.record.toggle_pause),
@@ -148,7 +149,7 @@ class MainWindow(QMainWindow):
         for name, keys, slot in shortcuts:
             action = QAction(name, self)
             action.setShortcut(QKeySequence(keys))
-            action.triggered.connect(slot)
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
             self.addAction(action)
 
     def showEvent(self, event: object) -> None:
@@ -170,7 +171,7 @@ class MainWindow(QMainWindow):
         if profile is not None:
             keys = set(profile.actions.managed_keys) | set(profile.reset_keys) | {profile.kill_key, profile.toggle_key}
         self.watch.keys = frozenset(keys)
-        self.watch.window = self.game.window.handle if self.game.window is not None else None
+        self.watch.window = self.game.picked.handle if self.game.picked is not None else None
 
     def _task_state(self, name: str, state: str) -> None:
         self.status.showMessage(f"{name}: {state}", 0 if state != "idle" else 3000)
@@ -180,7 +181,10 @@ class MainWindow(QMainWindow):
         self.banner.show_error(message)
         self.status.showMessage("error: " + message, 10000)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def _close_when_drained(self) -> None:
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
         """Stop every task, then the game the panel launched, then close (the GUI keeps running meanwhile)."""
         if not self.closing:
             self.closing = True
@@ -190,17 +194,19 @@ class MainWindow(QMainWindow):
             self.play.shutdown()
             self.train.shutdown()
             self.pool.stop_all()
-            self.pool.drained.connect(self.close)
+            self.pool.drained.connect(self._close_when_drained)
         if not self.pool.running() and self.game.game is not None:
             self.game.stop_game()  # last: a recording must not see its window vanish
         if self.pool.running():
             self.status.showMessage("stopping: " + ", ".join(sorted({t.name for t in self.pool.running()})))
             self.setEnabled(False)
-            event.ignore()
+            if event is not None:
+                event.ignore()
             return
         self.settings.sync()
         self.stopped_cleanly = True
-        event.accept()
+        if event is not None:
+            event.accept()
 
 
 def start_demo(window: MainWindow, profile: str, checkpoint: Path) -> None:

@@ -51,11 +51,15 @@ class Bars(QWidget):
         for i, (name, value) in enumerate(zip(self.names, self.values, strict=True)):
             y = i * self.ROW
             painter.setPen(self.palette().windowText().color())
-            painter.drawText(QRectF(0, y, label_width - 6, self.ROW), Qt.AlignRight | Qt.AlignVCenter, name)
+            painter.drawText(
+                QRectF(0, y, label_width - 6, self.ROW),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                name,
+            )
             length = span * max(0.0, min(value / scale, 1.0))
             color = QColor(230, 140, 20) if i == self.highlight else QColor(40, 140, 220)
             painter.fillRect(QRectF(label_width, y + 3, length, self.ROW - 6), color)
             text = f"{value:.2f}" if self.full_scale else (f"{value:g} ({value / total:.0%})" if total else "0")
-            painter.drawText(QRectF(label_width + span + 4, y, value_width, self.ROW), Qt.AlignLeft | Qt.AlignVCenter,
-                             text)  # fmt: skip
+            left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(QRectF(label_width + span + 4, y, value_width, self.ROW), left, text)
         painter.end()

@@ -28,8 +28,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from agent.launcher import GameProcess, wait_for_window
-from agent.profile import GameProfile, load_profile
+from agent.envs.launcher import GameProcess, wait_for_window
+from agent.envs.profile import GameProfile, load_profile
 from capture.errors import PixelpilotError, WindowNotFoundError
 from capture.windows import WindowInfo, find_window
 from games import PROFILES_DIR
@@ -73,7 +73,7 @@ class GameTab(QWidget):
         self.settings = settings
         self.own_windows = own_windows
         self.profile: GameProfile | None = None
-        self.window: WindowInfo | None = None
+        self.picked: WindowInfo | None = None
         self.game: GameProcess | None = None
         self.windows: list[WindowInfo] = []
         self.frames_shown = 0
@@ -110,20 +110,20 @@ class GameTab(QWidget):
         self.window_list.setFlow(QListView.TopToBottom)
         self.window_list.setWrapping(False)
         self.window_list.setMovement(QListView.Static)
-        self.window_list.setTextElideMode(Qt.ElideMiddle)
+        self.window_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.window_list.setGridSize(QSize(THUMBNAIL[0] + 30, THUMBNAIL[1] + 30))
         self.window_list.setMinimumWidth(THUMBNAIL[0] + 50)
         self.window_list.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
-        self.window_list.itemClicked.connect(lambda item: self.pick_window(item.data(Qt.UserRole)))
+        self.window_list.itemClicked.connect(lambda item: self.pick_window(item.data(Qt.ItemDataRole.UserRole)))
         left = QVBoxLayout()
         left.addWidget(QLabel("Windows (click one to pick it):"))
         left.addWidget(self.window_list)
 
         self.window_view = QLabel("no window picked")
-        self.window_view.setAlignment(Qt.AlignCenter)
+        self.window_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.window_view.setMinimumSize(*PREVIEW_BOX)
         self.obs_view = QLabel("model input (128x200)")
-        self.obs_view.setAlignment(Qt.AlignCenter)
+        self.obs_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.obs_view.setMinimumSize(400, 256)
         self.info = QLabel("")
         self.info.setWordWrap(True)
@@ -151,11 +151,11 @@ class GameTab(QWidget):
     def target_profile(self) -> GameProfile | None:
         """The profile the library gets: the chosen one with the picked window's title, a bare profile for a
         window picked without one, or None when neither is chosen."""
-        if self.window is None:
+        if self.picked is None:
             return self.profile
         if self.profile is None:
-            return GameProfile(name=self.window.title, window=self.window.title)
-        return dataclasses.replace(self.profile, window=self.window.title)
+            return GameProfile(name=self.picked.title, window=self.picked.title)
+        return dataclasses.replace(self.profile, window=self.picked.title)
 
     def restore(self) -> None:
         """Choose the profile of the last session."""
@@ -179,9 +179,9 @@ class GameTab(QWidget):
             index = self.profiles.count() - 1
         self.profiles.setCurrentIndex(index)
         self.settings.setValue("game/profile", name_or_path)
-        self.window = None
+        self.picked = None
         if self.profile is not None:
-            self.window = match_window(self.profile.window, self.windows)
+            self.picked = match_window(self.profile.window, self.windows)
         self._target_changed()
 
     def _open_profile(self) -> None:
@@ -190,7 +190,7 @@ class GameTab(QWidget):
             self.choose_profile(path)
 
     def pick_window(self, info: WindowInfo) -> None:
-        self.window = info
+        self.picked = info
         self._target_changed()
 
     def _target_changed(self) -> None:
@@ -206,8 +206,8 @@ class GameTab(QWidget):
             where = "whole window" if crop is None else f"{crop.width}x{crop.height} at ({crop.left}, {crop.top})"
             parts.append(f"profile {self.profile.name}: window {self.profile.window!r}, crop {where}, "
                          f"{self.profile.fps:g} fps")  # fmt: skip
-        if self.window is not None:
-            parts.append(f"picked {self.window.title!r} (0x{self.window.handle:x})")
+        if self.picked is not None:
+            parts.append(f"picked {self.picked.title!r} (0x{self.picked.handle:x})")
         if frame is not None:
             parts.append(f"{frame.window_size[0]}x{frame.window_size[1]}, preview {frame.fps:.1f} fps")
             if frame.note:
@@ -233,13 +233,13 @@ class GameTab(QWidget):
             item = QListWidgetItem(entry.info.title)
             if entry.thumbnail is not None:
                 item.setIcon(QIcon(QPixmap.fromImage(entry.thumbnail)))
-            item.setData(Qt.UserRole, entry.info)
+            item.setData(Qt.ItemDataRole.UserRole, entry.info)
             rect = entry.info.rect
             item.setToolTip(f"{entry.info.title}\n0x{entry.info.handle:x}  {rect.width}x{rect.height}")
             self.window_list.addItem(item)
-            if self.window is not None and entry.info.handle == self.window.handle:
+            if self.picked is not None and entry.info.handle == self.picked.handle:
                 item.setSelected(True)
-        if self.window is None and self.profile is not None:
+        if self.picked is None and self.profile is not None:
             found = match_window(self.profile.window, self.windows)
             if found is not None:
                 self.pick_window(found)
@@ -249,10 +249,10 @@ class GameTab(QWidget):
         if self._preview is not None:
             self._preview.request_stop()
             self._preview = None
-        if self.window is None or self.closing or not self.isVisible():
-            self.window_view.setText("no window picked" if self.window is None else "")
+        if self.picked is None or self.closing or not self.isVisible():
+            self.window_view.setText("no window picked" if self.picked is None else "")
             return
-        handle = self.window.handle
+        handle = self.picked.handle
         crop = self.profile.crop if self.profile is not None else None
         fps = self.profile.fps if self.profile is not None else 15.0
         task = Task("preview", lambda t: run_preview(t, handle, crop, fps), self)
@@ -279,7 +279,7 @@ class GameTab(QWidget):
     def _preview_failed(self, task: Task, message: str) -> None:
         if task is self._preview:
             self._preview = None
-            self.window = None
+            self.picked = None
             self._target_changed()
             self.error.emit(message)
 
@@ -326,8 +326,8 @@ class GameTab(QWidget):
         game, self.game = self.game, None
         if game is None:
             return
-        if self.window is not None:  # its window goes away with it: not an error for the preview
-            self.window = None
+        if self.picked is not None:  # its window goes away with it: not an error for the preview
+            self.picked = None
             self._target_changed()
         task = Task("stop game", lambda t: game.stop(), self)
         task.failed.connect(self.error)

@@ -23,7 +23,8 @@ def owned_image(frame: np.ndarray, image_format: QImage.Format) -> QImage:
     """An HxW or HxWxC frame as a QImage of ``image_format`` that owns its pixels."""
     frame = np.ascontiguousarray(frame)
     height, width = frame.shape[:2]
-    return QImage(frame.data, width, height, frame.strides[0], image_format).copy()
+    # PyQt takes any buffer here; its stubs name bytes only
+    return QImage(frame.data, width, height, frame.strides[0], image_format).copy()  # type: ignore[call-overload]
 
 
 def bgra_image(frame: np.ndarray) -> QImage:

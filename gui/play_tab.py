@@ -1,4 +1,4 @@
-"""The Play tab: ``agent.play.play`` on a task thread, driven and watched through a ``PlayControl``.
+"""The Play tab: ``agent.drive.play.play`` on a task thread, driven and watched through a ``PlayControl``.
 
 The autopilot button and the kill switch go through the same state as the hotkeys (F8 and F12 keep working
 while the panel plays, and the button shows the effective state whichever of them flipped it); the numbers
@@ -24,7 +24,7 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from agent.play import PlayControl, PlayProgress, PlayResult, play
+from agent.drive.play import PlayControl, PlayProgress, PlayResult, play
 from gui.bars import Bars
 from gui.game_tab import GameTab
 from gui.readouts import readout_grid

@@ -1,4 +1,4 @@
-"""The Record tab: ``agent.record.record`` on a task thread, driven and watched through a ``RecordControl``.
+"""The Record tab: ``agent.drive.record.record`` on a task thread, driven and watched through a ``RecordControl``.
 
 Pause/resume and discard go through the same state as the recorder's hotkeys (F8 and F9 keep working while
 the panel records), and the numbers shown are the recorder's own (``RecordControl.progress``), read by a
@@ -7,7 +7,6 @@ timer; disk use is measured on a task of its own, since a long recording has man
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from PyQt5.QtCore import QSettings
@@ -23,7 +22,8 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from agent.record import RecordControl, RecordProgress, RecordResult, record
+from agent.drive.record import RecordControl, RecordProgress, RecordResult, record
+from agent.runs import free_path, timestamp
 from gui.bars import Bars
 from gui.game_tab import GameTab
 from gui.readouts import readout_grid
@@ -137,7 +137,7 @@ class RecordTab(TaskTab):
         """A new dataset folder in ``folder``, named after the game and the time."""
         profile = self.game.target_profile()
         name = "".join(c if c.isalnum() or c in "-_" else "-" for c in (profile.name if profile else "demos"))
-        return folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        return free_path(folder, f"{name}-{timestamp()}")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for the new dataset", self.dataset.text())

@@ -13,7 +13,7 @@ from typing import Any
 from PyQt5.QtCore import QSettings, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QLabel, QWidget
 
-from agent.profile import GameProfile
+from agent.envs.profile import GameProfile
 from gui.game_tab import GameTab
 from gui.worker import Task, TaskPool
 

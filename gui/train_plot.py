@@ -18,7 +18,8 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage, QPixmap, QResizeEvent
 from PyQt5.QtWidgets import QLabel, QSizePolicy
 
-from agent.a3c import TrainControl, TrainProgress, moving_mean
+from agent.a3c.progress import TrainControl, TrainProgress
+from agent.a3c.run_log import moving_mean
 from gui.images import owned_image
 from gui.worker import Task
 
@@ -97,14 +98,14 @@ class PlotView(QLabel):
 
     def __init__(self) -> None:
         super().__init__("the curves appear when a run starts")
-        self.setAlignment(Qt.AlignCenter)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self.setMinimumSize(480, 200)
         self.size_wanted = (800, 300)
         self.images = 0
         """images shown since the panel opened"""
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
         self.size_wanted = (self.width(), self.height())
         super().resizeEvent(event)
 

@@ -1,8 +1,8 @@
-"""The Train tab: ``agent.a3c.train`` on a task thread, stopped and watched through a ``TrainControl``.
+"""The Train tab: ``agent.a3c.trainer.train`` on a task thread, stopped and watched through a ``TrainControl``.
 
 The run is configured as ``pixelpilot train`` configures it: the form's values go through the command's own option
-parser (``config.from_texts``), defaults and help come from ``a3c.Args``, and a game window is trained on through
-``screen_training``, as ``--profile`` does (the Game tab's profile; each process on a virtual desktop of its own,
+parser (``config.from_texts``), defaults and help come from ``Args``, and a game window is trained on through
+``for_screen``, as ``--profile`` does (the Game tab's profile; each process on a virtual desktop of its own,
 or one worker on this desktop). The workers are processes of the panel: stopping, or closing the panel, ends the
 run as Ctrl-C ends the command's (a checkpoint saved, every process joined).
 """
@@ -37,10 +37,11 @@ from PyQt5.QtWidgets import (
 )
 
 from agent import config
-from agent.a3c import Args, TrainControl, TrainProgress, TrainResult, train
-from agent.gym_bench import BENCHMARKS
-from agent.launcher import GameProcess, free_port
-from agent.screen_env import screen_training
+from agent.a3c.args import Args, for_screen
+from agent.a3c.presets import CLASSIC
+from agent.a3c.progress import TrainControl, TrainProgress
+from agent.a3c.trainer import TrainResult, train
+from agent.envs.launcher import GameProcess, free_port
 from capture.errors import PixelpilotError
 from gui.game_tab import GameTab
 from gui.readouts import readout_grid
@@ -48,12 +49,12 @@ from gui.task_tab import TaskTab
 from gui.train_plot import PlotView, run_plot
 from gui.worker import Task, TaskPool
 
-ENV_IDS = ("pixelpilot/NeonRace-v0", *BENCHMARKS)
+ENV_IDS = ("pixelpilot/NeonRace-v0", *CLASSIC)
 """offered in the list; any registered id may be typed"""
 HYPERPARAMETERS = ("workers", "envs_per_worker", "total_steps", "n_steps", "lr", "gamma", "entropy_coef",
                    "eval_every", "checkpoint_every", "seed", "critic_warmup", "init_kl_coef")  # fmt: skip
 """the ``Args`` fields the form shows (the rest keep their defaults; ``config.toml`` and ``--config`` reach them)"""
-DEFAULTS = {f.name: f.default for f in dataclasses.fields(Args)}
+DEFAULTS = config.defaults(Args)
 DOCS = config.field_docs(Args)
 DISPLAYS = {"virtual": "its own virtual desktops (a desktop and game per process)", "here": "this desktop (1 worker)"}
 
@@ -237,7 +238,7 @@ class TrainTab(TaskTab):
         if profile is None or profile.path is None:
             raise config.ConfigError("training through a game window needs its profile: choose one in the Game tab")
         display = "virtual" if self.display.currentData() == "virtual" else os.environ.get("DISPLAY", "")
-        return screen_training(args, str(profile.path), display)
+        return for_screen(args, str(profile.path), display)
 
     # -- training ------------------------------------------------------------------------------------------------
     @property

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.launcher import free_port
+from agent.envs.launcher import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWINDOW = ROOT / "tests" / "keywindow.py"
@@ -84,7 +84,7 @@ class GameWindow:
 @pytest.fixture
 def game_window(desktop: str) -> Iterator[Callable[..., GameWindow]]:
     """Factory: ``game_window(title=None, listen=True, *extra_args)`` starts a key window and waits for it."""
-    from agent.launcher import wait_for_window
+    from agent.envs.launcher import wait_for_window
 
     started: list[GameWindow] = []
 

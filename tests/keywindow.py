@@ -26,14 +26,14 @@ from capture.telemetry import TelemetrySender
 
 BOX_KEYS = ("left", "right", "up", "down", "x")
 QT_KEYS = {
-    QtCore.Qt.Key_Left: "left",
-    QtCore.Qt.Key_Right: "right",
-    QtCore.Qt.Key_Up: "up",
-    QtCore.Qt.Key_Down: "down",
-    QtCore.Qt.Key_Return: "enter",
-    QtCore.Qt.Key_Enter: "enter",
-    QtCore.Qt.Key_Escape: "esc",
-    QtCore.Qt.Key_Space: "space",
+    QtCore.Qt.Key.Key_Left: "left",
+    QtCore.Qt.Key.Key_Right: "right",
+    QtCore.Qt.Key.Key_Up: "up",
+    QtCore.Qt.Key.Key_Down: "down",
+    QtCore.Qt.Key.Key_Return: "enter",
+    QtCore.Qt.Key.Key_Enter: "enter",
+    QtCore.Qt.Key.Key_Escape: "esc",
+    QtCore.Qt.Key.Key_Space: "space",
 }
 
 
@@ -48,7 +48,7 @@ class KeyWindow(QtWidgets.QWidget):
         super().__init__()
         self.setWindowTitle(args.title)
         self.resize(args.width, args.height)
-        self.setFocusPolicy(QtCore.Qt.StrongFocus)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.held: set[str] = set()
         self.presses: dict[str, int] = {}
         self.score = 0

@@ -10,26 +10,23 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import psutil
 import pytest
 import torch
 
-from agent.a3c import (
-    Args,
-    Thinned,
-    TrainControl,
-    gae,
-    load_checkpoint,
-    make_envs,
-    run_episodes,
-    train,
-    warm_up,
-)
+from agent.a3c.algorithm import gae
+from agent.a3c.args import Args
+from agent.a3c.processes import warm_up
+from agent.a3c.progress import Thinned, TrainControl
+from agent.a3c.trainer import train
 from agent.config import ConfigError
-from agent.evaluation import evaluate
+from agent.envs.make import make_envs
+from agent.policy.checkpoint import load_checkpoint
+from agent.policy.evaluation import evaluate
+from agent.policy.rollout import run_episodes
 from tests.conftest import ROOT
 from tests.test_cli import assert_one_line_error, run
 
@@ -102,15 +99,15 @@ class RecordActions(gym.Wrapper):
 def test_batched_evaluation_acts_as_one_by_one(env_id, kwargs):
     """Five episodes on three envs side by side take the actions and get the returns of each episode run alone.
     NeonRace's model is recurrent: an env's state must start afresh with each of its episodes."""
-    from models.actor_critic import build
+    from models.build import build_for
 
     torch.manual_seed(0)
     runs = []
     for count in (3, 1):
         actions: dict[int, list] = {}
-        envs = [RecordActions(env, actions) for env in make_envs(Args(env_id=env_id, env_kwargs=kwargs), count)]
+        envs = [RecordActions(env, actions) for env in make_envs(env_id, kwargs, count)]
         torch.manual_seed(0)
-        model = build(envs[0].observation_space, envs[0].action_space, "auto", None)
+        model = build_for(envs[0].observation_space, envs[0].action_space)
         for parameter in model.parameters():  # random enough that actions depend on what the model sees
             torch.nn.init.normal_(parameter, std=0.3)
         episodes = run_episodes(model, envs, 5, seed=40)
@@ -125,17 +122,17 @@ def test_batched_evaluation_acts_as_one_by_one(env_id, kwargs):
 def test_replay_of_a_recurrent_rollout_restarts_each_environment_at_its_episode_end():
     """The loss recomputes a rollout of E envs in one pass; it must match stepping each env alone, and end in the
     state acting on would start from."""
-    from agent.a3c import replay
-    from models.actor_critic import CNNActorCritic
+    from models.build import build_for
 
     torch.manual_seed(0)
-    model = CNNActorCritic((128, 200, 1), 7, core="lstm")
+    model = build_for(gym.spaces.Box(0, 1, (128, 200, 1)), gym.spaces.Discrete(7), "cnn-lstm")
     observations = torch.rand(6, 2, 128, 200, 1)
     ends = torch.zeros(6, 2)
     ends[2, 0] = 1.0  # env 0's episode ends after step 2
     start = model.initial_state(2)
     with torch.no_grad():
-        dist, values, final = replay(model, observations, start, ends)
+        unrolled = model.evaluate_actions(observations, start, ends)
+        dist, values, final = unrolled.dist, unrolled.value, unrolled.state
         for e in range(2):
             state = model.initial_state(1)
             for t in range(6):
@@ -158,7 +155,7 @@ def test_one_worker_with_a_fixed_seed_is_deterministic(tmp_path):
     a = train(quick(tmp_path, "a", seed=7))
     b = train(quick(tmp_path, "b", seed=7))
     c = train(quick(tmp_path, "c", seed=8))
-    weights = [load_checkpoint(r.run_dir)["model"] for r in (a, b, c)]
+    weights = [load_checkpoint(r.run_dir).weights for r in (a, b, c)]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
 
@@ -203,25 +200,26 @@ def test_an_env_that_allows_one_copy_per_process_gets_one(tmp_path):
     args = quick(tmp_path, "one", env_id="tests.crash_env:OnePerProcess-v0", envs_per_worker=2)
     with pytest.raises(ConfigError, match=r"envs-per-worker: tests\.crash_env:OnePerProcess-v0 runs 1 per process"):
         train(args)
-    assert len(make_envs(args, 5)) == 1
-    assert len(make_envs(quick(tmp_path, "many"), 5)) == 5
-    result = train(quick(tmp_path, "one", env_id="tests.crash_env:OnePerProcess-v0", eval_every=1000))
+    assert len(make_envs(args.env_id, {}, 5)) == 1
+    assert len(make_envs("CartPole-v1", {}, 5)) == 5
+    result = train(quick(tmp_path, "one-each", env_id="tests.crash_env:OnePerProcess-v0", eval_every=1000))
     assert len(result.curve) >= 2  # its evaluations ran
 
 
 def test_checkpoint_and_resume(tmp_path):
     first = train(quick(tmp_path, "resume", total_steps=1000))
     saved = load_checkpoint(first.run_dir)
-    assert saved["counters"]["steps"] >= 1000 and saved["config"]["total_steps"] == 1000
+    assert saved.counters["steps"] >= 1000 and saved.config is not None and saved.config["total_steps"] == 1000
     resumed = train(quick(tmp_path, "resume", total_steps=2000), resume=first.run_dir)
     assert resumed.run_dir == first.run_dir and resumed.steps >= 2000
     after = load_checkpoint(first.run_dir)
-    assert after["counters"]["updates"] > saved["counters"]["updates"]
-    assert after["counters"]["wall_s"] > saved["counters"]["wall_s"]
+    assert after.counters["updates"] > saved.counters["updates"]
+    assert after.counters["wall_s"] > saved.counters["wall_s"]
     rows = (first.run_dir / "progress.csv").read_text().splitlines()
     assert rows[0].startswith("wall_s,steps") and sum(r.startswith("wall_s") for r in rows) == 1  # appended
     # The optimizer's state went through the checkpoint unchanged.
-    state = saved["optimizer"]["state"]
+    assert saved.optimizer is not None
+    state = saved.optimizer["state"]
     assert state and all("exp_avg" in s for s in state.values())
 
 
@@ -229,10 +227,10 @@ def test_critic_warmup_trains_a_fresh_value_head_alone(tmp_path):
     """Fine-tuning a checkpoint whose critic counts another reward: its value head starts afresh and learns
     while everything else stays as it was."""
     source = train(quick(tmp_path, "source", total_steps=1000)).run_dir / "checkpoints" / "latest.pt"
-    before = load_checkpoint(source)["model"]
+    before = load_checkpoint(source).weights
     args = quick(tmp_path, "warm", total_steps=1000, init_from=str(source), critic_warmup=10_000)
-    after = load_checkpoint(train(args).run_dir)["model"]
-    assert [k for k in before if not torch.equal(before[k], after[k])] == ["value.weight", "value.bias"]
+    after = load_checkpoint(train(args).run_dir).weights
+    assert [k for k in before if not torch.equal(before[k], after[k])] == ["value_head.weight", "value_head.bias"]
     with pytest.raises(ConfigError, match="critic-warmup: only with init-from"):
         quick(tmp_path, "x", critic_warmup=1000)
 
@@ -240,8 +238,6 @@ def test_critic_warmup_trains_a_fresh_value_head_alone(tmp_path):
 def test_init_kl_coef_keeps_the_policy_near_the_starting_one(tmp_path):
     """The penalty for drifting from the init_from policy: a fine-tune at a high learning rate stays far closer
     to where it started with it than without it, and the run logs the divergence (a row each 2 s)."""
-    from models.actor_critic import build
-
     source = train(quick(tmp_path, "source", total_steps=1000)).run_dir / "checkpoints" / "latest.pt"
     env = gym.make("CartPole-v1")
     observations = torch.as_tensor(np.stack([env.reset(seed=i)[0] for i in range(64)]) * 20, dtype=torch.float32)
@@ -249,11 +245,7 @@ def test_init_kl_coef_keeps_the_policy_near_the_starting_one(tmp_path):
     def drift(coef: float) -> float:
         args = quick(tmp_path, f"kl{coef}", total_steps=8000, lr=1e-2, init_from=str(source), init_kl_coef=coef)
         result = train(args)
-        models = []
-        for path in (source, result.run_dir / "checkpoints" / "latest.pt"):
-            model = build(env.observation_space, env.action_space)
-            model.load_state_dict(load_checkpoint(path)["model"])
-            models.append(model)
+        models = [load_checkpoint(path).model() for path in (source, result.run_dir / "checkpoints" / "latest.pt")]
         with torch.no_grad():
             start, end = (m(observations)[0] for m in models)
             return float(torch.distributions.kl_divergence(start, end).mean())
@@ -287,17 +279,17 @@ def test_a_control_from_another_thread_sees_the_progress_and_stops_the_run_as_ct
     assert all(np.isfinite(loss).all() for loss in progress.losses)
     latest = tmp_path / "controlled" / "checkpoints" / "latest.pt"
     assert dict(progress.checkpoints)[latest] >= 1000
-    workers = [p.pid for p in multiprocessing.active_children()]
+    workers = [psutil.Process(p.pid) for p in multiprocessing.active_children()]
     assert len(workers) == 2  # the worker and the evaluator
 
     control.stop()
     thread.join(60)
     assert not thread.is_alive() and results[0].interrupted and results[0].solved is None
     saved = load_checkpoint(tmp_path / "controlled")
-    assert saved["counters"]["steps"] >= progress.steps
-    assert dict(control.progress.checkpoints)[latest] == saved["counters"]["steps"]  # saved on the way out
+    assert saved.counters["steps"] >= progress.steps
+    assert dict(control.progress.checkpoints)[latest] == saved.counters["steps"]  # saved on the way out
     assert control.progress.state == "finishing" and multiprocessing.active_children() == []
-    assert not any(running(str(pid)) for pid in workers)
+    assert not any(running(p) for p in workers)
 
 
 def test_a_thinned_history_keeps_the_whole_run_in_a_bounded_number_of_points():
@@ -322,10 +314,11 @@ def test_the_cnn_path_trains_on_neonrace(tmp_path):
     args = quick(tmp_path, "cnn", env_id="pixelpilot/NeonRace-v0", env_kwargs={"difficulty_name": "easy"},
                  total_steps=400, n_steps=20, envs_per_worker=2)  # fmt: skip
     before = train(args)
-    payload = load_checkpoint(before.run_dir)
-    assert "conv.0.weight" in payload["model"] and "core.weight_ih" in payload["model"]  # CNN with LSTM core
-    assert payload["counters"]["updates"] >= 10
-    assert all(torch.isfinite(t).all() for t in payload["model"].values())
+    saved = load_checkpoint(before.run_dir)
+    assert saved.spec.kind == "cnn-lstm" and saved.spec.observation_shape == (128, 200, 1)
+    assert "conv.0.weight" in saved.weights and "core.weight_ih" in saved.weights  # CNN with LSTM core
+    assert saved.counters["updates"] >= 10
+    assert all(torch.isfinite(t).all() for t in saved.weights.values())
 
 
 def test_bad_input(tmp_path):
@@ -340,23 +333,24 @@ def test_bad_input(tmp_path):
             quick(tmp_path, "x", **{field: value})
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint")
-    with pytest.raises(ConfigError, match="not a readable checkpoint"):
+    with pytest.raises(ConfigError, match=r"not a pixelpilot checkpoint \(not a readable torch file\)"):
         evaluate(corrupt)
     result = train(quick(tmp_path, "cartpole", total_steps=100))
-    with pytest.raises(ConfigError, match=r"the model \(trained on CartPole-v1\) does not fit Acrobot-v1"):
+    with pytest.raises(ConfigError, match=r"\(trained on CartPole-v1\) cannot drive Acrobot-v1: the model takes "):
         evaluate(result.run_dir, env_id="Acrobot-v1")
     payload = torch.load(result.run_dir / "checkpoints" / "latest.pt", weights_only=True)
-    payload["config"]["learning_rate_schedule"] = "linear"  # a key this version does not know
+    payload["config"]["learning_rate_schedule"] = "linear"  # an option this version does not know
     foreign = tmp_path / "foreign.pt"
     torch.save(payload, foreign)
-    with pytest.raises(ConfigError, match="its configuration does not match this pixelpilot"):
-        evaluate(foreign)
+    assert evaluate(foreign, episodes=1).episodes  # driving needs no options: the model comes from its spec
+    with pytest.raises(ConfigError, match="its options do not match this pixelpilot"):
+        train(quick(tmp_path, "y"), resume=foreign)
     assert_one_line_error(run("train", "--workers", "0"), "workers: invalid value 0")
     assert_one_line_error(run("train", "--env", "NoSuchEnv-v9", "--no-progress"), "unknown environment 'NoSuchEnv-v9'")
-    assert_one_line_error(run("evaluate", "--checkpoint", str(corrupt)), "not a readable checkpoint")
+    assert_one_line_error(run("evaluate", "--checkpoint", str(corrupt)), "not a pixelpilot checkpoint")
 
 
-def start_training(tmp_path) -> tuple[subprocess.Popen, list[str]]:
+def start_training(tmp_path) -> tuple[subprocess.Popen, list[psutil.Process]]:
     """``pixelpilot train`` in a child process, once it has logged; with its processes (workers, evaluator...)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "train", "--env", "CartPole-v1", "--total-steps", "10000000",
@@ -368,17 +362,17 @@ def start_training(tmp_path) -> tuple[subprocess.Popen, list[str]]:
     while not (progress.exists() and len(progress.read_text().splitlines()) >= 2):
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         time.sleep(0.2)
-    children = descendants(str(proc.pid))
+    children = psutil.Process(proc.pid).children(recursive=True)
     assert len(children) >= 3  # two workers and the evaluator (children of the fork server)
     return proc, children
 
 
-def assert_gone(children: list[str], within_s: float) -> None:
+def assert_gone(children: list[psutil.Process], within_s: float) -> None:
     deadline = time.monotonic() + within_s
-    while any(running(pid) for pid in children) and time.monotonic() < deadline:
+    while any(running(p) for p in children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    for pid in children:
-        assert not running(pid), f"process {pid} outlived the run: {Path(f'/proc/{pid}/cmdline').read_text()}"
+    for p in children:
+        assert not running(p), f"process {p.pid} outlived the run: {' '.join(p.cmdline())}"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -388,7 +382,7 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_leaves_no_workers(tmp_path, si
     code = proc.wait(60)
     stderr = proc.stderr.read()
     assert code == 130 and "interrupted: saving a checkpoint" in stderr, (code, stderr)
-    assert load_checkpoint(tmp_path / "interrupted")["counters"]["steps"] > 0
+    assert load_checkpoint(tmp_path / "interrupted").counters["steps"] > 0
     assert_gone(children, 5)  # multiprocessing's resource tracker exits just after its parent
 
 
@@ -397,25 +391,24 @@ def test_workers_stop_when_the_main_process_is_killed(tmp_path):
     proc, children = start_training(tmp_path)
     proc.kill()
     proc.wait(10)
-    assert_gone(children, 10)
+    # The evaluator notices between evaluations and the resource tracker once every holder of its pipe is gone:
+    # seconds on a loaded machine.
+    assert_gone(children, 30)
 
 
-def descendants(pid: str) -> list[str]:
-    children = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
-    return children + [d for child in children for d in descendants(child)]
-
-
-def running(pid: str) -> bool:
+def running(process: psutil.Process) -> bool:
     """Alive and not a zombie (in a container whose init does not reap, exited children stay as zombies)."""
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_frame_stacking_wrapper():
     import gymnasium as gym
 
-    import agent  # noqa: F401
-    from agent.wrappers import StackFrames
+    import agent.envs  # noqa: F401 - registers the environments
+    from agent.envs.wrappers import StackFrames
 
     env = StackFrames(gym.make("pixelpilot/NeonRace-v0", difficulty_name="easy"), 4)
     obs, _ = env.reset(seed=0)
@@ -426,3 +419,66 @@ def test_frame_stacking_wrapper():
     assert not np.array_equal(newest[:, :, 0], newest[:, :, 3])
     with pytest.raises(ValueError, match="image observations"):
         StackFrames(gym.make("CartPole-v1"), 4)
+
+
+class Counter(gym.Env):
+    """Observes its step count; reward 1 per step; its episode ends after ``end`` steps, by ``how``."""
+
+    observation_space = gym.spaces.Box(0.0, 100.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, end: int, how: str) -> None:
+        self.end, self.how, self.t = end, how, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.t >= self.end
+        obs = np.array([float(self.t)], np.float32)
+        return obs, 1.0, done and self.how == "terminated", done and self.how == "truncated", {}
+
+
+class TenTimesTheCount:
+    """A stand-in model: V(obs) = 10 * obs, always action 0."""
+
+    recurrent = False
+
+    def initial_state(self, batch=1):
+        return None
+
+    def value(self, obs, state=None):
+        return 10.0 * obs[:, 0]
+
+    def act(self, obs, state=None, *, greedy=False, generator=None):
+        from models.actor_critic import Decision
+
+        logits = torch.zeros(len(obs), 2)
+        return Decision(torch.zeros(len(obs), dtype=torch.long), self.value(obs), None,
+                        torch.distributions.Categorical(logits=logits))  # fmt: skip
+
+
+def test_a_rollout_bootstraps_a_truncation_from_its_final_observation_and_a_termination_from_nothing():
+    """Two episodes end after their second step: one by a time limit (the task goes on: V(final observation)), one
+    by termination (nothing follows). The vector env has already reset both when the step returns."""
+    from agent.a3c.algorithm import Actor
+    from agent.a3c.worker import make_vector_env
+
+    envs = gym.vector.SyncVectorEnv([lambda: Counter(2, "truncated"), lambda: Counter(2, "terminated")], copy=False,
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)  # fmt: skip
+    envs = gym.wrappers.vector.RecordEpisodeStatistics(envs)
+    model = TenTimesTheCount()
+    rollout = Actor(envs, 0, model).collect(model, n_steps=3, reward_scale=0.5)
+    np.testing.assert_array_equal(rollout.ends, [[0, 0], [1, 1], [0, 0]])
+    np.testing.assert_array_equal(rollout.values, [[0, 0], [10, 10], [0, 0]])  # step 3 starts a new episode
+    # after step 1: V(s2) = 10; after step 2: V(final obs 2) = 20 truncated, 0 terminated; after step 3: V(1) = 10
+    np.testing.assert_array_equal(rollout.next_values, [[10, 10], [20, 0], [10, 10]])
+    np.testing.assert_array_equal(rollout.rewards, np.full((3, 2), 0.5))
+    assert rollout.episodes == [(2.0, 2), (2.0, 2)]  # the environment's own rewards
+    _, targets = gae(rollout.rewards, rollout.values, rollout.next_values, rollout.ends, gamma=0.5, lam=1.0)
+    # truncated: R1 = .5 + .5 * 20 = 10.5, R0 = .5 + .5 * 10.5 = 5.75; terminated: R1 = .5, R0 = .75; both R2 = 5.5
+    np.testing.assert_allclose(targets, [[5.75, 0.75], [10.5, 0.5], [5.5, 5.5]])
+    assert make_vector_env(Args(), 2, 0).metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP

@@ -11,7 +11,7 @@ import uuid
 import cv2
 import pytest
 
-from agent.launcher import free_port
+from agent.envs.launcher import free_port
 from control.xkeys import pressed
 from tests.conftest import ROOT
 from tests.test_screen import activate

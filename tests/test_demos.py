@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from agent import a3c
+from agent.a3c.args import Args
+from agent.a3c.trainer import train
 from agent.cli import main
-from agent.demos import DemoError, DemoWriter, join_demos, load_demos
-from agent.neonrace_env import NeonRaceEnv
-from agent.pretrain import PretrainArgs, pretrain
+from agent.demos.dataset import DemoError, DemoWriter, join_demos, load_demos
+from agent.demos.pretrain import PretrainArgs, pretrain
+from agent.envs.neonrace import NeonRaceEnv
+from agent.policy.checkpoint import load_checkpoint
 from games.neonrace.expert import expert_action
 
 META = {"profile": "neonrace", "fps": 15, "actions": ["left", "right", "up", "left+up", "right+up", "down", "up+x"]}
@@ -100,7 +102,7 @@ def test_discard_reaches_into_written_segments(tmp_path):
 CRASH_WRITER = """
 import sys, time
 import numpy as np
-from agent.demos import DemoWriter
+from agent.demos.dataset import DemoWriter
 writer = DemoWriter(sys.argv[1], 7, {"profile": "neonrace", "fps": 15}, 15)
 frame = np.zeros((128, 200), np.uint8)
 writer.begin(frame)
@@ -213,16 +215,16 @@ def test_pretrain_clones_the_expert_into_a_checkpoint_a3c_takes(tmp_path, capsys
     print(f"training policy loss {train_loss[0]:.3f} -> {train_loss[-1]:.3f}; validation accuracy "
           f"{result.val_accuracy:.1%} at epoch {result.best_epoch}")  # fmt: skip
     assert train_loss[-1] < 0.8 * train_loss[0]  # it fits the expert's actions (800 frames are too few to generalise)
-    payload = a3c.load_checkpoint(tmp_path / "runs" / "bc")
-    assert payload["config"]["env_id"] == "pixelpilot/NeonRace-v0" and "optimizer" not in payload
+    clone = load_checkpoint(tmp_path / "runs" / "bc")
+    assert clone.env_id == "pixelpilot/NeonRace-v0" and clone.optimizer is None and clone.is_clone
     # The checkpoint drives the in-process game and fine-tunes with A3C.
-    ft = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"max_episode_steps": 50}, workers=1, total_steps=100,
+    ft = Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"max_episode_steps": 50}, workers=1, total_steps=100,
                   eval_every=0, init_from=str(result.checkpoint), runs_dir=str(tmp_path / "runs"), run_name="ft",
                   progress=False)  # fmt: skip
-    a3c.train(ft)
-    tuned = a3c.load_checkpoint(tmp_path / "runs" / "ft")
-    assert tuned["counters"]["steps"] >= 100
-    assert not torch.equal(tuned["model"]["policy.weight"], payload["model"]["policy.weight"])
+    train(ft)
+    tuned = load_checkpoint(tmp_path / "runs" / "ft")
+    assert tuned.counters["steps"] >= 100 and not tuned.is_clone
+    assert not torch.equal(tuned.weights["policy_head.weight"], clone.weights["policy_head.weight"])
 
 
 def test_pretrain_starts_the_critic_at_the_mean_return(tmp_path):
@@ -244,7 +246,7 @@ def test_pretrain_starts_the_critic_at_the_mean_return(tmp_path):
 
 
 def test_raw_frames_reprocess_with_another_crop(tmp_path):
-    from agent.demos_raw import reprocess
+    from agent.demos.reprocess import reprocess
     from capture.preprocess import Crop, to_uint8
 
     rng = np.random.default_rng(0)

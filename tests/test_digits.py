@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from agent.profile import ProfileError, load_profile
-from agent.screen_env import make_reward_source
+from agent.envs.profile import ProfileError, load_profile
+from agent.envs.screen import make_reward_source
 from capture.digits import DigitReader, DigitsError, DigitsReward
 from capture.errors import PixelpilotError
 from capture.preprocess import Crop
@@ -337,10 +337,10 @@ def test_bad_digits_profiles_name_file_key_and_expectation(tmp_path, text, messa
 
 # -- pixelpilot digits learn ------------------------------------------------------------------------------
 def run_cli(*argv):
-    from agent.digits_cmd import add_parser
+    from agent.cli.digits import add_parsers
 
     parser = argparse.ArgumentParser(prog="pixelpilot")
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["digits", *argv])
     return args.func(args)
 

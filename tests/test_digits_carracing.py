@@ -13,9 +13,9 @@ import time
 import gymnasium as gym
 import pytest
 
-import agent  # noqa: F401 - registers the environments
-from agent.launcher import GameProcess, wait_for_window
-from agent.profile import load_profile
+import agent.envs  # noqa: F401 - registers the environments
+from agent.envs.launcher import GameProcess, wait_for_window
+from agent.envs.profile import load_profile
 from benchmarks.digits_accuracy import WINDOW, Truth, measure_offscreen, truth_command, wait_for_first_frame
 from capture.digits import DigitReader
 from control.xkeys import pressed

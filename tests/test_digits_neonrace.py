@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from agent.launcher import free_port
-from agent.profile import load_profile
-from agent.screen_env import ScreenEnv
+from agent.envs.launcher import free_port
+from agent.envs.profile import load_profile
+from agent.envs.screen import ScreenEnv
 from benchmarks.digits_neonrace import rendered_frames
 from capture.digits import DigitReader
 from capture.telemetry import TelemetryReceiver

@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch.distributions import Categorical, Independent, Normal
 
-from agent.a3c import Args, train
+from agent.a3c.args import Args
+from agent.a3c.trainer import train
 from agent.config import ConfigError
-from agent.evaluation import evaluate, report
-from agent.laps import lap_completion, laps_done, last_lap_time
+from agent.envs.laps import lap_completion, laps_done, last_lap_time
+from agent.policy.evaluation import evaluate, report
 from control.actions import ACTION_NAMES
 from models.actor_critic import sampled_action
 from tests.test_cli import run
@@ -106,12 +107,12 @@ def test_a_runs_options_parse_back_into_its_configuration():
     """The model card's command is built by ``to_arguments``; the train parser must read it back unchanged."""
     import argparse
 
-    from agent import a3c, config
+    from agent import config
 
-    args = a3c.Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"laps": 3, "max_episode_steps": 1000}, lr=5e-4,
+    args = Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"laps": 3, "max_episode_steps": 1000}, lr=5e-4,
                     normalize_advantages=True, progress=False, hidden=128, run_name="pilot")  # fmt: skip
     options = config.to_arguments(args)
     assert "--normalize-advantages" in options and "--no-progress" in options and "--workers" not in options
     parser = argparse.ArgumentParser()
-    config.add_arguments(parser, a3c.Args)
-    assert config.from_arguments(a3c.Args, parser.parse_args(options)) == args
+    config.add_arguments(parser, Args)
+    assert config.from_arguments(Args, parser.parse_args(options)) == args

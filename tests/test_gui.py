@@ -10,16 +10,18 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from PyQt5 import sip
 from PyQt5.QtCore import QEvent, QSettings, Qt, QTimer, QUrl
 from PyQt5.QtGui import QDesktopServices, QImage
 from PyQt5.QtWidgets import QApplication
 
-from agent.a3c import Args, load_checkpoint
-from agent.demo import SHIPPED_PILOT
-from agent.demos import load_demos
-from agent.launcher import free_port
+from agent.a3c.args import Args
+from agent.demos.dataset import load_demos
+from agent.drive.lap_demo import SHIPPED_PILOT
+from agent.envs.launcher import free_port
+from agent.policy.checkpoint import load_checkpoint
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from gui.app import MainWindow, start_demo
@@ -45,7 +47,7 @@ class StallMeter:
 
     def __init__(self) -> None:
         self.timer = QTimer()
-        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self.last: float | None = None
         self.worst = 0.0
@@ -86,9 +88,9 @@ def panel(desktop: str, qtbot, tmp_path: Path) -> Iterator[MainWindow]:
 
 def launch(qtbot, panel: MainWindow, profile: Path, title: str) -> None:
     panel.game.choose_profile(str(profile))
-    qtbot.mouseClick(panel.game.launch_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.game.game is not None and panel.game.window is not None, timeout=60_000)
-    assert panel.game.window is not None and panel.game.window.title == title
+    qtbot.mouseClick(panel.game.launch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.game.game is not None and panel.game.picked is not None, timeout=60_000)
+    assert panel.game.picked is not None and panel.game.picked.title == title
 
 
 def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
@@ -109,7 +111,7 @@ def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
 
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
-    qtbot.keyClick(panel, Qt.Key_2, Qt.ControlModifier)  # the Record tab's shortcut
+    qtbot.keyClick(panel, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)  # the Record tab's shortcut
     assert panel.tabs.currentWidget() is panel.record
     out = tmp_path / "demos"
     panel.record.dataset.setText(str(out))
@@ -122,7 +124,7 @@ def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
     keys_seen: set[str] = set()
     sampler.timeout.connect(lambda: frames_seen.append(panel.record.control.progress.steps))
     sampler.timeout.connect(lambda: keys_seen.add(panel.status.keys.text()))
-    qtbot.mouseClick(panel.record.record_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.record.record_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.record.values["state"].text() == "recording", timeout=30_000)
     sampler.start(200)
     person = Person(start_after=0.3, script=(("up", 1.5), ("left up", 1.2), ("up", 1.3)))
@@ -131,18 +133,18 @@ def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: panel.status.keys.text() == "keys: -", timeout=2_000)  # the person let go
     assert {"keys: up", "keys: left+up"} <= keys_seen  # the status bar showed the keys held
 
-    qtbot.mouseClick(panel.record.pause_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.record.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.record.values["state"].text() == "paused", timeout=5_000)
     assert panel.record.pause_button.text() == "Resume"
     paused_at = panel.record.control.progress.steps
     qtbot.wait(700)
     assert panel.record.control.progress.steps == paused_at
-    qtbot.mouseClick(panel.record.pause_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.record.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.record.values["state"].text() == "recording", timeout=5_000)
     sampler.stop()
-    qtbot.mouseClick(panel.record.discard_button, Qt.LeftButton)  # the last second
+    qtbot.mouseClick(panel.record.discard_button, Qt.MouseButton.LeftButton)  # the last second
     qtbot.waitUntil(lambda: panel.record.control.progress.discarded >= 10, timeout=5_000)
-    qtbot.mouseClick(panel.record.record_button, Qt.LeftButton)  # stop
+    qtbot.mouseClick(panel.record.record_button, Qt.MouseButton.LeftButton)  # stop
     qtbot.waitUntil(lambda: panel.record.result is not None and not panel.record.recording, timeout=30_000)
     stalls.stop()
     result = panel.record.result
@@ -194,7 +196,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=5), title)
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
-    qtbot.keyClick(panel, Qt.Key_3, Qt.ControlModifier)  # the Play tab's shortcut
+    qtbot.keyClick(panel, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)  # the Play tab's shortcut
     play = panel.play
     assert panel.tabs.currentWidget() is play
     play.checkpoint.setText(str(checkpoint))
@@ -204,7 +206,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     steps_seen: list[int] = []
     sampler = QTimer()
     sampler.timeout.connect(lambda: steps_seen.append(play.control.progress.steps))
-    qtbot.mouseClick(play.play_button, Qt.LeftButton)
+    qtbot.mouseClick(play.play_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot", timeout=60_000)
     sampler.start(200)
     qtbot.waitUntil(lambda: pressed(MANAGED) == {"up"}, timeout=5_000)  # the pilot's keys reach the game
@@ -217,7 +219,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     assert play.autopilot_button.isChecked() and play.autopilot_button.text() == "AUTOPILOT ON"
     assert steps_seen == sorted(steps_seen)  # the numbers grew live
 
-    qtbot.mouseClick(play.autopilot_button, Qt.LeftButton)  # off: every key released
+    qtbot.mouseClick(play.autopilot_button, Qt.MouseButton.LeftButton)  # off: every key released
     qtbot.waitUntil(lambda: play.values["driver"].text() == "paused", timeout=5_000)
     assert pressed(MANAGED) == set() and play.autopilot_button.text() == "AUTOPILOT OFF"
     paused_at = play.control.progress.pilot_steps
@@ -232,7 +234,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     qtbot.waitUntil(lambda: play.autopilot_button.text() == "AUTOPILOT ON", timeout=5_000)
     qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot" and pressed(MANAGED) == {"up"}, timeout=5_000)
 
-    qtbot.mouseClick(play.kill_button, Qt.LeftButton)  # what F12 does
+    qtbot.mouseClick(play.kill_button, Qt.MouseButton.LeftButton)  # what F12 does
     assert pressed(MANAGED) == set()  # released at once, not at the next step
     qtbot.waitUntil(lambda: not play.playing, timeout=10_000)
     assert play.result is not None and play.result.stopped == "kill switch pressed"
@@ -322,9 +324,9 @@ def test_settings_persist_between_launches(panel, qtbot, tmp_path):
         again.deleteLater()
 
 
-def training_processes() -> list[int]:
+def training_processes() -> list[psutil.Process]:
     """The panel's multiprocessing children: a training's workers and evaluator."""
-    return [p.pid for p in multiprocessing.active_children()]
+    return [psutil.Process(p.pid) for p in multiprocessing.active_children()]
 
 
 def answers(url: str) -> bool:
@@ -347,7 +349,7 @@ def set_up_training(panel: MainWindow, runs: Path, **hyperparameters: str) -> No
 def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, monkeypatch):
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
-    qtbot.keyClick(panel, Qt.Key_4, Qt.ControlModifier)  # the Train tab's shortcut
+    qtbot.keyClick(panel, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)  # the Train tab's shortcut
     train = panel.train
     assert panel.tabs.currentWidget() is train
     defaults = Args()
@@ -357,13 +359,13 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
 
     runs = tmp_path / "runs"
     set_up_training(panel, runs, lr="fast")
-    qtbot.mouseClick(train.train_button, Qt.LeftButton)  # parsed as `pixelpilot train --lr fast` would be
+    qtbot.mouseClick(train.train_button, Qt.MouseButton.LeftButton)  # parsed as `pixelpilot train --lr fast` would be
     assert panel.errors[-1] == "train: argument --lr: invalid float value: 'fast'" and not train.running
     train.hyperparameters["lr"].setText(str(defaults.lr))
 
     stalls = StallMeter()
     stalls.start()
-    qtbot.mouseClick(train.train_button, Qt.LeftButton)
+    qtbot.mouseClick(train.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: train.values["state"].text() == "training", timeout=60_000)
     assert not train.form.isEnabled() and train.train_button.text() == "■ Stop"
     steps_seen: list[int] = []
@@ -391,19 +393,19 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
 
     opened: list[QUrl] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
-    qtbot.mouseClick(train.open_button, Qt.LeftButton)
+    qtbot.mouseClick(train.open_button, Qt.MouseButton.LeftButton)
     assert opened == [QUrl.fromLocalFile(str(run_dir.resolve()))]
 
-    qtbot.mouseClick(train.train_button, Qt.LeftButton)  # stop: as Ctrl-C, a checkpoint and no process left
+    qtbot.mouseClick(train.train_button, Qt.MouseButton.LeftButton)  # stop: as Ctrl-C, a checkpoint and no process left
     qtbot.waitUntil(lambda: not train.running, timeout=60_000)
     assert train.result is not None and train.result.interrupted and train.values["state"].text() == "idle"
-    assert load_checkpoint(run_dir)["counters"]["steps"] >= progress.steps
+    assert load_checkpoint(run_dir).counters["steps"] >= progress.steps
     assert "latest.pt" in {train.checkpoints.item(i).text().split()[0] for i in range(train.checkpoints.count())}
-    assert training_processes() == [] and not any(running(str(pid)) for pid in workers)
+    assert training_processes() == [] and not any(running(p) for p in workers)
     assert panel.settings.value("train/env") == "CartPole-v1" and panel.settings.value("train/workers") == "1"
     assert "stopped; checkpoint saved" in train.log.text() and train.form.isEnabled()
 
-    qtbot.mouseClick(train.tensorboard_button, Qt.LeftButton)  # TensorBoard on the run, a child process
+    qtbot.mouseClick(train.tensorboard_button, Qt.MouseButton.LeftButton)  # TensorBoard on the run, a child process
     tensorboard, url = train.tensorboard, train.tensorboard_url
     assert tensorboard is not None and url is not None and url in train.tensorboard_link.text()
     qtbot.waitUntil(lambda: answers(url), timeout=60_000)
@@ -418,8 +420,8 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
     qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=60_000)
     stalls.stop()
     assert panel.errors[1:] == [] and panel.pool.running() == []
-    assert load_checkpoint(second)["counters"]["steps"] >= 1000
-    assert training_processes() == [] and not any(running(str(pid)) for pid in workers)
+    assert load_checkpoint(second).counters["steps"] >= 1000
+    assert training_processes() == [] and not any(running(p) for p in workers)
     assert tensorboard.proc.poll() is not None and not answers(url)
     assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
     print(f"max GUI-thread stall while training: {stalls.worst * 1000:.0f} ms over {stalls.ticks} ticks", stalls.long)
@@ -446,7 +448,7 @@ def test_play_and_training_through_this_desktop_exclude_each_other(panel, qtbot,
     )
     train.stop()
     qtbot.waitUntil(lambda: not train.running, timeout=60_000)
-    assert train.result is not None and load_checkpoint(train.result.run_dir)["config"]["env_kwargs"] == {
+    assert train.result is not None and load_checkpoint(train.result.run_dir).env_kwargs == {
         "profile": str(tmp_path / "p.toml"),
         "private_display": False,
     }

@@ -1,4 +1,5 @@
-"""``pixelpilot bench gym`` end to end with a tiny budget: both algorithms train, stop, are evaluated and reported."""
+"""``pixelpilot bench gym`` (benchmarks/gym_bench.py) end to end with a tiny budget: both algorithms train, stop,
+are evaluated and reported."""
 
 from __future__ import annotations
 
@@ -6,21 +7,18 @@ import argparse
 import dataclasses
 import re
 
-from agent import gym_bench
+from benchmarks import gym_bench, screen_loop
 
 
 def bench(tmp_path, monkeypatch, *options: str) -> str:
     """Run the command as the CLI does, with docs/benchmarks.md in tmp_path; the section it wrote."""
-    screen_loop = gym_bench.benchmark_doc()
     doc = tmp_path / "docs" / "benchmarks.md"
     doc.parent.mkdir()
     doc.write_text(f"# Benchmarks\n\n{gym_bench.START}\nstale section\n{gym_bench.END}\n\n<!-- other:start -->\nkept\n")
     monkeypatch.setattr(screen_loop, "DOC", doc)
     parser = argparse.ArgumentParser()
-    gym_bench.add_parser(parser.add_subparsers())
-    args = parser.parse_args(
-        ["bench", "gym", "--envs", "CartPole-v1", "--seeds", "1", "--runs", str(tmp_path / "runs"), *options]
-    )
+    gym_bench.add_options(parser)
+    args = parser.parse_args(["--envs", "CartPole-v1", "--seeds", "1", "--runs", str(tmp_path / "runs"), *options])
     assert args.func(args) == 0
     text = doc.read_text()
     assert "stale section" not in text and "<!-- other:start -->\nkept" in text
@@ -49,7 +47,8 @@ def test_budget_run_writes_tables_and_curves(tmp_path, monkeypatch):
     png = tmp_path / "docs" / "curves" / "gym_CartPole-v1.png"
     assert "![CartPole-v1](curves/gym_CartPole-v1.png)" in section
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
-    assert (tmp_path / "runs" / "gym-CartPole-v1-a3c-s1" / "checkpoints" / "latest.pt").is_file()
+    (run,) = (tmp_path / "runs").glob("*/gym-CartPole-v1-a3c-s1")  # a folder per invocation
+    assert (run / "checkpoints" / "latest.pt").is_file()
 
 
 def test_runs_stop_at_the_threshold(tmp_path, monkeypatch):

@@ -5,11 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from models.actor_critic import CNNActorCritic, MLPActorCritic, UnsupportedSpaceError, build, deterministic_action
+from models.actor_critic import deterministic_action
+from models.build import build, build_for
+from models.cnn import CNNActorCritic
+from models.mlp import MLPActorCritic
+from models.spec import ModelSpec, SpecError, UnsupportedSpaceError, spec_for
 
 
 def test_universe_sized_network():
-    model = CNNActorCritic((128, 200, 1), 7)
+    model = CNNActorCritic(ModelSpec("cnn-lstm", (128, 200, 1), n_actions=7, hidden=256, layers=4))
     assert model.flat_size == 32 * 8 * 13  # computed from the observation shape
     params = sum(p.numel() for p in model.parameters())
     assert 3_600_000 < params < 3_800_000
@@ -24,18 +28,18 @@ def test_universe_sized_network():
 
 
 def test_frame_stacks_and_mlp_core():
-    model = CNNActorCritic((84, 84, 4), 3, core="mlp", hidden=64)
+    model = CNNActorCritic(ModelSpec("cnn-mlp", (84, 84, 4), n_actions=3, hidden=64, layers=4))
     dist, value, state = model(torch.rand(2, 84, 84, 4))
     assert dist.logits.shape == (2, 3) and value.shape == (2,) and state is None
     assert model.flat_size == 32 * 6 * 6
 
 
 def test_mlp_heads():
-    discrete = MLPActorCritic(4, gym.spaces.Discrete(2))
+    discrete = build_for(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2))
     dist, value, _ = discrete(torch.rand(5, 4))
     assert dist.sample().shape == (5,) and value.shape == (5,)
     box = gym.spaces.Box(np.array([-2.0, 0.0], np.float32), np.array([2.0, 1.0], np.float32))
-    continuous = MLPActorCritic(3, box)
+    continuous = build_for(gym.spaces.Box(-1, 1, (3,)), box)
     dist, _, _ = continuous(torch.rand(5, 3))
     mean = deterministic_action(dist)
     assert mean.shape == (5, 2)
@@ -44,21 +48,24 @@ def test_mlp_heads():
 
 
 def test_build_picks_and_refuses():
-    assert isinstance(build(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2)), MLPActorCritic)
-    assert isinstance(build(gym.spaces.Box(0, 1, (128, 200, 1)), gym.spaces.Discrete(7)), CNNActorCritic)
+    assert isinstance(build_for(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2)), MLPActorCritic)
+    assert isinstance(build_for(gym.spaces.Box(0, 1, (128, 200, 1)), gym.spaces.Discrete(7)), CNNActorCritic)
     with pytest.raises(UnsupportedSpaceError, match="MultiDiscrete"):
-        build(gym.spaces.Box(-1, 1, (4,)), gym.spaces.MultiDiscrete([2, 3]))
+        build_for(gym.spaces.Box(-1, 1, (4,)), gym.spaces.MultiDiscrete([2, 3]))
     with pytest.raises(UnsupportedSpaceError, match="needs Discrete actions"):
-        build(gym.spaces.Box(0, 1, (96, 96, 3)), gym.spaces.Box(-1, 1, (3,)))
+        build_for(gym.spaces.Box(0, 1, (96, 96, 3)), gym.spaces.Box(-1, 1, (3,)))
     with pytest.raises(UnsupportedSpaceError, match="finite bounds"):
-        build(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Box(-np.inf, np.inf, (2,)))
-    with pytest.raises(ValueError, match="unknown model kind 'rnn'"):
-        build(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2), kind="rnn")
+        build_for(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Box(-np.inf, np.inf, (2,)))
+    with pytest.raises(SpecError, match="unknown model kind 'rnn'"):
+        build_for(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2), kind="rnn")
 
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: CNNActorCritic((128, 200, 1), 7), lambda: MLPActorCritic(3, gym.spaces.Box(-2.0, 2.0, (1,)))],
+    [
+        lambda: build_for(gym.spaces.Box(0, 1, (128, 200, 1)), gym.spaces.Discrete(7)),
+        lambda: build_for(gym.spaces.Box(-1, 1, (3,)), gym.spaces.Box(-2.0, 2.0, (1,))),
+    ],
 )
 def test_save_load_round_trip_is_exact(make):
     torch.manual_seed(0)
@@ -72,3 +79,59 @@ def test_save_load_round_trip_is_exact(make):
     obs = torch.rand(2, *((128, 200, 1) if isinstance(model, CNNActorCritic) else (3,)))
     (d1, v1, _), (d2, v2, _) = model(obs), clone(obs)
     assert torch.equal(v1, v2) and torch.equal(deterministic_action(d1), deterministic_action(d2))
+
+
+@pytest.mark.parametrize(
+    ("observation", "action", "kind"),
+    [
+        (gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2), "auto"),
+        (
+            gym.spaces.Box(-1, 1, (3,)),
+            gym.spaces.Box(np.array([-2.0, 0.0], np.float32), np.array([2.0, 1.0], np.float32)),
+            "auto",
+        ),
+        (gym.spaces.Box(0, 1, (128, 200, 2)), gym.spaces.Discrete(7), "cnn-mlp"),
+        (gym.spaces.Box(0, 1, (128, 200, 1)), gym.spaces.Discrete(8), "cnn-lstm"),
+    ],
+)
+def test_a_spec_round_trips_through_plain_data_and_rebuilds_the_same_network(observation, action, kind):
+    spec = spec_for(observation, action, kind, frame_stack=2 if kind == "cnn-mlp" else 1)
+    data = spec.to_dict()
+    assert all(isinstance(v, int | str | list) for v in data.values())  # plain data: what a checkpoint stores
+    assert ModelSpec.from_dict(data) == spec
+    torch.manual_seed(0)
+    a = build(spec)
+    b = build(ModelSpec.from_dict(data))
+    b.load_state_dict(a.state_dict())
+    assert spec.mismatch(observation, action) is None
+    assert "shape" in spec.mismatch(gym.spaces.Box(-1, 1, (5,)), action)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("cnn", "expected a table"),
+        ({"version": 2, "kind": "mlp"}, "version: this pixelpilot reads model specs of version 1"),
+        ({"version": 1, "kind": "mlp", "observation_shape": [4], "n_actions": 2, "module": "os"}, "module: unknown"),
+        ({"version": 1, "kind": "transformer", "observation_shape": [4], "n_actions": 2}, "unknown model kind"),
+        ({"version": 1, "kind": "mlp", "observation_shape": "4", "n_actions": 2}, "observation_shape: expected"),
+        ({"version": 1, "kind": "mlp", "observation_shape": [4], "n_actions": -1}, "n_actions: expected a positive"),
+        ({"version": 1, "kind": "mlp", "observation_shape": [4]}, "give n_actions"),
+        ({"version": 1, "kind": "mlp", "observation_shape": [4], "n_actions": 2, "hidden": True}, "hidden: expected"),
+        ({"version": 1, "kind": "cnn-lstm", "observation_shape": [4], "n_actions": 2}, "(height, width, channels)"),
+    ],
+)
+def test_a_bad_spec_names_the_field(data, message):
+    with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        ModelSpec.from_dict(data)
+
+
+def test_evaluate_actions_replays_a_stateless_rollout_as_one_batch():
+    torch.manual_seed(0)
+    model = build_for(gym.spaces.Box(0, 1, (64, 64, 2)), gym.spaces.Discrete(3), "cnn-mlp")
+    observations = torch.rand(5, 3, 64, 64, 2)
+    unrolled = model.evaluate_actions(observations, None, torch.zeros(5, 3))
+    dist, value, _ = model(observations.flatten(0, 1))
+    torch.testing.assert_close(unrolled.dist.logits, dist.logits)
+    torch.testing.assert_close(unrolled.value, value)
+    assert unrolled.state is None

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import agent  # noqa: F401 - registers the environments
-from agent.neonrace_env import NeonRaceEnv
+import agent.envs  # noqa: F401 - registers the environments
+from agent.envs.neonrace import NeonRaceEnv
 from capture.preprocess import preprocess
 from games.neonrace.expert import drive, expert_action
 from games.neonrace.mirror import MirrorLost, StateMirror

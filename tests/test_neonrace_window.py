@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.launcher import free_port
-from agent.neonrace_env import NeonRaceEnv
-from agent.screen_env import ScreenEnv
+from agent.envs.launcher import free_port
+from agent.envs.neonrace import NeonRaceEnv
+from agent.envs.screen import ScreenEnv
 from capture.errors import PixelpilotError, WindowClosedError
 from capture.grabber import WindowGrabber
 from capture.preprocess import preprocess
@@ -154,7 +154,7 @@ def test_game_window_telemetry_restart_and_quit(desktop):
 
 
 def test_bad_input(desktop, tmp_path):
-    assert_one_line_error(run("game", "--difficulty", "insane"), "invalid choice: 'insane'")
+    assert_one_line_error(run("game", "--difficulty", "insane"), "unknown difficulty 'insane'; choose one of easy")
     assert_one_line_error(run("game", "--seed", "-1"), "track seed must be an integer in 0..2**32-1, got -1")
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     assert_one_line_error(run("game", env=env), "no display to open a window on")

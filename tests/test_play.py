@@ -7,8 +7,9 @@ import time
 
 import torch
 
-from agent.a3c import Args, train
-from agent.play import play
+from agent.a3c.args import Args
+from agent.a3c.trainer import train
+from agent.drive.play import play
 from control.keyboard import PynputSender
 from control.xkeys import pressed
 from tests.test_screen_training import short_neonrace
@@ -22,7 +23,7 @@ def always_up_checkpoint(tmp_path):
                         run_name="pilot", runs_dir=str(tmp_path)))  # fmt: skip
     path = result.run_dir / "checkpoints" / "latest.pt"
     payload = torch.load(path, weights_only=True)
-    payload["model"]["policy.bias"] = torch.tensor([0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 0.0])
+    payload["model"]["policy_head.bias"] = torch.tensor([0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 0.0])
     torch.save(payload, path)
     return path
 

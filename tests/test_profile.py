@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.profile import ProfileError, load_profile
+from agent.envs.profile import ProfileError, load_profile
 from capture.preprocess import Crop
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from agent.cli import main
-from agent.demos import load_demos
-from agent.demos_raw import reprocess
-from agent.launcher import free_port
-from agent.play import play
-from agent.pretrain import PretrainArgs, pretrain
-from agent.record import record
+from agent.demos.dataset import load_demos
+from agent.demos.pretrain import PretrainArgs, pretrain
+from agent.demos.reprocess import reprocess
+from agent.drive.play import play
+from agent.drive.record import record
+from agent.envs.launcher import free_port
 from capture.errors import WindowNotFoundError
 from capture.preprocess import Crop
 from control.actions import ACTION_NAMES

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import agent  # noqa: F401 - registers the environments
-from agent.launcher import free_port
+import agent.envs  # noqa: F401 - registers the environments
+from agent.envs.launcher import free_port
 from capture.errors import WindowClosedError
 from control.keyboard import AgentStopped
 from control.xkeys import pressed

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.a3c import load_checkpoint
-from agent.profile import load_profile
+from agent.envs.profile import load_profile
+from agent.policy.checkpoint import load_checkpoint
 from tests.conftest import ROOT
 from tests.test_cli import assert_one_line_error, run
 
@@ -49,11 +49,11 @@ def test_two_workers_fine_tune_an_in_process_pilot_on_their_own_virtual_desktops
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    payload = load_checkpoint(tmp_path / "screen")
-    assert payload["config"]["init_from"] == str(tmp_path / "in-process")
-    assert payload["counters"]["steps"] >= 300 and payload["counters"]["updates"] >= 15
-    assert payload["config"]["env_id"] == "pixelpilot/Screen-v0"
-    assert payload["config"]["env_kwargs"] == {"profile": str(profile), "private_display": True}
+    saved = load_checkpoint(tmp_path / "screen")
+    assert saved.config is not None and saved.config["init_from"] == str(tmp_path / "in-process")
+    assert saved.counters["steps"] >= 300 and saved.counters["updates"] >= 15
+    assert saved.env_id == "pixelpilot/Screen-v0"
+    assert saved.env_kwargs == {"profile": str(profile), "private_display": True}
     progress = (tmp_path / "screen" / "progress.csv").read_text().splitlines()
     assert any(line.split(",")[6] not in ("", "nan") for line in progress[1:]), progress  # an evaluation ran
     evaluation = subprocess.run(
@@ -81,7 +81,7 @@ def test_a_real_display_takes_one_worker_and_no_evaluator(tmp_path):
 
 
 def test_a_private_display_needs_the_port_in_the_launch_command(tmp_path):
-    from agent.screen_env import ScreenEnv
+    from agent.envs.screen import ScreenEnv
 
     profile = tmp_path / "fixed-port.toml"
     profile.write_text(short_neonrace(tmp_path).read_text().replace('"{port}"', '"47800"'))

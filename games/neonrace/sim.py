@@ -73,7 +73,7 @@ class GameState:
     sky: float = 0.0  # horizontal scroll of the background, in [0, 1)
     finished: bool = False
     crashed_out: bool = False
-    rivals: Rivals = field(default_factory=lambda: Rivals(*(np.zeros(0) for _ in range(3)), np.zeros(0, bool)))
+    rivals: Rivals = field(default_factory=lambda: Rivals(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, bool)))
 
     @property
     def done(self) -> bool:

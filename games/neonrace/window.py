@@ -25,19 +25,20 @@ from capture.telemetry import TelemetrySender
 from games.neonrace.render import Renderer
 from games.neonrace.sim import DT, MAX_SPEED, Game
 
-KEYS = {
-    QtCore.Qt.Key_Left: "left",
-    QtCore.Qt.Key_Right: "right",
-    QtCore.Qt.Key_Up: "up",
-    QtCore.Qt.Key_Down: "down",
-    QtCore.Qt.Key_X: "turbo",
+KEYS: dict[int, str] = {
+    QtCore.Qt.Key.Key_Left: "left",
+    QtCore.Qt.Key.Key_Right: "right",
+    QtCore.Qt.Key.Key_Up: "up",
+    QtCore.Qt.Key.Key_Down: "down",
+    QtCore.Qt.Key.Key_X: "turbo",
 }
 MAX_CATCH_UP = 4
 
 
 def to_qimage(frame: np.ndarray) -> QtGui.QImage:
     height, width = frame.shape[:2]
-    return QtGui.QImage(frame.data, width, height, 3 * width, QtGui.QImage.Format_RGB888)
+    # PyQt takes any buffer here; its stubs name bytes only
+    return QtGui.QImage(frame.data, width, height, 3 * width, QtGui.QImage.Format_RGB888)  # type: ignore[call-overload]
 
 
 class GameWindow(QtWidgets.QWidget):
@@ -48,7 +49,7 @@ class GameWindow(QtWidgets.QWidget):
         self.game = game
         self.setWindowTitle(title)
         self.resize(*size)
-        self.setFocusPolicy(QtCore.Qt.StrongFocus)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.held: set[str] = set()
         self.episode = 0
         self.senders = [TelemetrySender(port) for port in telemetry_ports]
@@ -58,7 +59,7 @@ class GameWindow(QtWidgets.QWidget):
         self.frame: np.ndarray | None = None
         self.next_tick = time.perf_counter()
         self.timer = QtCore.QTimer(self)
-        self.timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.advance)
         self.timer.start(4)
 
@@ -121,7 +122,7 @@ class GameWindow(QtWidgets.QWidget):
         self.publish(frozenset())
         self.redraw()
 
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+    def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:
         if self.frame is None:
             self.redraw()
         assert self.frame is not None
@@ -129,28 +130,29 @@ class GameWindow(QtWidgets.QWidget):
         painter.drawImage(0, 0, to_qimage(self.frame))
         painter.end()
 
-    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        if event.isAutoRepeat():
+    def keyPressEvent(self, event: QtGui.QKeyEvent | None) -> None:
+        if event is None or event.isAutoRepeat():
             return
         key = event.key()
-        if key in (QtCore.Qt.Key_Return, QtCore.Qt.Key_Enter):
+        if key in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
             self.restart()
-        elif key == QtCore.Qt.Key_Escape:
+        elif key == QtCore.Qt.Key.Key_Escape:
             self.close()
         elif key in KEYS:
             self.held.add(KEYS[key])
 
-    def keyReleaseEvent(self, event: QtGui.QKeyEvent) -> None:
-        if not event.isAutoRepeat() and event.key() in KEYS:
+    def keyReleaseEvent(self, event: QtGui.QKeyEvent | None) -> None:
+        if event is not None and not event.isAutoRepeat() and event.key() in KEYS:
             self.held.discard(KEYS[event.key()])
 
-    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
+    def focusOutEvent(self, event: QtGui.QFocusEvent | None) -> None:
         self.held.clear()
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+    def closeEvent(self, event: QtGui.QCloseEvent | None) -> None:
         for sender in self.senders:
             sender.close()
-        event.accept()
+        if event is not None:
+            event.accept()
 
 
 def require_display() -> None:

@@ -1,0 +1,100 @@
+"""The files of one training run: ``config.toml``, ``progress.csv``, TensorBoard events and the reward curve
+(checkpoints are the trainer's). Metrics are namespaced as TensorBoard shows them: ``charts/...`` for what the run
+achieves, ``losses/...`` for the optimisation."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.a3c.args import Args
+from agent.config import to_toml
+from agent.policy.evaluation import EvalPoint
+
+LOSSES = ("policy_loss", "value_loss", "entropy", "grad_norm", "kl_to_init")
+
+
+class RunLog:
+    COLUMNS = ("wall_s", "steps", "updates", "episodes", "sps", "episodic_return", "eval_return",
+               "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps", "kl_to_init")  # fmt: skip
+
+    def __init__(self, run_dir: Path, args: Args, resumed: bool) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.dir = run_dir
+        (run_dir / "config.toml").write_text(
+            f"# pixelpilot train --config {run_dir / 'config.toml'} reproduces this run\n"
+            + to_toml(dataclasses.asdict(args))
+        )
+        new_csv = not (resumed and (run_dir / "progress.csv").exists())
+        self._csv_file = (run_dir / "progress.csv").open("w" if new_csv else "a", newline="")
+        self.csv = csv.writer(self._csv_file)
+        if new_csv:
+            self.csv.writerow(self.COLUMNS)
+        self.writer = SummaryWriter(str(run_dir))
+
+    def row(self, values: dict[str, float]) -> None:
+        self.csv.writerow([f"{values.get(c, float('nan')):.6g}" for c in self.COLUMNS])
+        self._csv_file.flush()
+
+    def episode(self, ret: float, length: int, steps: int) -> None:
+        self.writer.add_scalar("charts/episodic_return", ret, steps)
+        self.writer.add_scalar("charts/episodic_length", length, steps)
+
+    def losses(self, values: dict[str, float], sps: float, steps: int) -> None:
+        for name, value in values.items():
+            if not math.isnan(value):  # kl_to_init without a reference
+                self.writer.add_scalar(f"losses/{name}", value, steps)
+        self.writer.add_scalar("charts/SPS", sps, steps)
+
+    def evaluation(self, point: EvalPoint, counters: dict[str, Any]) -> None:
+        self.writer.add_scalar("charts/eval_return", point.mean, point.steps)
+        self.writer.add_scalar("charts/eval_return_std", point.std, point.steps)
+        if point.laps is not None:
+            self.writer.add_scalar("charts/eval_lap_completion", point.laps, point.steps)
+        self.row({"wall_s": point.wall_s, "steps": point.steps, "updates": counters["updates"],
+                  "episodes": counters["episodes"], "eval_return": point.mean,
+                  "eval_laps": float("nan") if point.laps is None else point.laps})  # fmt: skip
+
+    def close(self) -> None:
+        self.writer.close()
+        self._csv_file.close()
+
+
+def moving_mean(values: Sequence[float]) -> tuple[int, np.ndarray]:
+    """The smoothing of a curve of training returns: means over windows of a 50th of them (at least 1), and that
+    window; the i-th mean ends at value ``i + window - 1``."""
+    window = max(1, len(values) // 50)
+    return window, np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def plot_curve(path: Path, episodes: list[tuple[int, float]], curve: list[EvalPoint], title: str) -> None:
+    """The run's reward curve as a PNG: training episodes, their moving mean, the evaluations. Drawn with
+    matplotlib's object API (no pyplot state), so any thread may draw it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 4.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if episodes:
+        steps, returns = zip(*episodes, strict=True)
+        ax.plot(steps, returns, ".", alpha=0.25, label="training episodes")
+        window, smooth = moving_mean(returns)
+        ax.plot(steps[window - 1 :], smooth, label=f"training, mean of {window}")
+    if curve:
+        ax.errorbar([p.steps for p in curve], [p.mean for p in curve], [p.std for p in curve], fmt="o-",
+                    label="evaluation")  # fmt: skip
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episodic return")
+    ax.set_title(title)
+    if episodes or curve:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)

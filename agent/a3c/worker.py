@@ -1,0 +1,75 @@
+"""An A3C worker process: roll out, compute the gradient, hand it over, take the newest weights, repeat
+(:mod:`agent.a3c.algorithm` is what it computes, :mod:`agent.a3c.processes` how it hands things over)."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+
+import gymnasium as gym
+import torch
+
+from agent.a3c import algorithm
+from agent.a3c.args import Args
+from agent.a3c.processes import Crashed, EpisodeEnd, Gradient, Shared, copy_weights, enter_child, main_process_alive
+from agent.envs.make import make_env
+from models.build import build
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Who a worker is: its rank, and how often it has been restarted (each start draws other seeds)."""
+
+    rank: int
+    attempt: int
+
+    def seed(self, args: Args) -> int:
+        return args.seed + 1000 * self.rank + 100_000 * self.attempt
+
+
+def make_vector_env(args: Args, count: int, seed: int) -> gym.vector.VectorEnv:
+    """``count`` environments stepped side by side; an ended episode is reset in the same step (its final
+    observation in ``info["final_obs"]``) and its return and length are recorded."""
+    fns = [lambda: make_env(args.env_id, args.env_kwargs, args.frame_stack)] * count
+    envs = gym.vector.SyncVectorEnv(fns, copy=False, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    return gym.wrappers.vector.RecordEpisodeStatistics(envs)
+
+
+def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
+    enter_child(shared.environ, args.torch_threads)
+    envs: gym.vector.VectorEnv | None = None
+    try:
+        torch.manual_seed(who.seed(args))
+        model = build(shared.global_model.spec)
+        with shared.lock:
+            copy_weights(shared.global_model, model)
+        envs = make_vector_env(args, args.envs_per_worker, who.seed(args))
+        actor = algorithm.Actor(envs, who.seed(args), model)
+        reference = None
+        if shared.reference is not None:
+            reference = algorithm.Reference(shared.reference, shared.reference.initial_state(envs.num_envs))
+        grads, ack = shared.grads[who.rank], shared.acks[who.rank]
+        while not shared.stop.is_set():
+            rollout = actor.collect(model, args.n_steps, args.reward_scale)
+            for ret, length in rollout.episodes:
+                shared.messages.put(EpisodeEnd(who.rank, ret, length))
+            total, parts = algorithm.loss(model, rollout, args, reference)
+            stats = algorithm.gradients(model, total, parts, args.max_grad_norm)
+            # Synchronisation: this worker's buffer is read by the main process only between the message below and
+            # its acknowledgement, so writing it here, before the message, races with nobody.
+            for buffer, p in zip(grads, model.parameters(), strict=True):
+                buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
+            shared.messages.put(Gradient(who.rank, args.n_steps * envs.num_envs, stats))
+            while not ack.acquire(timeout=1.0):
+                if not main_process_alive():
+                    return  # killed without stopping us (SIGKILL): nobody will apply gradients any more
+            if shared.stop.is_set():
+                break
+            with shared.lock:  # the main process holds it while it writes the global parameters
+                copy_weights(shared.global_model, model)
+    except Exception:
+        shared.messages.put(Crashed(who.rank, traceback.format_exc()))
+        raise SystemExit(1) from None
+    finally:
+        if envs is not None:
+            envs.close()

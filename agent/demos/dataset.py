@@ -1,0 +1,444 @@
+"""Recorded demonstrations: a Minari dataset (arrow format) of uint8 128x200 frames and action indices.
+
+Layout: ``DATASET/data/`` is a Minari storage (``minari.MinariDataset(DATASET / "data")`` opens it), whose
+top-level metadata carries ``pixelpilot``: profile, crop, fps, key map, action table, version.
+
+Crash safety: steps are kept in memory for at most one *segment* (``segment_seconds``, default 5 s) and each
+segment is written as one Minari episode. A game episode longer than that spans several segments: they share
+``game_episode`` in their episode metadata, and every segment but the last of a game episode ends with a
+truncation (the game went on). Killing the recorder loses the unwritten segment. Minari rewrites its top-level
+``metadata.json`` in place after every segment; a copy of the last good one is kept beside it
+(``metadata.json.bak``, replaced atomically), and opening a dataset whose metadata was torn mid-write restores
+it: the segment that was being written is then ignored.
+
+Per step (Minari ``infos``): ``time`` (seconds since the recording started), ``keys`` (bit mask of the held
+logical keys in :data:`control.actions.LOGICAL_KEYS` order) and ``idle`` (1 when no held key combination is an
+action of the table, e.g. nothing held: the step is stored with action 0 and skipped by behaviour cloning).
+"Discard the last N seconds" trims the unwritten segment and marks already written ones (``kept_steps`` in
+their episode metadata); readers of this module honour the mark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from agent.demos import raw
+from agent.demos.errors import DemoError
+from capture.preprocess import OBS_HEIGHT, OBS_WIDTH
+
+FRAME_SPACE = spaces.Box(0, 255, (OBS_HEIGHT, OBS_WIDTH), np.uint8)
+"""What a dataset stores per observation (the model's input is this / 255, with a channel axis)."""
+MIN_FREE_BYTES = 200 * 2**20
+"""Recording refuses to start with less free disk than this (about 20 minutes of frames)."""
+DATASET_ID = "pixelpilot/demos-v0"
+
+
+def _data_dir(path: Path) -> Path:
+    return path / "data"
+
+
+def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, path)
+
+
+# -- writing ----------------------------------------------------------------------------------------------------
+@dataclass
+class _Segment:
+    frames: list[np.ndarray]
+    actions: list[int] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+    idle: list[int] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    """the window frames of ``frames`` as JPEG (with ``raw_frames`` only; see :mod:`agent.demos.raw`)"""
+
+
+class DemoWriter:
+    """Appends steps to a new dataset, one segment at a time (see the module docstring).
+
+    Use: ``begin(frame)`` at the start of each game episode, then ``step(...)`` with the frame that followed
+    each action; ``close()`` writes what is left.
+    """
+
+    def __init__(
+        self, path: str | Path, n_actions: int, meta: dict[str, Any], segment_steps: int, raw_frames: bool = False
+    ) -> None:
+        from minari.dataset.minari_storage import MinariStorage
+
+        if segment_steps < 1:
+            raise ValueError(f"segment_steps must be at least 1, got {segment_steps}")
+        self.path = Path(path)
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise DemoError(f"{self.path}: already exists; record into a new folder")
+        self._made_folder = not self.path.exists()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            # The claim: exactly one recorder creates the storage folder, also when two start at once.
+            _data_dir(self.path).mkdir()
+            free = shutil.disk_usage(self.path).free
+        except FileExistsError:
+            raise DemoError(f"{self.path}: already exists; record into a new folder") from None
+        except OSError as exc:
+            raise DemoError(f"{self.path}: cannot create the dataset folder ({exc.strerror})") from None
+        if free < MIN_FREE_BYTES:
+            raise DemoError(f"{self.path}: only {free / 2**20:.0f} MiB free on its disk; recording needs 200 MiB")
+        if not os.access(self.path, os.W_OK):
+            raise DemoError(f"{self.path}: not writable")
+        self.storage = MinariStorage.new(
+            _data_dir(self.path),
+            observation_space=FRAME_SPACE,
+            action_space=spaces.Discrete(n_actions),
+            data_format="arrow",
+        )
+        import minari
+
+        self.storage.update_metadata(
+            {
+                "dataset_id": DATASET_ID,
+                "minari_version": minari.__version__,
+                "pixelpilot": meta | {"raw_frames": raw_frames},
+            }
+        )
+        self._backup()
+        self.segment_steps = segment_steps
+        self.raw_frames = raw_frames
+        self.game_episode = -1
+        self.segments = 0
+        self.steps_written = 0
+        self._marked = 0
+        self._segment_of_episode = 0
+        self._current: _Segment | None = None
+        self._written: list[tuple[int, int]] = []  # (segment id, steps) of the current game episode
+
+    def _backup(self) -> None:
+        source = _data_dir(self.path) / "metadata.json"
+        tmp = source.with_name("metadata.json.bak.tmp")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, source.with_name("metadata.json.bak"))
+
+    def begin(self, frame: np.ndarray, new_episode: bool = True, raw: np.ndarray | None = None) -> None:
+        """Start recording at ``frame`` (``raw``: the window frame it was made from, with ``raw_frames``): a
+        new game episode, or (``new_episode=False``) the current one going on after a pause. What is left of
+        the previous segment is written first."""
+        self.cut()
+        if new_episode:
+            self.game_episode += 1
+            self._segment_of_episode = 0
+            self._written = []
+        self._current = _Segment([frame], raw=self._raw(raw))
+
+    def _raw(self, frame: np.ndarray | None) -> list[bytes]:
+        if not self.raw_frames:
+            return []
+        if frame is None:
+            raise ValueError("this dataset keeps raw frames: pass the window frame too")
+        return [raw.encode(frame)]
+
+    def cut(self) -> None:
+        """Stop recording for now (a pause): the unwritten steps become a segment."""
+        self._flush(ended=False)
+        self._current = None
+
+    @property
+    def kept_steps(self) -> int:
+        """Steps written and not discarded since."""
+        return self.steps_written - self._marked
+
+    def step(
+        self,
+        action: int | None,
+        reward: float,
+        next_frame: np.ndarray,
+        t: float,
+        keys: int,
+        terminated: bool = False,
+        truncated: bool = False,
+        raw: np.ndarray | None = None,
+    ) -> None:
+        """``action`` (None: no action of the table was held) taken at the latest frame, ``reward`` received
+        for it, and the frame that followed (``raw``: its window frame); an episode's last step says how it
+        ended."""
+        seg = self._current
+        if seg is None:
+            raise RuntimeError("call begin() before step()")
+        seg.actions.append(0 if action is None else action)
+        seg.idle.append(int(action is None))
+        seg.rewards.append(float(reward))
+        seg.times.append(t)
+        seg.keys.append(keys)
+        seg.frames.append(next_frame)
+        seg.raw += self._raw(raw)
+        if terminated or truncated:
+            self._flush(ended=True, terminated=terminated)
+            self._current = None
+        elif len(seg.actions) >= self.segment_steps:
+            last_raw = seg.raw[-1:]  # the next segment starts at this step's frame
+            self._flush(ended=False)
+            self._current = _Segment([next_frame], raw=last_raw)
+
+    def discard(self, steps: int) -> int:
+        """Forget the last ``steps`` steps of the current game episode; returns how many there were."""
+        left = steps
+        seg = self._current
+        if seg is not None and seg.actions:
+            n = min(left, len(seg.actions))
+            for column in (seg.actions, seg.idle, seg.rewards, seg.times, seg.keys, seg.frames, seg.raw):
+                del column[len(column) - n :]
+            left -= n
+        while left > 0 and self._written:
+            segment_id, kept = self._written[-1]
+            n = min(left, kept)
+            self._mark_kept(segment_id, kept - n)
+            self._marked += n
+            left -= n
+            if kept - n == 0:
+                self._written.pop()
+            else:
+                self._written[-1] = (segment_id, kept - n)
+        return steps - left
+
+    def _mark_kept(self, segment_id: int, kept: int) -> None:
+        path = _data_dir(self.path) / str(segment_id) / "metadata.json"
+        metadata = json.loads(path.read_text())
+        metadata["kept_steps"] = kept
+        _write_json_atomically(path, metadata)
+
+    def _flush(self, ended: bool, terminated: bool = False) -> None:
+        from minari.data_collector import EpisodeBuffer
+
+        seg = self._current
+        if seg is None or not seg.actions:
+            return
+        n = len(seg.actions)
+        terminations = [False] * n
+        truncations = [False] * n
+        if ended and terminated:
+            terminations[-1] = True
+        else:
+            truncations[-1] = True  # a time limit, the recording's end, or the next segment goes on
+        column = lambda values, dtype: np.asarray(values + values[-1:], dtype=dtype)[:, None]  # noqa: E731
+        buffer = EpisodeBuffer(
+            observations=list(seg.frames),
+            actions=list(seg.actions),
+            rewards=list(seg.rewards),
+            terminations=terminations,
+            truncations=truncations,
+            infos={
+                "time": column(seg.times, np.float64),
+                "keys": column(seg.keys, np.int16),
+                "idle": column(seg.idle, np.int8),
+            },
+        )
+        segment_id = self.storage.total_episodes
+        if self.raw_frames:  # first: a segment is never without its raw frames
+            raw.write_segment(self.path, segment_id, seg.raw)
+        self._backup()
+        self.storage.update_episodes([buffer])
+        _write_json_atomically(
+            _data_dir(self.path) / str(segment_id) / "metadata.json",
+            {
+                "id": segment_id,
+                "total_steps": n,
+                "game_episode": self.game_episode,
+                "segment": self._segment_of_episode,
+                "episode_end": ended,
+            },
+        )
+        self._backup()
+        self._written.append((segment_id, n))
+        self._segment_of_episode += 1
+        self.segments += 1
+        self.steps_written += n
+        seg.frames, seg.actions, seg.rewards, seg.times, seg.keys, seg.idle, seg.raw = [], [], [], [], [], [], []
+
+    def close(self) -> None:
+        """Write the unwritten steps (as a truncated segment)."""
+        self._flush(ended=True)
+        self._current = None
+
+    def remove_if_empty(self) -> bool:
+        """After ``close``: when nothing was recorded (the window never opened, say), remove the dataset rather
+        than leave an empty one that every later command would refuse."""
+        if self.segments:
+            return False
+        if self._made_folder:
+            shutil.rmtree(self.path)
+        else:
+            shutil.rmtree(_data_dir(self.path))
+        return True
+
+
+# -- reading ----------------------------------------------------------------------------------------------------
+@dataclass
+class Demos:
+    """Every kept step of a dataset, in recording order."""
+
+    path: Path
+    meta: dict[str, Any]
+    n_actions: int
+    frames: np.ndarray  # uint8 (N, 128, 200)
+    actions: np.ndarray  # int64 (N,)
+    rewards: np.ndarray  # float32 (N,)
+    idle: np.ndarray  # bool (N,)
+    episode: np.ndarray  # int64 (N,): the game episode of each step
+    time: np.ndarray  # float64 (N,)
+    ended: np.ndarray  # bool (N,): the step that ended its game episode
+    segments: int
+    discarded: int
+
+    def returns(self, gamma: float) -> np.ndarray:
+        """Discounted reward-to-go within each game episode (an unfinished one counts nothing after its end)."""
+        out = np.zeros(len(self.rewards), np.float32)
+        running = 0.0
+        for i in range(len(self.rewards) - 1, -1, -1):
+            if i == len(self.rewards) - 1 or self.episode[i + 1] != self.episode[i]:
+                running = 0.0
+            running = float(self.rewards[i]) + gamma * running
+            out[i] = running
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        fps = float(self.meta.get("fps") or 0) or None
+        episodes = np.unique(self.episode)
+        returns = [float(self.rewards[self.episode == e].sum()) for e in episodes]
+        counts = np.bincount(self.actions[~self.idle], minlength=self.n_actions)
+        return {
+            "episodes": len(episodes),
+            "segments": self.segments,
+            "frames": len(self.actions),
+            "idle_frames": int(self.idle.sum()),
+            "discarded_frames": self.discarded,
+            "duration_s": len(self.actions) / fps if fps else None,
+            "actions": {name: int(c) for name, c in zip(self.meta.get("actions", []), counts, strict=False)},
+            "returns": returns,
+            "disk_bytes": sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file()),
+        }
+
+
+def join_demos(parts: list[Demos]) -> Demos:
+    """Several recording sessions as one (each keeps its own game episodes); they must share the profile's
+    action table and frame rate."""
+    first = parts[0]
+    for other in parts[1:]:
+        for key in ("actions", "fps"):
+            if other.meta.get(key) != first.meta.get(key):
+                raise DemoError(
+                    f"{other.path}: {key} {other.meta.get(key)!r} differ from {first.path}'s {first.meta.get(key)!r}"
+                )
+    episodes, offset = [], 0
+    for part in parts:
+        episodes.append(part.episode - part.episode.min() + offset)
+        offset = int(episodes[-1].max()) + 1
+    columns = ("frames", "actions", "rewards", "idle", "time", "ended")
+    return Demos(
+        path=first.path,
+        meta=first.meta,
+        n_actions=first.n_actions,
+        segments=sum(p.segments for p in parts),
+        discarded=sum(p.discarded for p in parts),
+        episode=np.concatenate(episodes),
+        **{k: np.concatenate([getattr(p, k) for p in parts]) for k in columns},
+    )
+
+
+def _restore_torn_metadata(data: Path) -> None:
+    """Minari's metadata.json is rewritten in place: after a crash mid-write, put back the last good copy."""
+    main, backup = data / "metadata.json", data / "metadata.json.bak"
+    try:
+        json.loads(main.read_text())
+        return
+    except (OSError, ValueError):
+        if not backup.is_file():
+            raise DemoError(f"{data.parent}: its metadata is unreadable and there is no backup copy") from None
+    shutil.copyfile(backup, main)
+
+
+def open_minari(path: str | Path) -> Any:
+    """The Minari dataset inside a pixelpilot dataset folder (its metadata restored if a crash tore it); a missing
+    or foreign folder is a DemoError."""
+    import minari
+
+    path = Path(path)
+    data = _data_dir(path)
+    if not path.exists():
+        raise DemoError(f"{path}: no such dataset")
+    if not (data / "metadata.json").is_file():
+        raise DemoError(f"{path}: not a pixelpilot demo dataset (no Minari metadata at {data / 'metadata.json'})")
+    _restore_torn_metadata(data)
+    try:
+        return minari.MinariDataset(data)
+    except Exception as exc:  # Minari raises assertion, key and value errors for foreign metadata
+        raise DemoError(f"{path}: not a readable Minari dataset ({type(exc).__name__}: {exc})") from None
+
+
+def load_demos(path: str | Path, n_actions: int | None = None) -> Demos:
+    """Every kept step of the dataset at ``path``; a missing, foreign, empty or damaged one is a DemoError.
+    ``n_actions``: the action table the caller will use (a dataset of another table is refused)."""
+    path = Path(path)
+    dataset = open_minari(path)
+    meta = dataset.storage.metadata.get("pixelpilot")
+    if not isinstance(meta, dict):
+        raise DemoError(f"{path}: a Minari dataset, but not recorded by pixelpilot (no 'pixelpilot' metadata)")
+    obs_space, act_space = dataset.observation_space, dataset.action_space
+    if not (isinstance(obs_space, spaces.Box) and obs_space.shape == FRAME_SPACE.shape and obs_space.dtype == np.uint8):
+        raise DemoError(
+            f"{path}: frames are {getattr(obs_space, 'dtype', '?')} {getattr(obs_space, 'shape', '?')}; "
+            f"pixelpilot learns from uint8 {FRAME_SPACE.shape}"
+        )
+    if not isinstance(act_space, spaces.Discrete):
+        raise DemoError(f"{path}: actions are {act_space}, not an action table's indices")
+    if n_actions is not None and int(act_space.n) != n_actions:
+        raise DemoError(
+            f"{path}: recorded with {act_space.n} actions ({meta.get('actions')}); the model has {n_actions}"
+        )
+    columns: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("frames", "actions", "rewards", "idle", "episode", "time", "ended")
+    }
+    discarded, game_episode = 0, 0
+    ids = range(dataset.storage.total_episodes)
+    try:
+        episode_meta = list(dataset.storage.get_episode_metadata(ids))
+        for seg_meta, ep in zip(episode_meta, dataset.iterate_episodes(), strict=True):
+            n = len(ep.actions)
+            kept = int(seg_meta.get("kept_steps", n))
+            discarded += n - kept
+            infos = ep.infos
+            columns["frames"].append(ep.observations[:kept])
+            columns["actions"].append(np.asarray(ep.actions[:kept], np.int64))
+            columns["rewards"].append(np.asarray(ep.rewards[:kept], np.float32))
+            columns["idle"].append(np.asarray(infos["idle"][:kept, 0], bool))
+            columns["time"].append(np.asarray(infos["time"][:kept, 0], np.float64))
+            # Missing only on a segment whose writer was killed between Minari's write and ours: it went on with
+            # the previous segment's game episode.
+            game_episode = int(seg_meta.get("game_episode", game_episode))
+            columns["episode"].append(np.full(kept, game_episode, np.int64))
+            ended = np.zeros(kept, bool)
+            if kept == n and kept and seg_meta.get("episode_end", True):
+                ended[-1] = True
+            columns["ended"].append(ended)
+    except DemoError:
+        raise
+    except Exception as exc:  # arrow and JPEG decoding errors of a damaged segment
+        raise DemoError(f"{path}: a recorded segment is damaged ({type(exc).__name__}: {exc})".split("\n")[0]) from None
+    if not columns["actions"] or sum(len(a) for a in columns["actions"]) == 0:
+        raise DemoError(f"{path}: the dataset has no recorded steps")
+    stacked = {k: np.concatenate(v) for k, v in columns.items()}
+    return Demos(
+        path=path,
+        meta=meta,
+        n_actions=int(act_space.n),
+        segments=len(episode_meta),
+        discarded=discarded,
+        **stacked,
+    )

@@ -1,0 +1,201 @@
+"""``pixelpilot pretrain``: behaviour cloning of recorded demonstrations into the A3C actor-critic.
+
+Reads top to bottom: load the dataset, cut it into windows of consecutive frames (the recurrent core is trained
+through time exactly as it acts, its state starting from zero ``burn_in`` steps before the loss counts), split
+the windows into training and validation by blocks of time (neighbouring frames are near copies, so a random
+split would validate on the training set), then fit the policy head with cross-entropy on the person's actions
+(optionally class-balanced: a cloned racer that only drives straight is the classic failure) and the value head
+with the discounted returns of the demonstrations. Early stopping keeps the weights of the best validation loss.
+
+Out comes a normal pixelpilot policy checkpoint (``RUN/checkpoints/latest.pt``, no optimizer state) that
+``play``, ``evaluate`` and ``train --init-from`` take.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from torch.distributions import Categorical
+
+from agent.config import ConfigError, to_toml
+from agent.demos.dataset import Demos, join_demos, load_demos
+from agent.demos.pretrain_args import PretrainArgs
+from agent.policy.checkpoint import BEHAVIOUR_CLONING, Checkpoint, save_checkpoint
+from agent.runs import new_run_dir, timestamp
+from capture.preprocess import OBS_SHAPE, uint8_to_obs
+from models.actor_critic import ActorCritic
+from models.build import build_for
+
+
+@dataclass
+class PretrainResult:
+    checkpoint: Path
+    epochs: int
+    best_epoch: int
+    val_loss: float
+    val_accuracy: float
+    """share of validation steps where the policy's most likely action is the person's"""
+    train_windows: int
+    val_windows: int
+    seconds: float
+
+
+def windows(demos: Demos, seq_len: int, burn_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Start indices of windows of ``seq_len`` consecutive steps, overlapping by ``burn_in`` so that every step
+    is learned from once, and per step whether it ends a stretch (its episode ended, or the next step is not the
+    next frame: a pause, a discard, another recording)."""
+    n = len(demos.actions)
+    fps = float(demos.meta.get("fps") or 15.0)
+    gap = np.zeros(n, bool)
+    gap[:-1] = (np.diff(demos.time) > 1.5 / fps) | (np.diff(demos.episode) != 0)
+    ends = demos.ended | gap
+    ends[-1] = True
+    starts = np.arange(0, n - seq_len + 1, seq_len - burn_in)
+    return starts, ends
+
+
+def split(starts: np.ndarray, block: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Windows into (train, validation) by blocks of ``block`` steps; at least one window in each."""
+    blocks = starts // block
+    ids = np.unique(blocks)
+    n_val = min(max(1, round(len(ids) * fraction)), len(ids) - 1)
+    if len(ids) < 2 or n_val < 1:
+        raise ConfigError(f"too little data to hold out a validation set: {len(starts)} windows")
+    val_ids = rng.choice(ids, n_val, replace=False)
+    val = np.isin(blocks, val_ids)
+    return starts[~val], starts[val]
+
+
+def batch(demos: Demos, returns: np.ndarray, ends: np.ndarray, starts: np.ndarray, seq_len: int) -> tuple:
+    """Time-major tensors (T, B, ...) for the windows at ``starts``."""
+    index = starts[None, :] + np.arange(seq_len)[:, None]
+    obs = torch.from_numpy(uint8_to_obs(demos.frames[index]))
+    actions = torch.from_numpy(demos.actions[index])
+    mask = torch.from_numpy(~demos.idle[index])
+    targets = torch.from_numpy(returns[index])
+    return obs, actions, mask, targets, torch.from_numpy(ends[index].astype(np.float32))
+
+
+def losses(
+    model: ActorCritic, args: PretrainArgs, data: tuple, weights: torch.Tensor | None, value_scale: float
+) -> tuple:
+    obs, actions, mask, targets, ends = data
+    unrolled = model.evaluate_actions(obs, model.initial_state(obs.shape[1]), ends)
+    dist, values = unrolled.dist, unrolled.value
+    assert isinstance(dist, Categorical), "a clone chooses among an action table's indices"
+    counted = mask.clone()
+    counted[: args.burn_in] = False
+    counted = counted.flatten()
+    logits = dist.logits[counted]
+    policy = F.cross_entropy(logits, actions.flatten()[counted], weight=weights)
+    scored = torch.ones_like(mask)
+    scored[: args.burn_in] = False
+    scored = scored.flatten()
+    value = F.mse_loss(values.flatten()[scored], targets.flatten()[scored]) / value_scale
+    correct = (logits.argmax(-1) == actions.flatten()[counted]).sum().item()
+    return policy, value, correct, int(counted.sum())
+
+
+def pretrain(args: PretrainArgs) -> PretrainResult:
+    torch.set_num_threads(args.torch_threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    started = time.monotonic()
+
+    # -- the data ---------------------------------------------------------------------------------------------
+    demos = join_demos([load_demos(path) for path in args.data])
+    returns = demos.returns(args.gamma) * args.reward_scale
+    starts, ends = windows(demos, args.seq_len, args.burn_in)
+    if len(starts) == 0:
+        datasets = ", ".join(args.data)
+        raise ConfigError(f"{datasets}: {len(demos.actions)} steps, fewer than one window of {args.seq_len}")
+    fps = float(demos.meta.get("fps") or 15.0)
+    train_starts, val_starts = split(starts, round(args.val_block_seconds * fps), args.val_fraction, rng)
+    # The value loss in units of the targets' variance: raw returns (hundreds per step on a racer) would make
+    # it thousands of times the cross-entropy and drown the policy's gradient in the shared trunk.
+    scored = (train_starts[None, :] + np.arange(args.burn_in, args.seq_len)[:, None]).ravel()
+    value_scale = max(float(np.var(returns[scored])), 1e-6)
+    weights = None
+    if args.balance_classes:
+        counts = np.bincount(demos.actions[scored][~demos.idle[scored]], minlength=demos.n_actions).astype(np.float64)
+        weights_np = np.where(counts > 0, counts.sum() / (demos.n_actions * np.maximum(counts, 1)), 0.0)
+        weights = torch.tensor(np.clip(weights_np, 0.0, 10.0), dtype=torch.float32)
+
+    # -- the model and its files ------------------------------------------------------------------------------
+    obs_space = spaces.Box(0.0, 1.0, OBS_SHAPE, np.float32)
+    model = build_for(obs_space, spaces.Discrete(demos.n_actions), args.model, args.hidden)
+    # The critic starts at the mean return: from 0, the first value gradients (the mean is several standard
+    # deviations away) reshape the shared trunk towards a constant and the policy stays at the action prior.
+    with torch.no_grad():
+        model.value_head.bias.fill_(float(np.mean(returns[scored])))
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    env_kwargs = {"profile": demos.meta["profile"]} if args.env_id == "pixelpilot/Screen-v0" else {}
+    run_dir = new_run_dir(args.runs_dir, args.run_name, f"pretrain__{Path(args.data[0]).name}__{timestamp()}")
+    (run_dir / "config.toml").write_text(
+        f"# pixelpilot pretrain --config {run_dir / 'config.toml'} reproduces this run\n"
+        + to_toml(dataclasses.asdict(args))
+    )
+    checkpoint = run_dir / "checkpoints" / "latest.pt"
+
+    # -- training with early stopping -------------------------------------------------------------------------
+    best = (float("inf"), 0, 0.0)
+    best_weights = copy.deepcopy(model.state_dict())
+    epoch = 0
+    with (run_dir / "progress.csv").open("w", newline="") as file:
+        rows = csv.writer(file)
+        rows.writerow(["epoch", "wall_s", "train_policy_loss", "train_value_loss", "val_policy_loss",
+                       "val_value_loss", "val_accuracy"])  # fmt: skip
+        for epoch in range(1, args.epochs + 1):
+            model.train()
+            order = rng.permutation(train_starts)
+            sums = np.zeros(2)
+            for i in range(0, len(order), args.batch_windows):
+                data = batch(demos, returns, ends, order[i : i + args.batch_windows], args.seq_len)
+                policy, value, _, _ = losses(model, args, data, weights, value_scale)
+                optimizer.zero_grad()
+                (policy + args.value_coef * value).backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 40.0)
+                optimizer.step()
+                sums += (policy.item(), value.item())
+            train_loss = sums / max(1, -(-len(order) // args.batch_windows))
+            model.eval()
+            val_policy = val_value = 0.0
+            correct = counted = 0
+            with torch.no_grad():
+                for i in range(0, len(val_starts), args.batch_windows):
+                    chunk = val_starts[i : i + args.batch_windows]
+                    data = batch(demos, returns, ends, chunk, args.seq_len)
+                    policy, value, c, k = losses(model, args, data, None, value_scale)
+                    val_policy += policy.item() * k
+                    val_value += value.item() * len(chunk)
+                    correct, counted = correct + c, counted + k
+            val_policy /= max(counted, 1)
+            val_value /= len(val_starts)
+            accuracy = correct / max(counted, 1)
+            rows.writerow([epoch, f"{time.monotonic() - started:.1f}", f"{train_loss[0]:.4f}", f"{train_loss[1]:.4f}",
+                           f"{val_policy:.4f}", f"{val_value:.4f}", f"{accuracy:.4f}"])  # fmt: skip
+            file.flush()
+            print(f"epoch {epoch}: train loss {train_loss[0]:.3f}, validation loss {val_policy:.3f}, "
+                  f"accuracy {accuracy:.1%}", flush=True)  # fmt: skip
+            if val_policy < best[0]:
+                best = (val_policy, epoch, accuracy)
+                best_weights = copy.deepcopy(model.state_dict())
+            elif epoch - best[1] >= args.patience:
+                break
+
+    counters = {"steps": 0, "updates": 0, "episodes": 0, "pretrain_epochs": best[1], "demo_steps": len(demos.actions)}
+    save_checkpoint(Checkpoint(model.spec, best_weights, args.env_id, env_kwargs, BEHAVIOUR_CLONING, counters,
+                               dataclasses.asdict(args)), checkpoint)  # fmt: skip
+    return PretrainResult(
+        checkpoint=checkpoint, epochs=epoch, best_epoch=best[1], val_loss=best[0], val_accuracy=best[2],
+        train_windows=len(train_starts), val_windows=len(val_starts), seconds=time.monotonic() - started,
+    )  # fmt: skip

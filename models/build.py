@@ -1,0 +1,26 @@
+"""Models from specs: the one place that maps a :class:`~models.spec.ModelSpec` to a network."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from models.actor_critic import ActorCriticModule
+from models.cnn import CNNActorCritic
+from models.mlp import MLPActorCritic
+from models.spec import ModelSpec, spec_for
+
+
+def build(spec: ModelSpec) -> ActorCriticModule:
+    """The network ``spec`` describes, freshly initialised (seed torch first for reproducible weights)."""
+    return MLPActorCritic(spec) if spec.kind == "mlp" else CNNActorCritic(spec)
+
+
+def build_for(
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    kind: str = "auto",
+    hidden: int | None = None,
+    frame_stack: int = 1,
+) -> ActorCriticModule:
+    """The actor-critic for these spaces (see :func:`~models.spec.spec_for`)."""
+    return build(spec_for(observation_space, action_space, kind, hidden, frame_stack))

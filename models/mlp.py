@@ -1,0 +1,59 @@
+"""The MLP actor-critic for vector observations: separate tanh MLPs for policy and value; a categorical head for
+discrete actions or a Gaussian head for continuous ones (mean = tanh scaled to the action bounds, a learned
+state-independent log std)."""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+from torch.distributions import Categorical, Distribution, Independent, Normal
+
+from models.actor_critic import ActorCriticModule, State
+from models.spec import ModelSpec, SpecError
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(sizes):
+        layers += [nn.Linear(a, b), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+class MLPActorCritic(ActorCriticModule):
+    recurrent = False
+    action_center: torch.Tensor
+    action_scale: torch.Tensor
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        if spec.kind != "mlp":
+            raise SpecError(f"kind: an MLP actor-critic is mlp, not {spec.kind}")
+        self.spec = spec
+        sizes = [spec.observation_shape[0]] + [spec.hidden] * spec.layers
+        self.actor, self.critic = _mlp(sizes), _mlp(sizes)
+        self.value_head = nn.Linear(spec.hidden, 1)
+        self.reset_value_head()
+        self.continuous = spec.n_actions is None
+        if spec.n_actions is not None:
+            self.policy_head = nn.Linear(spec.hidden, spec.n_actions)
+        else:
+            low = torch.tensor(spec.action_low, dtype=torch.float32)
+            high = torch.tensor(spec.action_high, dtype=torch.float32)
+            self.policy_head = nn.Linear(spec.hidden, len(low))
+            self.register_buffer("action_center", (high + low) / 2)
+            self.register_buffer("action_scale", (high - low) / 2)
+            self.log_std = nn.Parameter(torch.zeros(len(low)))
+        self._init_policy_head()
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs  # the two MLPs see the observation itself
+
+    def decide(self, features: torch.Tensor, state: State = None) -> tuple[Distribution, torch.Tensor, State]:
+        out = self.policy_head(self.actor(features))
+        value = self.value_head(self.critic(features)).squeeze(-1)
+        if not self.continuous:
+            return Categorical(logits=out), value, None
+        mean = torch.tanh(out) * self.action_scale + self.action_center
+        return Independent(Normal(mean, self.log_std.exp().expand_as(mean)), 1), value, None
