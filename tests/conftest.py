@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from agent.envs.launcher import free_port
@@ -108,6 +109,16 @@ def game_window(desktop: str) -> Iterator[Callable[..., GameWindow]]:
     yield start
     for window in started:
         window.stop()
+
+
+def processes_with(text: str) -> list[psutil.Process]:
+    """The processes (other than this one) whose command line contains ``text``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(process.info["cmdline"] or ())
+        if text in cmdline and process.pid != os.getpid() and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
 
 
 def write_profile(path: Path, window: str, port: int, extra: str = "", launch: list[str] | None = None) -> Path:

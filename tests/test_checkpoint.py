@@ -124,6 +124,10 @@ def test_a_checkpoint_naming_a_profile_never_opens_it_nor_launches_its_game(tmp_
     message = "trained through a game window; name the game's profile with --profile"
     assert_one_line_error(run("evaluate", "--checkpoint", str(path), "--episodes", "1"), message)
     assert_one_line_error(run("train", "--resume", str(path), "--no-progress"), message)
+    assert_one_line_error(
+        run("train", "--resume", str(path), "--env", "pixelpilot/Screen-v0", "--no-progress"),
+        "--env pixelpilot/Screen-v0: name the game's profile with --profile instead",
+    )
     with pytest.raises(ConfigError, match=message):
         load_checkpoint(path).builtin_env()
     assert not marker.exists()

@@ -25,8 +25,9 @@ from agent.policy.checkpoint import load_checkpoint
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from gui.app import MainWindow, start_demo
+from tests.conftest import processes_with
 from tests.test_a3c import running
-from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
+from tests.test_neonrace_window import MANAGED, neonrace_profile
 from tests.test_play import always_up_checkpoint
 from tests.test_record import Person
 

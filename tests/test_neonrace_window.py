@@ -24,7 +24,7 @@ from control.xkeys import pressed
 from games.neonrace.expert import expert_action
 from games.neonrace.mirror import StateMirror
 from games.neonrace.render import Renderer
-from tests.conftest import ROOT
+from tests.conftest import ROOT, processes_with
 from tests.test_cli import assert_one_line_error, run
 
 MANAGED = {"left", "right", "up", "down", "x", "enter"}
@@ -39,10 +39,6 @@ def neonrace_profile(path: Path, title: str, port: int, seed: int = 0, difficult
         f'[keys]\nreset = ["enter"]\n[reward]\nsource = "telemetry"\nport = {port}\n'
     )
     return path
-
-
-def processes_with(text: str) -> list[str]:
-    return subprocess.run(["pgrep", "-f", text], capture_output=True, text=True).stdout.split()
 
 
 class Follower:

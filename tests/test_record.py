@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -24,7 +23,8 @@ from capture.errors import WindowNotFoundError
 from capture.preprocess import Crop
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
-from tests.test_neonrace_window import MANAGED, neonrace_profile, processes_with
+from tests.conftest import processes_with
+from tests.test_neonrace_window import MANAGED, neonrace_profile
 
 
 class Person(threading.Thread):
@@ -121,8 +121,8 @@ def test_a_killed_pixelpilot_record_keeps_all_but_the_last_segment(desktop, tmp_
     finally:
         recorder.kill()
         recorder.wait()
-        for pid in processes_with(title):  # its game is orphaned by a SIGKILL: a crash leaves it open
-            os.kill(int(pid), signal.SIGTERM)
+        for process in processes_with(title):  # its game is orphaned by a SIGKILL: a crash leaves it open
+            process.terminate()
         person.join(15)
     demos = load_demos(out, n_actions=7)
     assert demos.segments >= before >= 5 and len(demos.actions) >= 15 * (before - 1)

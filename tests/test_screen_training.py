@@ -11,7 +11,7 @@ import pytest
 
 from agent.envs.profile import load_profile
 from agent.policy.checkpoint import load_checkpoint
-from tests.conftest import ROOT
+from tests.conftest import ROOT, processes_with
 from tests.test_cli import assert_one_line_error, run
 
 
@@ -26,8 +26,8 @@ def short_neonrace(tmp_path: Path) -> Path:
     return path
 
 
-def processes(pattern: str) -> set[str]:
-    return set(subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split())
+def processes(pattern: str) -> set[int]:
+    return {p.pid for p in processes_with(pattern)}
 
 
 def test_two_workers_fine_tune_an_in_process_pilot_on_their_own_virtual_desktops_and_clean_up(tmp_path):

@@ -48,14 +48,19 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def cmd_train(args: argparse.Namespace) -> int:
     from agent.a3c.args import for_screen
     from agent.a3c.trainer import resume_args, train
+    from agent.envs import SCREEN_ENV
     from agent.policy.checkpoint import load_checkpoint
 
     base, resumed = None, None
     if args.resume:
         resumed = load_checkpoint(args.resume)
         base = resume_args(resumed)
-        if args.env_id is None and not args.profile:  # from what a file says, only pixelpilot's or Gymnasium's
+        # What a file names is made only when it is pixelpilot's or Gymnasium's own, and a game window's profile
+        # always comes from the user.
+        if args.env_id is None and not args.profile:
             resumed.builtin_env()
+        elif args.env_id == SCREEN_ENV and not args.profile:
+            raise config.ConfigError("--env pixelpilot/Screen-v0: name the game's profile with --profile instead")
     elif args.config:
         base = config.load_toml(Args, Path(args.config))
     train_args = config.from_arguments(Args, args, base)
