@@ -482,3 +482,14 @@ def test_a_rollout_bootstraps_a_truncation_from_its_final_observation_and_a_term
     # truncated: R1 = .5 + .5 * 20 = 10.5, R0 = .5 + .5 * 10.5 = 5.75; terminated: R1 = .5, R0 = .75; both R2 = 5.5
     np.testing.assert_allclose(targets, [[5.75, 0.75], [10.5, 0.5], [5.5, 5.5]])
     assert make_vector_env(Args(), 2, 0).metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+
+
+def test_a_process_waiting_for_the_lock_of_a_killed_main_process_exits():
+    """SIGKILL can land while the main process holds the global model's lock (it does during every update): the
+    lock is never released, and a worker or the evaluator waiting for it must still notice and exit."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.killed_main"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    waiting = psutil.Process(int(proc.stdout.readline()))
+    proc.kill()
+    proc.wait(10)
+    assert_gone([waiting], 30)

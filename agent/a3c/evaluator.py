@@ -10,7 +10,17 @@ import traceback
 import gymnasium as gym
 
 from agent.a3c.args import Args
-from agent.a3c.processes import EVALUATOR, Crashed, Evaluated, Shared, copy_weights, enter_child, main_process_alive
+from agent.a3c.processes import (
+    EVALUATOR,
+    Crashed,
+    Evaluated,
+    MainProcessGone,
+    Shared,
+    copy_weights,
+    enter_child,
+    holding,
+    main_process_alive,
+)
 from agent.envs.make import close_all, make_envs
 from agent.policy.evaluation import EvalPoint, eval_point
 from models.actor_critic import ActorCritic
@@ -44,11 +54,13 @@ def evaluator(args: Args, shared: Shared, first_at: int, started: float) -> None
                     return
                 time.sleep(0.05)
                 continue
-            with shared.lock:
+            with holding(shared.lock):
                 copy_weights(shared.global_model, model)
             point = evaluate_now(args, model, envs, at, time.monotonic() - started)
             shared.messages.put(Evaluated(point, {k: v.clone() for k, v in model.state_dict().items()}))
             next_at = (at // args.eval_every + 1) * args.eval_every
+    except MainProcessGone:
+        return
     except Exception:
         shared.messages.put(Crashed(EVALUATOR, traceback.format_exc()))
         raise SystemExit(1) from None

@@ -19,8 +19,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,3 +161,26 @@ def main_process_alive() -> bool:
     fork server)."""
     parent = mp.parent_process()
     return parent is None or parent.is_alive()
+
+
+class MainProcessGone(Exception):
+    """The training's main process ended without stopping this one (SIGKILL): nobody applies gradients any more."""
+
+
+def wait_for(semaphore: Any) -> None:
+    """Acquire ``semaphore`` (a lock too), checking every second that the main process still runs: killed while it
+    held the lock (SIGKILL mid-update) or before it acknowledged a gradient, it never releases them, and a process
+    blocked on them for good would outlive the run."""
+    while not semaphore.acquire(timeout=1.0):
+        if not main_process_alive():
+            raise MainProcessGone
+
+
+@contextlib.contextmanager
+def holding(lock: Any) -> Iterator[None]:
+    """``with holding(lock)``: the lock held as ``with lock`` holds it, given up when the main process is gone."""
+    wait_for(lock)
+    try:
+        yield
+    finally:
+        lock.release()

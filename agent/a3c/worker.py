@@ -11,7 +11,17 @@ import torch
 
 from agent.a3c import algorithm
 from agent.a3c.args import Args
-from agent.a3c.processes import Crashed, EpisodeEnd, Gradient, Shared, copy_weights, enter_child, main_process_alive
+from agent.a3c.processes import (
+    Crashed,
+    EpisodeEnd,
+    Gradient,
+    MainProcessGone,
+    Shared,
+    copy_weights,
+    enter_child,
+    holding,
+    wait_for,
+)
 from agent.envs.make import make_env
 from models.build import build
 
@@ -41,7 +51,7 @@ def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
     try:
         torch.manual_seed(who.seed(args))
         model = build(shared.global_model.spec)
-        with shared.lock:
+        with holding(shared.lock):
             copy_weights(shared.global_model, model)
         envs = make_vector_env(args, args.envs_per_worker, who.seed(args))
         actor = algorithm.Actor(envs, who.seed(args), model)
@@ -60,13 +70,13 @@ def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
             for buffer, p in zip(grads, model.parameters(), strict=True):
                 buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
             shared.messages.put(Gradient(who.rank, args.n_steps * envs.num_envs, stats))
-            while not ack.acquire(timeout=1.0):
-                if not main_process_alive():
-                    return  # killed without stopping us (SIGKILL): nobody will apply gradients any more
+            wait_for(ack)
             if shared.stop.is_set():
                 break
-            with shared.lock:  # the main process holds it while it writes the global parameters
+            with holding(shared.lock):  # the main process holds it while it writes the global parameters
                 copy_weights(shared.global_model, model)
+    except MainProcessGone:
+        return
     except Exception:
         shared.messages.put(Crashed(who.rank, traceback.format_exc()))
         raise SystemExit(1) from None
