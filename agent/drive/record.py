@@ -5,9 +5,11 @@ so keys a test injects count like a person's), map them to an action index (:mod
 reward from the profile's source, and append (frame, action, reward, time, keys) to a Minari dataset
 (:mod:`agent.demos.dataset`). The recorder sends no keys to the game.
 
-Episode boundaries: the game says it is over (the reward source's done, or the profile's time limits), or the
-person presses the profile's reset keys, or the game's telemetry starts a new episode. After an episode ends,
-nothing is recorded until the next one starts.
+Episode boundaries: the game says it is over (the reward source's done, or the profile's time limits), or a
+new one begins: the game's telemetry numbers a new episode or, for a game without that telemetry, the person
+presses the profile's reset keys. (Where the telemetry numbers episodes, a reset key press and the number's
+change are one event, often seen a step apart: counting both made two episodes of one.) After an episode
+ends, nothing is recorded until the next one starts.
 
 Hotkeys (global): the profile's toggle key (default F8) pauses and resumes the recording; the discard key
 (default F9) forgets the last ``discard_seconds``; the kill switch (default F12) stops and keeps what was
@@ -174,7 +176,10 @@ def record(
             reset_now = bool((pressed - pressed_before) & reset_physical)
             pressed_before = pressed
             telemetry_episode = info["telemetry"].get("episode")
-            new_episode = reset_now or (episode_id is not None and telemetry_episode != episode_id)
+            if telemetry_episode is None:
+                new_episode = reset_now
+            else:
+                new_episode = episode_id is not None and telemetry_episode != episode_id
             episode_id = telemetry_episode
             paused = (env.hotkeys is not None and not env.hotkeys.autopilot) != (control is not None and control.paused)
             if control is not None:
