@@ -68,13 +68,29 @@ def number(value: float, digits: int = 1) -> str:
     return "-" if math.isnan(value) else f"{value:,.{digits}f}"  # NaN: not measured yet
 
 
+def shares_text(shares: dict[str, float], top: int = 3) -> str:
+    """The most sampled actions with their shares, e.g. "up+x 72%, right+up 15%, left+up 12%"."""
+    ranked = sorted(shares.items(), key=lambda item: -item[1])[:top]
+    return ", ".join(f"{name} {share:.0%}" for name, share in ranked) or "-"
+
+
+def health_text(readings: dict[str, float]) -> str:
+    """The network's health: feature variation over time, and an LSTM's saturated outputs."""
+    parts = []
+    if "feature_std" in readings:
+        parts.append(f"features vary {readings['feature_std']:.3f}")
+    if "lstm_saturation" in readings:
+        parts.append(f"LSTM saturated {readings['lstm_saturation']:.0%}")
+    return ", ".join(parts) or "-"
+
+
 class TrainTab(TaskTab):
     """States: starting, training, finishing (saving, joining the processes), stopping or idle."""
 
     NAME = "train"
     SPEAKER = "trainer"
     FIELDS = ("state", "steps", "steps/s", "updates", "episodes", "return (last 20)", "last evaluation",
-              "best evaluation")  # fmt: skip
+              "best evaluation", "entropy", "explained variance", "actions", "network")  # fmt: skip
 
     def __init__(self, pool: TaskPool, settings: QSettings, game: GameTab) -> None:
         super().__init__(pool, settings, game)
@@ -87,6 +103,7 @@ class TrainTab(TaskTab):
         self._drives_keys = False
         self._plotter: Task | None = None
         self._checkpoints_shown: tuple[tuple[Path, int], ...] = ()
+        self._warning_shown: str | None = None
 
         self.on_env = QRadioButton("Environment (in-process):")
         self.on_window = QRadioButton("Game window:")
@@ -298,9 +315,16 @@ class TrainTab(TaskTab):
             "return (last 20)": number(progress.recent_return),
             "last evaluation": number(evaluations[-1]) if evaluations else "-",
             "best evaluation": number(max(evaluations)) if evaluations else "-",
+            "entropy": number(progress.behaviour.get("entropy", math.nan), 2),
+            "explained variance": number(progress.behaviour.get("explained_variance", math.nan), 2),
+            "actions": shares_text(progress.action_shares),
+            "network": health_text(progress.behaviour),
         }
         for name, text in fields.items():
             self.values[name].setText(text)
+        if progress.warnings and progress.warnings[-1] != self._warning_shown:
+            self._warning_shown = progress.warnings[-1]
+            self.log.setText("warning: " + self._warning_shown)
         if progress.run_dir is not None and progress.run_dir != self.run_dir:
             self.run_dir = progress.run_dir
             self.open_button.setEnabled(True)

@@ -86,6 +86,11 @@ class ActorCritic(Protocol):
         """A fresh critic head."""
         ...
 
+    def health(self, observations: torch.Tensor, state: State, ends: torch.Tensor) -> dict[str, float]:
+        """Readings of how alive the network is on a rollout (T, E, ...), for a training's logs: ``feature_std``
+        (how much its features change over time), and what a model's core adds (an LSTM's saturation)."""
+        ...
+
     # the torch.nn.Module part learners use
     def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
@@ -107,6 +112,11 @@ def mask_state(state: State, keep: torch.Tensor) -> State:
 def state_rows(state: State, rows: torch.Tensor) -> State:
     """The rows ``rows`` of a batched state."""
     return None if state is None else tuple(s[rows] for s in state)
+
+
+def time_std(features: torch.Tensor) -> float:
+    """The standard deviation over time (axis 0) of (T, E, F) features, mean over environments and units."""
+    return float(features.std(0).mean()) if len(features) > 1 else 0.0
 
 
 def deterministic_action(dist: Distribution) -> torch.Tensor:
@@ -173,11 +183,10 @@ class ActorCriticModule(nn.Module):
     def evaluate_actions(self, observations: torch.Tensor, state: State, ends: torch.Tensor) -> Unrolled:
         """Every frame is encoded in one batch (the convolutions are most of the work); a recurrent core is then
         stepped through time from ``state``, zeroing an environment's state after its episode ends."""
-        features = self.encode(observations.flatten(0, 1))
         if not self.recurrent:
-            dist, value, _ = self.decide(features)
+            dist, value, _ = self.decide(self.encode(observations.flatten(0, 1)))
             return Unrolled(dist, value, None)
-        features = features.unflatten(0, observations.shape[:2])
+        features = self.encode_rollout(observations)
         logits: list[torch.Tensor] = []
         values: list[torch.Tensor] = []
         for t in range(len(observations)):
@@ -187,6 +196,16 @@ class ActorCriticModule(nn.Module):
             values.append(step_value)
             state = mask_state(state, 1.0 - ends[t])
         return Unrolled(Categorical(logits=torch.cat(logits)), torch.cat(values), state)
+
+    def health(self, observations: torch.Tensor, state: State, ends: torch.Tensor) -> dict[str, float]:
+        """``feature_std``: the encoded features' standard deviation over the rollout's time, mean over units and
+        environments. Near 0, what the model decides no longer depends on what it sees."""
+        with torch.no_grad():
+            return {"feature_std": time_std(self.encode_rollout(observations))}
+
+    def encode_rollout(self, observations: torch.Tensor) -> torch.Tensor:
+        """The features of a rollout (T, E, ...) → (T, E, features), encoded in one batch."""
+        return self.encode(observations.flatten(0, 1)).unflatten(0, observations.shape[:2])
 
     def reset_value_head(self) -> None:
         """A fresh critic head: rows of norm 1.0, no bias (e.g. before fine-tuning on another reward)."""

@@ -21,6 +21,8 @@ def build_for(
     kind: str = "auto",
     hidden: int | None = None,
     frame_stack: int = 1,
+    pool: int = 1,
+    layer_norm: bool = False,
 ) -> ActorCriticModule:
     """The actor-critic for these spaces (see :func:`~models.spec.spec_for`)."""
-    return build(spec_for(observation_space, action_space, kind, hidden, frame_stack))
+    return build(spec_for(observation_space, action_space, kind, hidden, frame_stack, pool, layer_norm))

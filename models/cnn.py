@@ -1,19 +1,63 @@
-"""The universe-starter CNN actor-critic for frames.
+"""The CNN actor-critic for frames: the universe-starter network and its variations.
 
 Four 3x3 stride-2 convolutions with 32 filters and ELU, flattened (the size is computed from the observation shape,
 so frame stacks and other resolutions work), an LSTM core of 256 units (or a one-layer MLP core), and linear policy
 and value heads. The policy head starts with small weights (row norm 0.01) so the first policy is close to uniform;
-the value head with row norm 1.0.
+the value head with row norm 1.0. The spec can average-pool the frame first (``pool``: the convolutions then cost a
+``pool``² part) and layer-normalise the LSTM's gates (``layer_norm``: its cell cannot saturate the way a plain one
+does over 1000-step episodes).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical, Distribution
 
-from models.actor_critic import ActorCriticModule, State
+from models.actor_critic import ActorCriticModule, State, mask_state, time_std
 from models.spec import ModelSpec, SpecError
+
+SATURATED = 0.99
+"""an LSTM output this close to ±1 no longer follows its input (tanh's slope there is below 0.02)"""
+SATURATED_GATE = 4.6
+"""a gate pre-activation beyond ±4.6 holds its sigmoid within 1% of 0 or 1"""
+
+
+class LSTMCore(nn.Module):
+    """An LSTM cell written out: PyTorch's parameter names and gate order (input, forget, cell, output), so weights
+    of ``nn.LSTMCell`` load unchanged, with the gate pre-activations in reach (for the health readings) and an
+    optional layer norm on them."""
+
+    def __init__(self, input_size: int, hidden: int, layer_norm: bool = False) -> None:
+        super().__init__()
+        self.hidden = hidden
+        bound = 1.0 / math.sqrt(hidden)  # nn.LSTMCell's initialisation
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden, input_size).uniform_(-bound, bound))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden, hidden).uniform_(-bound, bound))
+        self.bias_ih = nn.Parameter(torch.zeros(4 * hidden))
+        self.bias_hh = nn.Parameter(torch.zeros(4 * hidden))
+        self.norm_ih = nn.LayerNorm(4 * hidden) if layer_norm else None
+        self.norm_hh = nn.LayerNorm(4 * hidden) if layer_norm else None
+        self.norm_c = nn.LayerNorm(hidden) if layer_norm else None
+
+    def gates(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The pre-activations of the four gates, (B, 4 * hidden)."""
+        ih, hh = F.linear(x, self.weight_ih), F.linear(h, self.weight_hh)
+        if self.norm_ih is not None and self.norm_hh is not None:
+            ih, hh = self.norm_ih(ih), self.norm_hh(hh)
+        return ih + self.bias_ih + hh + self.bias_hh
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.step(self.gates(x, state[0]), state[1])
+
+    def step(self, gates: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        i, f, g, o = gates.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        shown = self.norm_c(c) if self.norm_c is not None else c
+        return torch.sigmoid(o) * torch.tanh(shown), c
 
 
 class CNNActorCritic(ActorCriticModule):
@@ -25,7 +69,7 @@ class CNNActorCritic(ActorCriticModule):
         height, width, channels = spec.observation_shape
         self.obs_shape = spec.observation_shape
         self.recurrent = spec.recurrent
-        convs: list[nn.Module] = []
+        convs: list[nn.Module] = [nn.AvgPool2d(spec.pool)] if spec.pool > 1 else []
         for _ in range(spec.layers):
             convs += [nn.Conv2d(channels, spec.filters, 3, stride=2, padding=1), nn.ELU(inplace=True)]
             channels = spec.filters
@@ -38,9 +82,7 @@ class CNNActorCritic(ActorCriticModule):
         self.hidden = spec.hidden
         self.core: nn.Module
         if self.recurrent:
-            self.core = nn.LSTMCell(self.flat_size, spec.hidden)
-            self.core.bias_ih.data.zero_()
-            self.core.bias_hh.data.zero_()
+            self.core = LSTMCore(self.flat_size, spec.hidden, spec.layer_norm)
         else:
             self.core = nn.Sequential(nn.Linear(self.flat_size, spec.hidden), nn.ELU())
         self.policy_head = nn.Linear(spec.hidden, spec.n_actions)
@@ -66,3 +108,27 @@ class CNNActorCritic(ActorCriticModule):
         else:
             out, next_state = self.core(features), None
         return Categorical(logits=self.policy_head(out)), self.value_head(out).squeeze(-1), next_state
+
+    def health(self, observations: torch.Tensor, state: State, ends: torch.Tensor) -> dict[str, float]:
+        """How alive the network is on a rollout (T, E, ...): how much its convolution features change over time
+        (``feature_std``: near 0, the policy cannot see the picture), and for the LSTM the share of saturated outputs
+        and gates (near 1, the core follows its own state, not the frame)."""
+        with torch.no_grad():
+            features = self.encode_rollout(observations)
+            readings = {"feature_std": time_std(features)}
+            if not self.recurrent or state is None:
+                return readings
+            assert isinstance(self.core, LSTMCore)
+            h, c = state
+            outputs, gates = [], []
+            for t in range(len(features)):
+                g = self.core.gates(features[t], h)
+                h, c = self.core.step(g, c)
+                outputs.append(h)
+                gates.append(g)
+                masked = mask_state((h, c), 1.0 - ends[t])
+                assert masked is not None
+                h, c = masked
+            readings["lstm_saturation"] = float((torch.stack(outputs).abs() > SATURATED).float().mean())
+            readings["gate_saturation"] = float((torch.stack(gates).abs() > SATURATED_GATE).float().mean())
+        return readings

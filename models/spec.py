@@ -50,6 +50,10 @@ class ModelSpec:
     """channels of each convolution (cnn-*)"""
     frame_stack: int = 1
     """consecutive environment observations the model sees at once, stacked on the channel axis"""
+    pool: int = 1
+    """cnn-*: average-pool the frame by this factor before the convolutions (they then cost a pool² part)"""
+    layer_norm: bool = False
+    """cnn-lstm: layer-normalise the LSTM's gates and cell"""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -57,10 +61,16 @@ class ModelSpec:
         shape = self.observation_shape
         if not shape or any(not _is_int(d) or d < 1 for d in shape):
             raise SpecError(f"observation_shape: expected positive integers, got {shape!r}")
-        for name in ("hidden", "layers", "filters", "frame_stack"):
+        for name in ("hidden", "layers", "filters", "frame_stack", "pool"):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 raise SpecError(f"{name}: expected a positive integer, got {value!r}")
+        if not isinstance(self.layer_norm, bool):
+            raise SpecError(f"layer_norm: expected true or false, got {self.layer_norm!r}")
+        if self.layer_norm and self.kind != "cnn-lstm":
+            raise SpecError(f"layer_norm: only the cnn-lstm core has one, not {self.kind}")
+        if self.pool > 1 and self.kind == "mlp":
+            raise SpecError("pool: only the CNNs pool their frames")
         discrete = self.n_actions is not None
         if discrete == (self.action_low is not None or self.action_high is not None):
             raise SpecError("actions: give n_actions (discrete) or action_low and action_high (continuous)")
@@ -124,7 +134,7 @@ class ModelSpec:
             data["action_low"] = list(self.action_low or ())
             data["action_high"] = list(self.action_high or ())
         data |= {"hidden": self.hidden, "layers": self.layers, "filters": self.filters,
-                 "frame_stack": self.frame_stack}  # fmt: skip
+                 "frame_stack": self.frame_stack, "pool": self.pool, "layer_norm": self.layer_norm}  # fmt: skip
         return data
 
     @classmethod
@@ -136,7 +146,7 @@ class ModelSpec:
         if version != SPEC_VERSION:
             raise SpecError(f"version: this pixelpilot reads model specs of version {SPEC_VERSION}, not {version!r}")
         known = {"version", "kind", "observation_shape", "n_actions", "action_low", "action_high", "hidden",
-                 "layers", "filters", "frame_stack"}  # fmt: skip
+                 "layers", "filters", "frame_stack", "pool", "layer_norm"}  # fmt: skip
         unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise SpecError(f"{unknown[0]}: unknown field")
@@ -152,7 +162,7 @@ class ModelSpec:
         for name in ("action_low", "action_high"):
             if name in data:
                 values[name] = _floats(name, data[name])
-        for name in ("hidden", "layers", "filters", "frame_stack"):
+        for name in ("hidden", "layers", "filters", "frame_stack", "pool", "layer_norm"):
             if name in data:
                 values[name] = data[name]
         return cls(**values)
@@ -164,9 +174,12 @@ def spec_for(
     kind: str = "auto",
     hidden: int | None = None,
     frame_stack: int = 1,
+    pool: int = 1,
+    layer_norm: bool = False,
 ) -> ModelSpec:
     """The spec of the actor-critic for these spaces. ``kind``: auto (mlp for vectors, cnn-lstm for images), mlp,
-    cnn-lstm or cnn-mlp; ``hidden`` defaults to 64 for the MLP and 256 for the CNN core."""
+    cnn-lstm or cnn-mlp; ``hidden`` defaults to 64 for the MLP and 256 for the CNN core; ``pool`` and
+    ``layer_norm``: see :class:`ModelSpec`."""
     if not isinstance(observation_space, gym.spaces.Box):
         raise UnsupportedSpaceError(f"observations must be a Box (a vector or an image), got {observation_space}")
     shape = tuple(int(d) for d in observation_space.shape)
@@ -188,7 +201,8 @@ def spec_for(
         raise UnsupportedSpaceError(f"the CNN actor-critic needs Discrete actions, got {action_space}")
     layers = 2 if kind == "mlp" else 4
     default_hidden = 64 if kind == "mlp" else 256
-    return ModelSpec(kind, shape, hidden=hidden or default_hidden, layers=layers, frame_stack=frame_stack, **actions)  # type: ignore[arg-type]
+    return ModelSpec(kind, shape, hidden=hidden or default_hidden, layers=layers, frame_stack=frame_stack,  # type: ignore[arg-type]
+                     pool=pool, layer_norm=layer_norm, **actions)  # fmt: skip
 
 
 def _is_int(value: Any) -> bool:

@@ -277,6 +277,10 @@ def test_a_control_from_another_thread_sees_the_progress_and_stops_the_run_as_ct
     steps = [at for at, _ in progress.returns]
     assert 0 < len(steps) <= progress.episodes and steps == sorted(steps) and progress.recent_return > 0
     assert all(np.isfinite(loss).all() for loss in progress.losses)
+    # What shows collapse while it happens: the actions sampled, entropy, explained variance, the network's health.
+    assert set(progress.action_shares) == {"0", "1"} and sum(progress.action_shares.values()) == pytest.approx(1)
+    assert {"entropy", "explained_variance", "grad_norm", "feature_std"} <= set(progress.behaviour)
+    assert progress.evaluations[-1].action_shares is not None
     latest = tmp_path / "controlled" / "checkpoints" / "latest.pt"
     assert dict(progress.checkpoints)[latest] >= 1000
     workers = [psutil.Process(p.pid) for p in multiprocessing.active_children()]
@@ -493,3 +497,24 @@ def test_a_process_waiting_for_the_lock_of_a_killed_main_process_exits():
     proc.kill()
     proc.wait(10)
     assert_gone([waiting], 30)
+
+
+def test_a_run_logs_what_shows_collapse(tmp_path):
+    """progress.csv and TensorBoard get the share of each action, the critic's explained variance and the
+    network's health (a recurrent CNN's saturation too), and evaluations their action shares and lap times."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    args = quick(tmp_path, "watched", env_id="pixelpilot/NeonRace-v0", total_steps=1200, n_steps=20,
+                 env_kwargs={"difficulty_name": "easy", "max_episode_steps": 60}, eval_every=600, eval_episodes=2,
+                 eval_envs=2)  # fmt: skip
+    result = train(args)
+    with (result.run_dir / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    logged = [r for r in rows if r["explained_variance"] != "nan"]
+    assert logged and all(0 < float(r["top_action_share"]) <= 1 for r in logged)
+    assert any(r["feature_std"] != "nan" and r["lstm_saturation"] != "nan" for r in logged)
+    evaluated = [r for r in rows if r["eval_return"] != "nan"]
+    assert evaluated and all(0 < float(r["eval_top_action_share"]) <= 1 for r in evaluated)
+    tags = EventAccumulator(str(result.run_dir)).Reload().Tags()["scalars"]
+    assert {"charts/action_share/up+x", "losses/explained_variance", "health/feature_std",
+            "health/gate_saturation", "charts/eval_top_action_share"} <= set(tags)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import Categorical, Independent, Normal
@@ -116,3 +117,33 @@ def test_a_runs_options_parse_back_into_its_configuration():
     parser = argparse.ArgumentParser()
     config.add_arguments(parser, Args)
     assert config.from_arguments(Args, parser.parse_args(options)) == args
+
+
+def test_the_watch_warns_once_of_one_action_taking_over_and_of_laps_lost():
+    from agent.policy.evaluation import EvalPoint
+    from agent.policy.watch import EvalWatch
+
+    watch = EvalWatch(["left", "right", "up+x"])
+    point = lambda steps, shares, laps: EvalPoint(steps, 0.0, 0.0, 0.0, laps, None, shares)  # noqa: E731
+    assert watch.see(point(1000, (0.1, 0.1, 0.8), 0.5)) == []
+    assert watch.see(point(2000, (0.02, 0.03, 0.95), 0.95)) == []  # one evaluation above 90% is no pattern yet
+    (blind,) = watch.see(point(3000, (0.0, 0.01, 0.99), 0.95))
+    assert blind.startswith("up+x took 99% of the evaluation's choices at 2,000 and 3,000 steps")
+    assert watch.see(point(4000, (0.0, 0.0, 1.0), 0.96)) == []  # said once
+    (fell,) = watch.see(point(5000, (0.3, 0.3, 0.4), 0.6))
+    assert fell == (
+        "lap completion fell to 60% at 5,000 steps, after 96% at 4,000: the policy unlearned what it could do"
+    )
+    assert watch.see(point(6000, (0.3, 0.3, 0.4), 0.5)) == []
+
+
+def test_explained_variance_against_hand_computed_values():
+    import math
+
+    from agent.a3c.algorithm import explained_variance
+
+    targets = np.array([1.0, 2.0, 3.0, 4.0])  # variance 1.25
+    assert explained_variance(targets, targets) == 1.0
+    assert explained_variance(np.full(4, 2.5), targets) == 0.0  # the mean predicts nothing more
+    assert explained_variance(np.array([1.5, 2.5, 2.5, 3.5]), targets) == pytest.approx(1 - 0.25 / 1.25)
+    assert math.isnan(explained_variance(np.zeros(3), np.ones(3)))

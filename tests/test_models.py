@@ -135,3 +135,30 @@ def test_evaluate_actions_replays_a_stateless_rollout_as_one_batch():
     torch.testing.assert_close(unrolled.dist.logits, dist.logits)
     torch.testing.assert_close(unrolled.value, value)
     assert unrolled.state is None
+
+
+def test_the_written_out_lstm_is_torchs_lstm_cell():
+    """Weights trained with nn.LSTMCell (every checkpoint of format 1) load into LSTMCore and compute the same."""
+    from models.cnn import LSTMCore
+
+    torch.manual_seed(0)
+    reference = torch.nn.LSTMCell(12, 8)
+    core = LSTMCore(12, 8)
+    core.load_state_dict(reference.state_dict())
+    x, h, c = torch.randn(5, 12), torch.randn(5, 8), torch.randn(5, 8)
+    for got, expected in zip(core(x, (h, c)), reference(x, (h, c)), strict=True):
+        torch.testing.assert_close(got, expected)
+
+
+def test_health_readings_see_a_blind_network_and_a_saturated_core():
+    torch.manual_seed(0)
+    model = build(ModelSpec("cnn-lstm", (32, 32, 1), n_actions=3, hidden=16, layers=2))
+    observations = torch.rand(6, 2, 32, 32, 1)
+    readings = model.health(observations, model.initial_state(2), torch.zeros(6, 2))
+    assert readings["feature_std"] > 0 and 0 <= readings["lstm_saturation"] < 0.5
+    still = model.health(observations[:1].expand(6, -1, -1, -1, -1), model.initial_state(2), torch.zeros(6, 2))
+    assert still["feature_std"] == 0.0  # the same picture every step
+    with torch.no_grad():
+        model.core.weight_hh.mul_(0).add_(100.0)  # every gate driven far past its sigmoid's range
+    saturated = model.health(observations, model.initial_state(2), torch.zeros(6, 2))["gate_saturation"]
+    assert saturated == pytest.approx(5 / 6)  # every step after the first (h starts at 0)

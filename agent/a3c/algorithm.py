@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.distributions import kl_divergence
 
-from agent.a3c.args import Args
+from agent.a3c.args import Args, schedule
 from models.actor_critic import ActorCritic, State, mask_state, state_rows
 
 
@@ -129,9 +129,18 @@ class LossStats:
     policy_loss: float
     value_loss: float
     entropy: float
+    """of the policy, mean over the rollout's steps: near 0, the policy has settled on one action per picture"""
     grad_norm: float
     kl_to_init: float = math.nan
     """KL(starting policy ‖ policy), with ``init_kl_coef`` only"""
+    explained_variance: float = math.nan
+    """1 - Var(targets - values) / Var(targets) of the rollout: near 1 the critic predicts the returns, at 0 or below
+    it knows no more than their mean, and its advantages are noise"""
+
+
+def explained_variance(values: np.ndarray, targets: np.ndarray) -> float:
+    spread = float(np.var(targets))
+    return math.nan if spread == 0 else 1.0 - float(np.var(targets - values)) / spread
 
 
 @dataclass
@@ -144,10 +153,11 @@ class Reference:
 
 
 def loss(
-    model: ActorCritic, rollout: Rollout, args: Args, reference: Reference | None = None
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    model: ActorCritic, rollout: Rollout, args: Args, reference: Reference | None = None, steps: int = 0
+) -> tuple[torch.Tensor, dict[str, torch.Tensor | float]]:
     """The actor-critic loss of a rollout (policy gradient with GAE advantages, value regression, entropy bonus,
-    optionally a KL penalty toward the starting policy), and its parts for logging."""
+    optionally a KL penalty toward the starting policy), and its parts for logging. ``steps``: the training's
+    environment steps so far (the entropy bonus may follow a schedule)."""
     advantages, targets = gae(rollout.rewards, rollout.values, rollout.next_values, rollout.ends, args.gamma,
                               args.gae_lambda)  # fmt: skip
     ends = torch.as_tensor(rollout.ends, dtype=torch.float32)
@@ -158,7 +168,8 @@ def loss(
     policy_loss = -(unrolled.dist.log_prob(rollout.actions) * adv).mean()
     value_loss = 0.5 * ((torch.as_tensor(targets.reshape(-1), dtype=torch.float32) - unrolled.value) ** 2).mean()
     entropy = unrolled.dist.entropy().mean()
-    total = policy_loss + args.value_coef * value_loss - args.entropy_coef * entropy
+    entropy_coef = schedule(args.entropy_coef, args.entropy_coef_end, steps, args.total_steps)
+    total = policy_loss + args.value_coef * value_loss - entropy_coef * entropy
     kl_to_init = torch.tensor(math.nan)
     if reference is not None:
         with torch.no_grad():
@@ -166,18 +177,26 @@ def loss(
         reference.state = replayed.state
         kl_to_init = kl_divergence(replayed.dist, unrolled.dist).mean()
         total = total + args.init_kl_coef * kl_to_init
-    return total, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy, "kl_to_init": kl_to_init}
+    return total, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy, "kl_to_init": kl_to_init,
+                   "explained_variance": explained_variance(rollout.values, targets)}  # fmt: skip
 
 
 def gradients(
-    model: ActorCritic, total: torch.Tensor, parts: dict[str, torch.Tensor], max_grad_norm: float
+    model: ActorCritic, total: torch.Tensor, parts: dict[str, torch.Tensor | float], max_grad_norm: float
 ) -> LossStats:
     """Backpropagate ``total`` into ``model``'s gradients, clipped to a global norm of ``max_grad_norm``."""
     model.zero_grad()
     total.backward()
     grad_norm = float(nn.utils.clip_grad_norm_(list(model.parameters()), max_grad_norm))
-    values = {name: value.item() for name, value in parts.items()}
-    return LossStats(values["policy_loss"], values["value_loss"], values["entropy"], grad_norm, values["kl_to_init"])
+    values = {name: float(value) for name, value in parts.items()}
+    return LossStats(grad_norm=grad_norm, **values)
+
+
+def action_counts(rollout: Rollout, n_actions: int | None) -> tuple[int, ...]:
+    """How often the rollout sampled each action (discrete actions; none for continuous ones)."""
+    if n_actions is None:
+        return ()
+    return tuple(int(c) for c in np.bincount(rollout.actions.numpy().ravel(), minlength=n_actions))
 
 
 # -- apply ------------------------------------------------------------------------------------------------------

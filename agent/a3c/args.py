@@ -42,6 +42,10 @@ class Args:
     """weight of the value loss"""
     entropy_coef: float = 0.01
     """weight of the entropy bonus"""
+    entropy_coef_end: float | None = None
+    """the entropy bonus falls linearly from entropy_coef to this over the run (default: stays at entropy_coef)"""
+    anneal_lr: bool = False
+    """the learning rate falls linearly to 0 over the run"""
     max_grad_norm: float = 40.0
     """global gradient-norm clip of each worker's gradient"""
     model: str = "auto"
@@ -50,6 +54,10 @@ class Args:
     """units per hidden layer (default: 64 for the MLP, 256 for the CNN core)"""
     frame_stack: int = 1
     """stack this many consecutive observations as channels (image envs)"""
+    pool: int = 1
+    """cnn-*: average-pool each frame by this factor before the convolutions (they then cost a pool² part)"""
+    layer_norm: bool = False
+    """cnn-lstm: layer-normalise the LSTM's gates and cell (its state cannot saturate over long episodes)"""
     seed: int = 1
     """seed of the environments and of each worker's sampling"""
     eval_every: int = 20_000
@@ -103,6 +111,7 @@ class Args:
             "entropy_coef": self.entropy_coef >= 0,
             "max_grad_norm": self.max_grad_norm > 0,
             "frame_stack": self.frame_stack >= 1,
+            "pool": self.pool >= 1,
             "eval_every": self.eval_every >= 0,
             "eval_episodes": self.eval_episodes >= 1,
             "eval_envs": self.eval_envs >= 1,
@@ -113,6 +122,8 @@ class Args:
             "init_kl_coef": self.init_kl_coef >= 0,
         }
         check_fields(self, checks)
+        if self.entropy_coef_end is not None and self.entropy_coef_end < 0:
+            raise ConfigError(f"entropy-coef-end: invalid value {self.entropy_coef_end!r}")
         if self.hidden is not None and self.hidden < 1:
             raise ConfigError(f"hidden: invalid value {self.hidden!r}")
         if self.critic_warmup and not self.init_from:
@@ -121,6 +132,14 @@ class Args:
             raise ConfigError("init-kl-coef: only with init-from (the penalty is for drifting from its policy)")
         if not isinstance(self.env_kwargs, dict):
             raise ConfigError(f"env_kwargs: expected a table of keyword arguments, got {self.env_kwargs!r}")
+
+
+def schedule(start: float, end: float | None, steps: int, total: int) -> float:
+    """A value going linearly from ``start`` at step 0 to ``end`` at ``total`` (``end`` None: ``start`` throughout)."""
+    if end is None:
+        return start
+    done = min(max(steps / total, 0.0), 1.0)
+    return start + (end - start) * done
 
 
 def for_screen(args: Args, profile: str | Path, display: str) -> Args:

@@ -23,7 +23,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -43,6 +43,10 @@ class Gradient:
     steps: int
     """environment steps the gradient was computed from"""
     stats: LossStats
+    actions: tuple[int, ...] = ()
+    """how often the rollout sampled each action (discrete actions)"""
+    health: dict[str, float] = field(default_factory=dict)
+    """the network's health on the rollout (:meth:`models.actor_critic.ActorCritic.health`), every few updates"""
 
 
 @dataclass(frozen=True)

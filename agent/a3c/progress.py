@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,12 @@ class TrainProgress:
     evaluations: tuple[EvalPoint, ...] = ()
     checkpoints: tuple[tuple[Path, int], ...] = ()
     """every checkpoint file written, in the order first written, with the steps when it was last written"""
+    behaviour: dict[str, float] = field(default_factory=dict)
+    """the last log interval's entropy, explained variance and gradient norm, and the network's health readings"""
+    action_shares: dict[str, float] = field(default_factory=dict)
+    """the share of each action the policy sampled over the last log interval"""
+    warnings: tuple[str, ...] = ()
+    """what the run's evaluations warned of (one action taking over, lap completion falling)"""
 
 
 class Thinned:
@@ -79,6 +85,9 @@ class TrainControl:
         self._losses = Thinned(self.HISTORY)
         self._evaluations: list[EvalPoint] = []
         self._checkpoints: dict[Path, int] = {}
+        self._behaviour: dict[str, float] = {}
+        self._shares: dict[str, float] = {}
+        self._warnings: list[str] = []
 
     def stop(self) -> None:
         self._stop.set()
@@ -94,7 +103,8 @@ class TrainControl:
             return TrainProgress(
                 self._state, self._run_dir, counters.get("steps", 0), self._total_steps, counters.get("updates", 0),
                 counters.get("episodes", 0), *self._rates, tuple(self._returns.points), tuple(self._losses.points),
-                tuple(self._evaluations), tuple(self._checkpoints.items()),
+                tuple(self._evaluations), tuple(self._checkpoints.items()), dict(self._behaviour), dict(self._shares),
+                tuple(self._warnings),
             )  # fmt: skip
 
     def _started(self, run_dir: Path, total_steps: int, counters: dict[str, Any]) -> None:
@@ -109,10 +119,25 @@ class TrainControl:
         with self._lock:
             self._returns.add((steps, ret))
 
-    def _logged(self, steps: int, sps: float, recent_return: float, losses: dict[str, float]) -> None:
+    def _logged(
+        self,
+        steps: int,
+        sps: float,
+        recent_return: float,
+        losses: dict[str, float],
+        shares: dict[str, float],
+        health: dict[str, float],
+    ) -> None:
         with self._lock:
             self._rates = (sps, recent_return)
             self._losses.add((steps, *(float(losses[name]) for name in ("policy_loss", "value_loss", "entropy"))))
+            watched = ("entropy", "explained_variance", "grad_norm")
+            self._behaviour = {name: losses[name] for name in watched if name in losses} | health
+            self._shares = dict(shares)
+
+    def _warned(self, warning: str) -> None:
+        with self._lock:
+            self._warnings.append(warning)
 
     def _evaluated(self, point: EvalPoint) -> None:
         with self._lock:

@@ -1,6 +1,8 @@
 """The files of one training run: ``config.toml``, ``progress.csv``, TensorBoard events and the reward curve
 (checkpoints are the trainer's). Metrics are namespaced as TensorBoard shows them: ``charts/...`` for what the run
-achieves, ``losses/...`` for the optimisation."""
+achieves and how it behaves (returns, evaluations, the share of each action), ``losses/...`` for the optimisation
+(the losses, entropy, the critic's explained variance, the gradient norm), ``health/...`` for the network (how much
+its features change over time, how saturated an LSTM is): the readings where collapse shows while it happens."""
 
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from agent.a3c.args import Args
 from agent.config import to_toml
 from agent.policy.evaluation import EvalPoint
 
-LOSSES = ("policy_loss", "value_loss", "entropy", "grad_norm", "kl_to_init")
+HEALTH = ("feature_std", "lstm_saturation", "gate_saturation")
 
 
 class RunLog:
     COLUMNS = ("wall_s", "steps", "updates", "episodes", "sps", "episodic_return", "eval_return",
-               "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps", "kl_to_init")  # fmt: skip
+               "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps", "kl_to_init", "explained_variance",
+               "top_action_share", *HEALTH, "eval_lap_time", "eval_top_action_share")  # fmt: skip
 
     def __init__(self, run_dir: Path, args: Args, resumed: bool) -> None:
         from torch.utils.tensorboard import SummaryWriter
@@ -53,14 +56,28 @@ class RunLog:
                 self.writer.add_scalar(f"losses/{name}", value, steps)
         self.writer.add_scalar("charts/SPS", sps, steps)
 
+    def behaviour(self, shares: dict[str, float], health: dict[str, float], steps: int) -> None:
+        """The share of each action the policy sampled, and the network's health readings."""
+        for name, share in shares.items():
+            self.writer.add_scalar(f"charts/action_share/{name}", share, steps)
+        for name, value in health.items():
+            self.writer.add_scalar(f"health/{name}", value, steps)
+
     def evaluation(self, point: EvalPoint, counters: dict[str, Any]) -> None:
         self.writer.add_scalar("charts/eval_return", point.mean, point.steps)
         self.writer.add_scalar("charts/eval_return_std", point.std, point.steps)
         if point.laps is not None:
             self.writer.add_scalar("charts/eval_lap_completion", point.laps, point.steps)
+        if point.lap_time is not None:
+            self.writer.add_scalar("charts/eval_lap_time", point.lap_time, point.steps)
+        top = max(point.action_shares) if point.action_shares else float("nan")
+        if point.action_shares:
+            self.writer.add_scalar("charts/eval_top_action_share", top, point.steps)
         self.row({"wall_s": point.wall_s, "steps": point.steps, "updates": counters["updates"],
                   "episodes": counters["episodes"], "eval_return": point.mean,
-                  "eval_laps": float("nan") if point.laps is None else point.laps})  # fmt: skip
+                  "eval_laps": float("nan") if point.laps is None else point.laps,
+                  "eval_lap_time": float("nan") if point.lap_time is None else point.lap_time,
+                  "eval_top_action_share": top})  # fmt: skip
 
     def close(self) -> None:
         self.writer.close()

@@ -26,16 +26,17 @@ import numpy as np
 import torch
 
 from agent.a3c import algorithm
-from agent.a3c.args import Args, from_config
+from agent.a3c.args import Args, from_config, schedule
 from agent.a3c.evaluator import evaluate_now, evaluator, make_eval_envs
 from agent.a3c.processes import EVALUATOR, Crashed, EpisodeEnd, Evaluated, Gradient, Shared, share, start_method
 from agent.a3c.progress import TrainControl
-from agent.a3c.run_log import LOSSES, RunLog, plot_curve
+from agent.a3c.run_log import RunLog, plot_curve
 from agent.a3c.worker import WorkerSpec, worker
 from agent.config import ConfigError
 from agent.envs.make import close_all, instances_per_process, make_env
 from agent.policy.checkpoint import A3C, Checkpoint, load_checkpoint, load_weights, save_checkpoint
-from agent.policy.evaluation import EvalPoint
+from agent.policy.evaluation import EvalPoint, action_names
+from agent.policy.watch import EvalWatch
 from agent.runs import new_run_dir, timestamp
 from capture.errors import PixelpilotError
 from models.actor_critic import ActorCriticModule
@@ -73,7 +74,7 @@ def global_model_for(args: Args) -> ActorCriticModule:
                               f"{args.envs_per_worker}")  # fmt: skip
         try:
             return build(spec_for(probe.observation_space, probe.action_space, args.model, args.hidden,
-                                  args.frame_stack))  # fmt: skip
+                                  args.frame_stack, args.pool, args.layer_norm))  # fmt: skip
         except SpecError as exc:
             raise ConfigError(f"{args.env_id}: {exc}") from None
     finally:
@@ -131,6 +132,10 @@ class Trainer:
         self.episodes: list[tuple[int, float]] = []
         self.recent: deque[float] = deque(maxlen=20)
         self.losses: list[algorithm.LossStats] = []
+        self.action_counts = np.zeros(self.model.spec.n_actions or 0, dtype=np.int64)
+        self.health: list[dict[str, float]] = []
+        self.names = action_names(args.env_id, self.model.spec.n_actions or 0)
+        self.watch = EvalWatch(self.names)
         self.solved: EvalPoint | None = None
         self.best_eval = -math.inf
         self.failure: str | None = None
@@ -183,6 +188,10 @@ class Trainer:
         # Synchronisation: the only writer of the global parameters; the lock keeps the workers' and the
         # evaluator's copies from seeing half an update. The worker waits until its acknowledgement.
         warming_up = self.counters["steps"] < self.args.critic_warmup
+        if self.args.anneal_lr:
+            lr = schedule(self.args.lr, 0.0, self.counters["steps"], self.args.total_steps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
         with self.shared.lock:
             algorithm.apply(self.model, self.optimizer, self.shared.grads[msg.rank],
                             self.critic_only if warming_up else None)  # fmt: skip
@@ -191,6 +200,10 @@ class Trainer:
         self.counters["updates"] += 1
         self.shared.steps.value = self.counters["steps"]
         self.losses.append(msg.stats)
+        if msg.actions:
+            self.action_counts += msg.actions
+        if msg.health:
+            self.health.append(msg.health)
         if self.counters["steps"] >= self.next_checkpoint:
             self.checkpoint()
             self.next_checkpoint += self.args.checkpoint_every
@@ -217,6 +230,9 @@ class Trainer:
         self.curve.append(point)
         self.log.evaluation(point, self.counters)
         self.control._evaluated(point)
+        for warning in self.watch.see(point):
+            log.warning(warning)
+            self.control._warned(warning)
 
     def on_crash(self, msg: Crashed) -> None:
         """A crashing process reports its traceback before it exits; a worker is then restarted by
@@ -228,21 +244,30 @@ class Trainer:
 
     # -- logging and checkpoints -----------------------------------------------------------------------------
     def report(self, since: float, since_steps: int) -> None:
-        """Losses, speed and the recent return: to TensorBoard, progress.csv, the control and the progress bar."""
+        """What the last interval's updates say (losses, the actions sampled, the network's health), the speed and
+        the recent return: to TensorBoard, progress.csv, the control and the progress bar."""
         now = time.monotonic()
         sps = (self.counters["steps"] - since_steps) / (now - since)
-        stats = [dataclasses.astuple(s) for s in self.losses]
-        values = dict(zip(LOSSES, np.mean(stats, axis=0).tolist(), strict=True))
-        self.log.losses(values, sps, self.counters["steps"])
+        stats = [dataclasses.asdict(s) for s in self.losses]
+        values = {name: float(np.mean([s[name] for s in stats])) for name in stats[0]}
+        total = int(self.action_counts.sum())
+        shares = {n: int(c) / total for n, c in zip(self.names, self.action_counts, strict=True)} if total else {}
+        health = {name: float(np.mean([h[name] for h in self.health if name in h])) for name in
+                  dict.fromkeys(k for h in self.health for k in h)}  # fmt: skip
+        steps = self.counters["steps"]
+        self.log.losses(values, sps, steps)
+        self.log.behaviour(shares, health, steps)
         recent = float(np.mean(self.recent)) if self.recent else float("nan")
-        self.log.row({"wall_s": now - self.started, "steps": self.counters["steps"],
-                      "updates": self.counters["updates"], "episodes": self.counters["episodes"], "sps": sps,
-                      "episodic_return": recent, **values})  # fmt: skip
-        self.control._logged(self.counters["steps"], sps, recent, values)
+        self.log.row({"wall_s": now - self.started, "steps": steps, "updates": self.counters["updates"],
+                      "episodes": self.counters["episodes"], "sps": sps, "episodic_return": recent, **values,
+                      "top_action_share": max(shares.values(), default=float("nan")), **health})  # fmt: skip
+        self.control._logged(steps, sps, recent, values, shares, health)
         if self.bar is not None:
             last = f"{self.curve[-1].mean:.1f}" if self.curve else "-"
             self.bar.set_postfix(ret=f"{recent:.1f}", eval=last, sps=f"{sps:.0f}")
         self.losses.clear()
+        self.action_counts[:] = 0
+        self.health.clear()
 
     def checkpoint(self, path: Path | None = None, weights: dict[str, torch.Tensor] | None = None) -> None:
         path = path or self.latest

@@ -25,6 +25,9 @@ from agent.a3c.processes import (
 from agent.envs.make import make_env
 from models.build import build
 
+HEALTH_EVERY = 10
+"""updates between health readings (each costs a forward pass over the rollout)"""
+
 
 @dataclass(frozen=True)
 class WorkerSpec:
@@ -59,17 +62,24 @@ def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
         if shared.reference is not None:
             reference = algorithm.Reference(shared.reference, shared.reference.initial_state(envs.num_envs))
         grads, ack = shared.grads[who.rank], shared.acks[who.rank]
+        updates = 0
         while not shared.stop.is_set():
             rollout = actor.collect(model, args.n_steps, args.reward_scale)
             for ret, length in rollout.episodes:
                 shared.messages.put(EpisodeEnd(who.rank, ret, length))
-            total, parts = algorithm.loss(model, rollout, args, reference)
+            health = {}
+            if updates % HEALTH_EVERY == 0:
+                ends = torch.as_tensor(rollout.ends, dtype=torch.float32)
+                health = model.health(rollout.observations, rollout.start_state, ends)
+            updates += 1
+            total, parts = algorithm.loss(model, rollout, args, reference, shared.steps.value)
             stats = algorithm.gradients(model, total, parts, args.max_grad_norm)
+            actions = algorithm.action_counts(rollout, model.spec.n_actions)
             # Synchronisation: this worker's buffer is read by the main process only between the message below and
             # its acknowledgement, so writing it here, before the message, races with nobody.
             for buffer, p in zip(grads, model.parameters(), strict=True):
                 buffer.copy_(p.grad if p.grad is not None else torch.zeros_like(p))
-            shared.messages.put(Gradient(who.rank, args.n_steps * envs.num_envs, stats))
+            shared.messages.put(Gradient(who.rank, args.n_steps * envs.num_envs, stats, actions, health))
             wait_for(ack)
             if shared.stop.is_set():
                 break

@@ -19,10 +19,10 @@ import numpy as np
 
 from agent.config import ConfigError
 from agent.envs import SCREEN_ENV
-from agent.envs.laps import lap_completion, laps_done, last_lap_time, race_fields
+from agent.envs.laps import lap_completion, race_fields
 from agent.envs.make import close_all, make_envs
 from agent.policy.checkpoint import load_checkpoint
-from agent.policy.rollout import Episode, returns_of, run_episodes
+from agent.policy.rollout import Episode, action_shares, lap_times, returns_of, run_episodes
 from capture.timing import TimingStats
 from control.actions import ACTION_NAMES, ActionTable
 from models.actor_critic import ActorCritic
@@ -41,6 +41,11 @@ class EvalPoint:
     std: float
     laps: float | None = None
     """the share of episodes that completed a lap (racing environments only)"""
+    lap_time: float | None = None
+    """the mean lap time (s) of the episodes that completed one (racing environments only)"""
+    action_shares: tuple[float, ...] | None = None
+    """the share of each action among the evaluation's choices (discrete actions): a policy blind to the picture
+    takes one action at every step"""
 
 
 def eval_point(
@@ -51,7 +56,10 @@ def eval_point(
     results = run_episodes(model, envs, episodes, seed, sample=sample)
     returns = returns_of(results)
     completion = lap_completion([e.info for e in results])
-    return EvalPoint(steps, wall_s, float(returns.mean()), float(returns.std()), completion)
+    times, shares = lap_times(results), action_shares(results)
+    return EvalPoint(steps, wall_s, float(returns.mean()), float(returns.std()), completion,
+                     float(np.mean(times)) if times else None,
+                     None if shares is None else tuple(float(s) for s in shares))  # fmt: skip
 
 
 @dataclass
@@ -85,17 +93,12 @@ class Evaluation:
     @property
     def lap_times(self) -> list[float]:
         """The last completed lap's time of each episode that completed one."""
-        times = [last_lap_time(e.info) for e in self.episodes if (laps_done(e.info) or 0) >= 1]
-        return [t for t in times if t is not None]
+        return lap_times(self.episodes)
 
     @property
     def action_shares(self) -> np.ndarray | None:
         """The share of each action over all steps of all episodes (discrete action spaces)."""
-        counts = [e.actions for e in self.episodes if e.actions is not None]
-        if not counts:
-            return None
-        total = np.sum(counts, axis=0)
-        return total / max(int(total.sum()), 1)
+        return action_shares(self.episodes)
 
     @property
     def scores(self) -> list[float]:

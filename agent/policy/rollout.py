@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from agent.envs.laps import laps_done, last_lap_time
 from capture.timing import TimingStats
 from models.actor_critic import ActorCritic, mask_state
 
@@ -36,6 +37,21 @@ def env_action(action: torch.Tensor, space: gym.Space) -> Any:
 
 def returns_of(episodes: list[Episode]) -> np.ndarray:
     return np.array([e.ret for e in episodes])
+
+
+def lap_times(episodes: list[Episode]) -> list[float]:
+    """The last completed lap's time of each episode that completed one (racing environments)."""
+    times = [last_lap_time(e.info) for e in episodes if (laps_done(e.info) or 0) >= 1]
+    return [t for t in times if t is not None]
+
+
+def action_shares(episodes: list[Episode]) -> np.ndarray | None:
+    """The share of each action over all steps of all episodes (discrete action spaces)."""
+    counts = [e.actions for e in episodes if e.actions is not None]
+    if not counts:
+        return None
+    total = np.sum(counts, axis=0)
+    return total / max(int(total.sum()), 1)
 
 
 def run_episodes(
