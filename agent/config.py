@@ -116,7 +116,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, aliases: dict[str,
 
 
 def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -> Any:
-    """The dataclass from parsed options; options left out keep ``base``'s values (or the defaults)."""
+    """The dataclass from parsed options; options left out keep ``base``'s values (or the defaults), and
+    KEY=VALUE options add to or change ``base``'s table."""
     values = dataclasses.asdict(base) if base is not None else {}
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -131,14 +132,15 @@ def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -
                 if not sep or not key:
                     raise ConfigError(f"--{f.name.replace('_', '-')}: expected KEY=VALUE, got {item!r}")
                 pairs[key] = _parse_value(value)
-            given = pairs
+            given = {**(values.get(f.name) or {}), **pairs}  # added to the base's table, not instead of it
         values[f.name] = given
     return cls(**values)
 
 
-def from_texts(cls: type, texts: dict[str, str | list[str]]) -> Any:
+def from_texts(cls: type, texts: dict[str, str | list[str]], base: Any = None) -> Any:
     """The dataclass from option values as text (a form's fields, by field name; a list for a repeated option),
-    parsed as :func:`add_arguments`' command line parses them; empty ones keep their defaults."""
+    parsed as :func:`add_arguments`' command line parses them; empty ones keep ``base``'s values (or the
+    defaults)."""
     parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     add_arguments(parser, cls)
     argv = []
@@ -150,7 +152,7 @@ def from_texts(cls: type, texts: dict[str, str | list[str]]) -> Any:
         namespace = parser.parse_args(argv)
     except argparse.ArgumentError as exc:
         raise ConfigError(str(exc)) from None
-    return from_arguments(cls, namespace)
+    return from_arguments(cls, namespace, base)
 
 
 def to_arguments(obj: Any) -> list[str]:

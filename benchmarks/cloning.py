@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.envs.launcher import free_port  # noqa: E402
-from benchmarks.neonrace_pilot import HELD_OUT_SEED, TEST_KWARGS, cells, read_run, scripted  # noqa: E402
+from benchmarks.neonrace_pilot import cells, read_run, scripted  # noqa: E402
+from benchmarks.neonrace_references import HELD_OUT_SEED, TEST_KWARGS  # noqa: E402
 from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
 
 START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"

@@ -1,9 +1,10 @@
 """Training throughput on pixelpilot/NeonRace-v0, in-process: pixelpilot's A3C (1 and 2 workers) next to
 Stable-Baselines3 A2C and PPO with their CNN policies, same machine, same run.
 
-Steps per second of whole training runs (rollouts, losses, updates; A3C's process start-up included), with
-the default networks: A3C the universe-starter CNN + LSTM 256 (3.7M parameters), one torch thread per process;
-SB3 NatureCNN on the same 128x200x1 observations, 2 environments, torch threads = cores.
+Steps per second of whole training runs (rollouts, losses, updates; A3C's process start-up included): A3C with
+the universe-starter CNN + LSTM 256 (3.7M parameters) and with the recipe's CNN-MLP on 2 stacked frames pooled
+2x2 (0.26M), one torch thread per process; SB3 NatureCNN on the same 128x200x1 observations (2 environments, and
+8 with 4 stacked frames as the learning benchmark runs it), torch threads = cores.
 
 Run: make bench, or .venv/bin/python benchmarks/neonrace_training.py [--steps N]
 """
@@ -51,15 +52,18 @@ def channels_first(env: gym.Env) -> gym.Env:
     return gym.wrappers.TransformObservation(env, lambda obs: np.ascontiguousarray(obs.transpose(2, 0, 1)), space)
 
 
-def sb3_steps_per_second(algorithm: str, steps: int) -> float:
+def sb3_steps_per_second(algorithm: str, steps: int, n_envs: int = 2, frame_stack: int = 1) -> float:
     import torch
     from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecFrameStack
 
     import agent.envs  # noqa: F401 - registers the environments
 
     torch.set_num_threads(os.cpu_count() or 1)
-    env = make_vec_env(ENV_ID, n_envs=2, seed=0, wrapper_class=channels_first)
+    env = make_vec_env(ENV_ID, n_envs=n_envs, seed=0, wrapper_class=channels_first)
+    if frame_stack > 1:
+        env = VecFrameStack(env, frame_stack, channels_order="first")
     # The observations are float images in [0, 1] already: no /255 (SB3 expects uint8 images otherwise).
     kwargs = {"policy_kwargs": {"normalize_images": False}, "seed": 0, "verbose": 0}
     if algorithm == "PPO":
@@ -85,12 +89,20 @@ def main() -> None:
                          a3c_steps_per_second(workers, options.steps, runs_dir)))  # fmt: skip
         rows.append(("pixelpilot A3C, 2 workers × 8 envs, 10 steps (the pilot's setting)",
                      a3c_steps_per_second(2, options.steps, runs_dir, envs_per_worker=8, n_steps=10)))  # fmt: skip
+        rows.append(("pixelpilot A3C, 2 workers × 8 envs, 10 steps, CNN-MLP on 2 frames pooled 2x2 (the recipe)",
+                     a3c_steps_per_second(2, options.steps, runs_dir, envs_per_worker=8, n_steps=10, model="cnn-mlp",
+                                          frame_stack=2, pool=2)))  # fmt: skip
         screen = {"env_id": "pixelpilot/Screen-v0", "env_kwargs": {"profile": "neonrace", "private_display": True}}
         rows.append(("pixelpilot A3C through the screen, 2 workers (a virtual desktop + game window each, 15 fps)",
                      a3c_steps_per_second(2, options.screen_steps, runs_dir, **screen)))  # fmt: skip
     for algorithm in ("A2C", "PPO"):
         sps = sb3_steps_per_second(algorithm, options.steps)
         rows.append((f"Stable-Baselines3 {algorithm} (CnnPolicy, 2 envs)", sps))
+    for algorithm in ("A2C", "PPO"):
+        sps = sb3_steps_per_second(algorithm, options.steps, n_envs=8, frame_stack=4)
+        rows.append((f"Stable-Baselines3 {algorithm} (CnnPolicy, 8 envs, 4 frames: the learning benchmark's)", sps))
+    recipe = rows[3][1]  # the recipe's row
+    a2c = max(sps for name, sps in rows if name.startswith("Stable-Baselines3 A2C"))
     lines = [
         "## Training throughput on NeonRace-v0 (issue 5)",
         "",
@@ -103,6 +115,9 @@ def main() -> None:
         "| trainer | steps/s |",
         "|---|---:|",
         *(f"| {name} | {sps:,.0f} |" for name, sps in rows),
+        "",
+        f"The recipe (benchmarks/neonrace_learning.py) runs {recipe:,.0f} steps/s: {recipe / a2c:.1f}x SB3 A2C's "
+        "faster setting. Goal (issue 17): ≥ 800 steps/s and ≥ 5x SB3 A2C.",
         "",
     ]
     publish(lines, START, END, write=not options.no_write)

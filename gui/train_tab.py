@@ -38,9 +38,10 @@ from PyQt5.QtWidgets import (
 
 from agent import config
 from agent.a3c.args import Args, for_screen
-from agent.a3c.presets import CLASSIC
+from agent.a3c.presets import CLASSIC, starting_args
 from agent.a3c.progress import TrainControl, TrainProgress
 from agent.a3c.trainer import TrainResult, train
+from agent.envs import SCREEN_ENV
 from agent.envs.launcher import GameProcess, free_port
 from capture.errors import PixelpilotError
 from gui.game_tab import GameTab
@@ -161,6 +162,9 @@ class TrainTab(TaskTab):
             self.hyperparameters[name] = edit
             numbers.addWidget(QLabel(name.replace("_", " ") + ":"), i // 5, (i % 5) * 2)
             numbers.addWidget(edit, i // 5, (i % 5) * 2 + 1)
+        self.env_id.currentTextChanged.connect(self._show_defaults)
+        self.on_window.toggled.connect(self._show_defaults)
+        self._show_defaults()
         self.form = QWidget()
         form_layout = QVBoxLayout(self.form)
         form_layout.setContentsMargins(0, 0, 0, 0)
@@ -212,9 +216,11 @@ class TrainTab(TaskTab):
         (self.on_window if value("train/source", "env", str) == "window" else self.on_env).setChecked(True)
         self.env_id.setCurrentText(value("train/env", DEFAULTS["env_id"], str))
         self.display.setCurrentIndex(max(0, self.display.findData(value("train/display", "virtual", str))))
-        defaults = {"env_kwargs": "", "init_from": "", "runs_dir": DEFAULTS["runs_dir"]}
+        # Hyperparameters start empty: their placeholders show the chosen environment's preset, which a text
+        # typed in would override.
+        defaults = {"runs_dir": DEFAULTS["runs_dir"]}
         for name, edit in self._edits().items():
-            edit.setText(value(f"train/{name}", defaults.get(name, str(DEFAULTS[name])), str))
+            edit.setText(value(f"train/{name}", defaults.get(name, ""), str))
 
     def _save(self) -> None:
         self.settings.setValue("train/source", "window" if self.on_window.isChecked() else "env")
@@ -244,11 +250,23 @@ class TrainTab(TaskTab):
         profile = self.game.profile
         self.window_profile.setText(f"profile {profile.name} (Game tab)" if profile else "(choose one in the Game tab)")
 
+    def _show_defaults(self) -> None:
+        """Empty fields show what the run will use: the environment's preset where it has one."""
+        try:
+            base = starting_args(SCREEN_ENV if self.on_window.isChecked() else self.env_id.currentText())
+        except config.ConfigError:
+            return
+        for name, edit in self.hyperparameters.items():
+            value = getattr(base, name)
+            edit.setPlaceholderText(str(value))
+            edit.setToolTip(f"{DOCS[name]} (--{name.replace('_', '-')}; default {value} here)")
+
     def args(self) -> Args:
         """The run the form describes, as ``pixelpilot train`` would make it from the same options."""
         texts: dict[str, str | list[str]] = {name: edit.text() for name, edit in self._edits().items()}
         texts |= {"env_id": self.env_id.currentText(), "env_kwargs": self.env_kwargs.text().split()}
-        args = dataclasses.replace(config.from_texts(Args, texts), progress=False)
+        base = starting_args(SCREEN_ENV if self.on_window.isChecked() else self.env_id.currentText())
+        args = dataclasses.replace(config.from_texts(Args, texts, base), progress=False)
         if not self.on_window.isChecked():
             return args
         profile = self.game.profile

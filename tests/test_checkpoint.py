@@ -12,13 +12,14 @@ import pytest
 import torch
 
 from agent.config import ConfigError
-from agent.drive.lap_demo import SHIPPED_PILOT
 from agent.policy.checkpoint import CHECKPOINT_FORMAT, load_checkpoint
 from agent.policy.evaluation import evaluate
 from agent.policy.legacy import RENAMED
 from models.build import build_for
 from tests.test_cli import assert_one_line_error, run
 
+FORMAT_1_PILOT = Path(__file__).parent / "data" / "neonrace-pilot-format1.pt"
+"""the NeonRace pilot shipped before checkpoints had a model spec (CNN + LSTM, float16, exported in format 1)"""
 CARTPOLE = (gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(2))
 
 
@@ -55,12 +56,12 @@ def test_a_format_1_checkpoint_loads_with_its_spec_read_off_the_weights(tmp_path
     torch.testing.assert_close(d1.mean if spaces[1].shape else d1.logits, d2.mean if spaces[1].shape else d2.logits)
 
 
-def test_the_shipped_pilot_of_format_1_still_loads_and_drives():
-    loaded = load_checkpoint(SHIPPED_PILOT)
+def test_the_pilot_once_shipped_in_format_1_still_loads_and_drives():
+    loaded = load_checkpoint(FORMAT_1_PILOT)
     assert loaded.spec.kind == "cnn-lstm" and loaded.spec.observation_shape == (128, 200, 1)
     assert loaded.spec.n_actions == 7 and loaded.spec.hidden == 256 and loaded.optimizer is None
     assert loaded.env_id == "pixelpilot/NeonRace-v0" and loaded.trained == "279,280 steps of A3C"
-    result = evaluate(SHIPPED_PILOT, episodes=1, env_kwargs={"max_episode_steps": 30})
+    result = evaluate(FORMAT_1_PILOT, episodes=1, env_kwargs={"max_episode_steps": 30})
     assert result.episodes[0].steps == 30
 
 

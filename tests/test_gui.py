@@ -18,6 +18,7 @@ from PyQt5.QtGui import QDesktopServices, QImage
 from PyQt5.QtWidgets import QApplication
 
 from agent.a3c.args import Args
+from agent.a3c.presets import starting_args
 from agent.demos.dataset import load_demos
 from agent.drive.lap_demo import SHIPPED_PILOT
 from agent.envs.launcher import free_port
@@ -353,10 +354,13 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
     qtbot.keyClick(panel, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)  # the Train tab's shortcut
     train = panel.train
     assert panel.tabs.currentWidget() is train
-    defaults = Args()
-    for name, edit in train.hyperparameters.items():  # the documented defaults, from Args
-        assert edit.text() == edit.placeholderText() == str(getattr(defaults, name)), name
+    defaults = starting_args(Args().env_id)
+    for name, edit in train.hyperparameters.items():  # empty, showing what the run will use: the env's preset
+        assert edit.text() == "" and edit.placeholderText() == str(getattr(defaults, name)), name
     assert train.runs_dir.text() == defaults.runs_dir and train.env_id.currentText() == defaults.env_id
+    train.env_id.setCurrentText("pixelpilot/NeonRace-v0")
+    assert train.hyperparameters["entropy_coef"].placeholderText() == "0.03"
+    train.env_id.setCurrentText(defaults.env_id)
 
     runs = tmp_path / "runs"
     set_up_training(panel, runs, lr="fast")

@@ -12,10 +12,11 @@ from gymnasium.utils.env_checker import check_env
 import agent.envs  # noqa: F401 - registers the environments
 from agent.envs.neonrace import NeonRaceEnv
 from capture.preprocess import preprocess
-from games.neonrace.expert import drive, expert_action
+from games.neonrace.bounds import lap_time_bound
+from games.neonrace.expert import EXPERT, STRONG, drive, expert_action
 from games.neonrace.mirror import MirrorLost, StateMirror
 from games.neonrace.render import Renderer
-from games.neonrace.sim import Game
+from games.neonrace.sim import Game, Rivals
 from games.neonrace.track import SEGMENT_LENGTH, generate
 
 
@@ -156,3 +157,24 @@ def test_segment_geometry_is_consistent():
     game = Game(0, "normal", 1)
     assert game.track.length == game.track.n * SEGMENT_LENGTH
     assert 0 <= game.progress() < 1
+
+
+def test_no_driver_beats_the_lap_time_bound_and_the_bound_is_reached_on_a_straight():
+    """The bound is exact: on a straight, empty road of the track's length the best turbo schedule drives it, and
+    holding up+x there (pulsing the turbo on an empty meter) happens to be that schedule. Both drivers that read the
+    game state stay above it on the real track, and the tuned one is the faster."""
+    game = Game(0, "normal", laps=1)
+    bound = lap_time_bound(game.track.length, seconds=20.0)
+    straight = Game(0, "normal", laps=1)
+    straight.track.curve[:] = 0.0
+    straight.state.rivals = Rivals(*(np.zeros(0) for _ in range(3)), np.zeros(0, bool))
+    while not straight.state.done:
+        straight.tick({"up", "turbo"})
+    assert straight.state.last_lap_time == pytest.approx(bound)
+    expert = [drive(Game(seed, "normal", laps=1), style=EXPERT).state for seed in range(3)]
+    strong = [drive(Game(seed, "normal", laps=1), style=STRONG).state for seed in range(3)]
+    bounds = [lap_time_bound(Game(seed, "normal", laps=1).track.length, seconds=20.0) for seed in range(3)] * 2
+    assert all(s.finished and s.last_lap_time >= b for s, b in zip(expert + strong, bounds, strict=True))
+    assert np.mean([s.last_lap_time for s in strong]) < np.mean([s.last_lap_time for s in expert])
+    with pytest.raises(ValueError, match="more than 20"):
+        lap_time_bound(game.track.length * 10, seconds=20.0)

@@ -188,7 +188,7 @@ def gradients(
     model.zero_grad()
     total.backward()
     grad_norm = float(nn.utils.clip_grad_norm_(list(model.parameters()), max_grad_norm))
-    values = {name: float(value) for name, value in parts.items()}
+    values = {name: float(v.detach()) if isinstance(v, torch.Tensor) else v for name, v in parts.items()}
     return LossStats(grad_norm=grad_norm, **values)
 
 

@@ -70,6 +70,9 @@ class Args:
     eval_envs: int = 10
     """environments an evaluation runs side by side with one batched forward pass (1 for environments that
     drive a real window)"""
+    eval_env_kwargs: dict[str, Any] | None = None
+    """keyword arguments of the evaluation environments instead of env_kwargs (default: the same), e.g. one lap
+    from a standing start where training races three"""
     target_return: float | None = None
     """stop as soon as an evaluation's mean return reaches this"""
     checkpoint_every: int = 100_000
@@ -130,8 +133,10 @@ class Args:
             raise ConfigError("critic-warmup: only with init-from (a random network has no policy to protect)")
         if self.init_kl_coef and not self.init_from:
             raise ConfigError("init-kl-coef: only with init-from (the penalty is for drifting from its policy)")
-        if not isinstance(self.env_kwargs, dict):
-            raise ConfigError(f"env_kwargs: expected a table of keyword arguments, got {self.env_kwargs!r}")
+        for name in ("env_kwargs", "eval_env_kwargs"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) and (value is not None or name == "env_kwargs"):
+                raise ConfigError(f"{name}: expected a table of keyword arguments, got {value!r}")
 
 
 def schedule(start: float, end: float | None, steps: int, total: int) -> float:

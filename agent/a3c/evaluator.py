@@ -31,7 +31,8 @@ EVAL_SEED_OFFSET = 10_000
 
 
 def make_eval_envs(args: Args) -> list[gym.Env]:
-    return make_envs(args.env_id, args.env_kwargs, min(args.eval_envs, args.eval_episodes), args.frame_stack)
+    kwargs = args.env_kwargs if args.eval_env_kwargs is None else args.eval_env_kwargs
+    return make_envs(args.env_id, kwargs, min(args.eval_envs, args.eval_episodes), args.frame_stack)
 
 
 def evaluate_now(args: Args, model: ActorCritic, envs: list[gym.Env], steps: int, wall_s: float) -> EvalPoint:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent import config
 from agent.a3c.args import Args
 from agent.cli import argtypes
+
+if TYPE_CHECKING:
+    from agent.policy.checkpoint import Checkpoint
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,6 +20,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--resume", help="continue a run: its folder or a checkpoint (options given here override; a run "
                    "through a game window needs --profile again)")  # fmt: skip
     config.add_arguments(p, Args, aliases={"env_id": "--env"})
+    p.epilog = (
+        "Defaults: those shown, changed by the environment's preset (agent/a3c/presets.py): pixel games "
+        "(NeonRace-v0, --profile) train a CNN on 2 stacked frames pooled 2x2 with the measured recipe; the "
+        "classic Gymnasium environments have tuned settings. config.toml in the run folder lists every value."
+    )
     p.add_argument("--profile", help="train through this game profile's window (pixelpilot/Screen-v0) instead of --env")
     p.add_argument("--display", default="virtual", help="with --profile: 'virtual' (default: every worker and the "
                    "evaluator start their own Xvfb desktop and copy of the game) or a real display such as :0 "
@@ -45,13 +54,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(func=cmd_export)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def train_args_of(args: argparse.Namespace) -> tuple[Args, Checkpoint | None]:
+    """The run ``pixelpilot train``'s options describe: a resumed run's options, a config file's, or the chosen
+    environment's preset, each with the options given on top; and the checkpoint to resume."""
     from agent.a3c.args import for_screen
-    from agent.a3c.trainer import resume_args, train
+    from agent.a3c.presets import starting_args
+    from agent.a3c.trainer import resume_args
     from agent.envs import SCREEN_ENV
     from agent.policy.checkpoint import load_checkpoint
 
-    base, resumed = None, None
+    resumed = None
     if args.resume:
         resumed = load_checkpoint(args.resume)
         base = resume_args(resumed)
@@ -63,11 +75,20 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise config.ConfigError("--env pixelpilot/Screen-v0: name the game's profile with --profile instead")
     elif args.config:
         base = config.load_toml(Args, Path(args.config))
+    else:
+        base = starting_args(SCREEN_ENV if args.profile else args.env_id or Args.env_id)
     train_args = config.from_arguments(Args, args, base)
     if args.profile:
         if args.env_id is not None:
             raise config.ConfigError("--profile trains on the game's window (pixelpilot/Screen-v0); leave out --env")
         train_args = for_screen(train_args, args.profile, args.display)
+    return train_args, resumed
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from agent.a3c.trainer import train
+
+    train_args, resumed = train_args_of(args)
     result = train(train_args, resume=resumed)
     last = result.curve[-1] if result.curve else None
     print(f"run: {result.run_dir} ({result.steps:,} steps in {result.wall_s:.0f} s)")

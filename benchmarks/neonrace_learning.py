@@ -1,0 +1,312 @@
+"""Does A3C learn to race? Recipes trained from scratch on pixelpilot/NeonRace-v0, several seeds each, judged on
+held-out tracks against the reference drivers, with Stable-Baselines3 PPO and A2C given the same wall-clock.
+
+Each run trains with ``pixelpilot train`` options (``RECIPES``: the shipped pilot's settings with one change at
+a time), evaluating every ``EVAL_EVERY`` steps on 20 training-time tracks (one lap from a standing start, as the
+test), and its final checkpoint is driven on the 50 held-out tracks of ``benchmarks/neonrace_references.py``.
+Per run: steps (and minutes) to the first evaluation that meets the goal (≥ 99% of laps, mean lap time ≤ 0.85x
+the expert's), and whether an evaluation after it fell below 95% of laps. Runs live under
+``runs/bench/neonrace_learning/``: a finished run is read back, an interrupted one is resumed from its last
+checkpoint, so the benchmark can be completed over several sittings. SB3's models are cached there too.
+
+Run: .venv/bin/python benchmarks/neonrace_learning.py [--recipes NAME ...] [--seeds N] [--steps N] [--sb3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import datetime
+import json
+import math
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.neonrace_references import (  # noqa: E402
+    BOUND_ROW,
+    EXPERT_ROW,
+    HELD_OUT_SEED,
+    STRONG_ROW,
+    TEST_KWARGS,
+    drivers,
+    table_rows,
+)
+from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
+
+START, END = "<!-- neonrace_learning:start -->", "<!-- neonrace_learning:end -->"
+ENV_ID = "pixelpilot/NeonRace-v0"
+RUNS = ROOT / "runs" / "bench" / "neonrace_learning"
+CURVES = ROOT / "docs" / "curves"
+EVAL_EVERY = 25_000
+"""the preset's evaluation interval: also the checkpoint interval, where an interrupted run resumes"""
+GOAL_LAPS, GOAL_RATIO, STABLE_LAPS = 0.99, 0.85, 0.95
+SHIPPED_PILOT = {"model": "cnn-lstm", "frame_stack": 1, "pool": 1, "lr": 5e-4, "entropy_coef": 0.01}
+"""models/pretrained/neonrace-pilot.toml before this benchmark: the universe-starter CNN + LSTM on single frames"""
+RECIPES: dict[str, dict[str, Any]] = {
+    # The preset NeonRace-v0 trains with (agent/a3c/presets.py), then one change at a time.
+    "recipe": {},
+    "recipe, entropy 0.01": {"entropy_coef": 0.01},
+    "recipe, lr 1e-4": {"lr": 1e-4},
+    "recipe, 4 frames": {"frame_stack": 4},
+    "recipe, no pooling": {"pool": 1},
+    "the shipped pilot's (CNN + LSTM)": SHIPPED_PILOT,
+    "CNN + layer-normed LSTM": {**SHIPPED_PILOT, "layer_norm": True},
+}
+
+
+@dataclass
+class Run:
+    recipe: str
+    seed: int
+    dir: Path
+    evaluations: list[dict[str, float]]
+    """progress.csv's evaluation rows (steps, wall_s, eval_laps, eval_lap_time, ...)"""
+    training: list[dict[str, float]]
+    """its training rows (entropy, episodic return, ...)"""
+    held_out: Any
+    """the final checkpoint's Evaluation on the held-out tracks"""
+
+    @property
+    def wall_s(self) -> float:
+        return self.evaluations[-1]["wall_s"] if self.evaluations else math.nan
+
+
+def slug(recipe: str) -> str:
+    """A recipe's name as a folder name."""
+    return "".join(c if c.isalnum() or c in ".-" else "-" for c in recipe).strip("-")
+
+
+def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
+    """The run's folder, trained to ``steps``: read back when it got there, resumed when it stopped short."""
+    from agent.a3c.presets import starting_args
+    from agent.a3c.trainer import train
+    from agent.policy.checkpoint import load_checkpoint
+
+    run_dir = RUNS / f"{slug(recipe)}__s{seed}"
+    latest = run_dir / "checkpoints" / "latest.pt"
+    if latest.exists():
+        checkpoint = load_checkpoint(latest)
+        if checkpoint.counters["steps"] >= steps:
+            return run_dir
+        print(f"{run_dir.name}: resuming at {checkpoint.counters['steps']:,} steps", flush=True)
+        from agent.a3c.trainer import resume_args
+
+        train(resume_args(checkpoint, total_steps=steps), resume=checkpoint)
+        return run_dir
+    if run_dir.exists():  # stopped before its first checkpoint: nothing to keep
+        import shutil
+
+        shutil.rmtree(run_dir)
+    print(f"{run_dir.name}: training {steps:,} steps", flush=True)
+    args = dataclasses.replace(
+        starting_args(ENV_ID),
+        **RECIPES[recipe],
+        seed=seed,
+        total_steps=steps,
+        checkpoint_every=EVAL_EVERY,
+        progress=False,
+        run_name=run_dir.name,
+        runs_dir=str(RUNS),
+    )
+    train(args)
+    return run_dir
+
+
+def read_progress(run_dir: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    with (run_dir / "progress.csv").open() as f:
+        rows = [{k: float(v) for k, v in r.items() if v not in (None, "")} for r in csv.DictReader(f)]
+    evaluations = [r for r in rows if not math.isnan(r.get("eval_return", math.nan))]
+    return evaluations, [r for r in rows if math.isnan(r.get("eval_return", math.nan))]
+
+
+def held_out(checkpoint: Path, episodes: int) -> Any:
+    """The checkpoint's deterministic policy on the held-out tracks."""
+    from agent.policy.evaluation import evaluate
+
+    return evaluate(checkpoint, episodes, HELD_OUT_SEED, env_kwargs=TEST_KWARGS)
+
+
+def first_goal(run: Run, expert: float) -> dict[str, float] | None:
+    """The first training-time evaluation that met the goal."""
+    for point in run.evaluations:
+        laps, lap_time = point.get("eval_laps", math.nan), point.get("eval_lap_time", math.nan)
+        if laps >= GOAL_LAPS and lap_time <= GOAL_RATIO * expert:
+            return point
+    return None
+
+
+def fell_after(run: Run, point: dict[str, float] | None) -> float:
+    """The lowest lap completion of the evaluations after ``point`` (nan without one)."""
+    later = [p["eval_laps"] for p in run.evaluations if point is not None and p["steps"] > point["steps"]]
+    return min(later) if later else math.nan
+
+
+def recipe_rows(runs: list[Run], expert: float) -> list[str]:
+    """The ablation: one row per recipe, seeds pooled."""
+    lines = [
+        "| recipe | seeds | steps to the goal (min) | evaluations after it below 95% laps | held-out laps | "
+        "held-out lap time vs expert | actions ≥ 5% | steps/s |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for recipe in dict.fromkeys(r.recipe for r in runs):
+        mine = [r for r in runs if r.recipe == recipe]
+        reached = []
+        dropped = 0
+        for r in mine:
+            point = first_goal(r, expert)
+            reached.append(f"{point['steps'] / 1000:.0f}k ({point['wall_s'] / 60:.0f})" if point else "—")
+            dropped += int(fell_after(r, point) < STABLE_LAPS)
+        laps = [r.held_out.lap_completion for r in mine]
+        ratios = [np.mean(r.held_out.lap_times) / expert for r in mine if r.held_out.lap_times]
+        used = [int((r.held_out.action_shares >= 0.05).sum()) for r in mine]
+        sps = [r.evaluations[-1]["steps"] / r.wall_s for r in mine if r.evaluations]
+        lines.append(f"| {recipe} | {len(mine)} | {', '.join(reached)} | {dropped} | "
+                     f"{', '.join(f'{x:.0%}' for x in laps)} | {', '.join(f'{x:.2f}' for x in ratios) or '—'} | "
+                     f"{', '.join(map(str, used))} | {np.mean(sps):.0f} |")  # fmt: skip
+    return lines
+
+
+def plot(runs: list[Run], expert: float, name: str) -> Path:
+    """Lap completion, lap-time ratio and policy entropy against steps and wall-clock, one line per run."""
+    fig, axes = figure(3, 2, figsize=(11, 9), sharey="row")
+    for run in runs:
+        label = f"{run.recipe} s{run.seed}"
+        for col, x in enumerate(("steps", "wall_s")):
+            scale = 1 / 60 if x == "wall_s" else 1.0
+            xs = [p[x] * scale for p in run.evaluations]
+            axes[0, col].plot(xs, [p.get("eval_laps", math.nan) for p in run.evaluations], marker=".", label=label)
+            axes[1, col].plot(xs, [p.get("eval_lap_time", math.nan) / expert for p in run.evaluations], marker=".")
+            axes[2, col].plot([p[x] * scale for p in run.training], [p.get("entropy", math.nan) for p in run.training],
+                              linewidth=0.8)  # fmt: skip
+    for col, label in enumerate(("environment steps", "wall-clock (min)")):
+        axes[2, col].set_xlabel(label)
+    axes[0, 0].set_ylabel("lap completion (20 tracks)")
+    axes[1, 0].set_ylabel("lap time / expert's")
+    axes[1, 0].axhline(GOAL_RATIO, color="grey", linestyle="--", linewidth=0.8)
+    axes[2, 0].set_ylabel("policy entropy (nats)")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"A3C on {ENV_ID}: {name}")
+    fig.tight_layout()
+    path = CURVES / f"neonrace_learning_{slug(name)}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    return path
+
+
+def sb3_run(algorithm: str, seed: int, seconds: float, episodes: int) -> tuple[Any, int]:
+    """Stable-Baselines3 ``algorithm`` (CnnPolicy, 4 stacked frames) trained for ``seconds`` of wall-clock (cached),
+    then driven on the held-out tracks; returns the evaluation and its environment steps."""
+    import gymnasium as gym
+    import torch
+    from stable_baselines3 import A2C, PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    import agent.envs  # noqa: F401 - registers the environments
+    from agent.policy.evaluation import Evaluation, policy_episodes
+    from benchmarks.neonrace_training import channels_first
+
+    folder = RUNS / f"sb3-{algorithm.lower()}__s{seed}"
+    kind = PPO if algorithm == "PPO" else A2C
+    if not (folder / "model.zip").exists():
+        torch.set_num_threads(2)
+
+        class Budget(BaseCallback):
+            def _on_step(self) -> bool:
+                return time.perf_counter() - started < seconds
+
+        env = VecFrameStack(make_vec_env(ENV_ID, n_envs=8, seed=seed, wrapper_class=channels_first,
+                                         env_kwargs={"laps": 3, "max_episode_steps": 1000}), 4, "first")  # fmt: skip
+        kwargs: dict[str, Any] = {"policy_kwargs": {"normalize_images": False}, "seed": seed, "verbose": 0}
+        if algorithm == "PPO":
+            kwargs |= {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01}
+        model = kind("CnnPolicy", env, **kwargs)
+        started = time.perf_counter()
+        model.learn(total_timesteps=10**9, callback=Budget())
+        wall = time.perf_counter() - started
+        env.close()
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save(folder / "model.zip")
+        (folder / "run.json").write_text(json.dumps({"steps": model.num_timesteps, "wall_s": wall}))
+    model = kind.load(folder / "model.zip", device="cpu")
+    steps = json.loads((folder / "run.json").read_text())["steps"]
+    env = gym.wrappers.FrameStackObservation(channels_first(gym.make(ENV_ID, **TEST_KWARGS)), 4, padding_type="zero")
+    try:
+        act = lambda obs: int(model.predict(obs.reshape(4, *obs.shape[2:]), deterministic=True)[0])  # noqa: E731
+        return Evaluation(ENV_ID, TEST_KWARGS, policy_episodes(act, env, episodes, HELD_OUT_SEED), 1), steps
+    finally:
+        env.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="recipes to run")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per recipe (default 3)")
+    parser.add_argument("--steps", type=int, default=500_000, help="environment steps per run (default 500k)")
+    parser.add_argument("--episodes", type=int, default=50, help="held-out tracks (default 50)")
+    parser.add_argument("--sb3", action="store_true", help="also SB3 PPO and A2C for the first recipe's wall-clock")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    options = parser.parse_args()
+
+    references = drivers(options.episodes)
+    expert = float(np.mean(references[EXPERT_ROW].lap_times))
+    runs = []
+    for recipe in options.recipes:
+        for seed in range(1, options.seeds + 1):
+            run_dir = train_or_resume(recipe, seed, options.steps)
+            evaluations, training = read_progress(run_dir)
+            evaluation = held_out(run_dir / "checkpoints" / "latest.pt", options.episodes)
+            runs.append(Run(recipe, seed, run_dir, evaluations, training, evaluation))
+            print(f"{run_dir.name}: held-out laps {evaluation.lap_completion:.0%}, lap times "
+                  f"{np.mean(evaluation.lap_times or [math.nan]):.2f} s", flush=True)  # fmt: skip
+    results: dict[str, Any] = {k: references[k] for k in (STRONG_ROW, EXPERT_ROW, BOUND_ROW)}
+    for run in runs:
+        results[f"A3C {run.recipe}, seed {run.seed}, final ({run.evaluations[-1]['steps']:,.0f} steps)"] = run.held_out
+    sb3_lines = []
+    if options.sb3:
+        budget = float(np.median([r.wall_s for r in runs if r.recipe == options.recipes[0]]))
+        for algorithm in ("PPO", "A2C"):
+            evaluation, steps = sb3_run(algorithm, 1, budget, options.episodes)
+            results[f"SB3 {algorithm} (CnnPolicy, 4 frames), {steps:,} steps in {budget / 60:.0f} min"] = evaluation
+        sb3_lines = [f"SB3 PPO and A2C: 8 environments, 4 stacked frames, torch on 2 threads, trained for the median "
+                     f"wall-clock of the {options.recipes[0]} runs ({budget / 60:.0f} min), seed 1."]  # fmt: skip
+    for name in ("constant up+x", "random actions"):
+        results[name] = references[name]
+    curves = [plot([r for r in runs if r.recipe == recipe], expert, recipe) for recipe in options.recipes]
+    lines = [
+        "## Learning to race NeonRace from scratch (issue 17)",
+        "",
+        f"`.venv/bin/python benchmarks/neonrace_learning.py --recipes {shlex.join(options.recipes)} --seeds "
+        f"{options.seeds} --steps {options.steps}{' --sb3' if options.sb3 else ''}` on {datetime.date.today()}: "
+        f'{machine()}. "recipe" is NeonRace-v0\'s preset (`agent/a3c/presets.py`: CNN-MLP on 2 frames pooled 2x2, '
+        "lr 3e-4, entropy 0.03, 2 workers × 8 envs, 10 steps, GAE 0.95, rewards × 0.1, normalised advantages, "
+        "gradient clip 0.5; 3 laps or 1000 steps per training episode); the other rows change what their names say "
+        "(the shipped pilot's: CNN + LSTM on single frames, lr 5e-4, entropy 0.01). Training-time evaluations every "
+        f"{EVAL_EVERY:,} steps on 20 tracks; final "
+        f"checkpoints on {options.episodes} held-out tracks (one lap from a standing start, normal difficulty). "
+        f"Goal: ≥ {GOAL_LAPS:.0%} of laps at ≤ {GOAL_RATIO}x the expert's lap time.",
+        "",
+        *recipe_rows(runs, expert),
+        "",
+        *table_rows(results),
+        "",
+        *sb3_lines,
+        "",
+        *(f"![{p.stem}](curves/{p.name})" for p in curves),
+    ]
+    publish(lines, START, END, write=not options.no_write)
+
+
+if __name__ == "__main__":
+    main()
