@@ -38,6 +38,7 @@ from benchmarks.neonrace_references import (  # noqa: E402
     HELD_OUT_SEED,
     STRONG_ROW,
     TEST_KWARGS,
+    actions_used,
     drivers,
     table_rows,
 )
@@ -168,7 +169,7 @@ def recipe_rows(runs: list[Run], expert: float) -> list[str]:
             dropped += int(fell_after(r, point) < STABLE_LAPS)
         laps = [r.held_out.lap_completion for r in mine]
         ratios = [np.mean(r.held_out.lap_times) / expert for r in mine if r.held_out.lap_times]
-        used = [int((r.held_out.action_shares >= 0.05).sum()) for r in mine]
+        used = [actions_used(r.held_out) for r in mine]
         sps = [r.evaluations[-1]["steps"] / r.wall_s for r in mine if r.evaluations]
         lines.append(f"| {recipe} | {len(mine)} | {', '.join(reached)} | {dropped} | "
                      f"{', '.join(f'{x:.0%}' for x in laps)} | {', '.join(f'{x:.2f}' for x in ratios) or '—'} | "

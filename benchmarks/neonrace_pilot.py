@@ -32,6 +32,8 @@ from benchmarks.neonrace_references import (  # noqa: E402
     HELD_OUT_SEED,
     STRONG_ROW,
     TEST_KWARGS,
+    actions_used,
+    crashes_per_lap,
     drivers,
     table_rows,
 )
@@ -58,7 +60,7 @@ def cells(e: Any, expert_lap: float) -> str:
     times = e.lap_times
     lap = f"{np.mean(times):.1f} ± {np.std(times):.1f} s" if times else "—"
     ratio = f"{np.mean(times) / expert_lap:.2f}" if times else "—"
-    crashes = np.mean([x.info.get("crashes", 0) for x in e.episodes])
+    crashes = crashes_per_lap(e)
     return f"{e.lap_completion:.0%} | {lap} | {ratio} | {np.mean(e.scores):.0f} | {crashes:.1f} | {e.mean:.1f} |"
 
 
@@ -196,9 +198,8 @@ def main() -> None:
     expert_lap = float(np.mean(references[EXPERT_ROW].lap_times))
     completion = pilot.lap_completion or 0.0
     ratio = float(np.mean(pilot.lap_times)) / expert_lap if pilot.lap_times else float("inf")
-    crashes = float(np.mean([e.info.get("crashes", 0) for e in pilot.episodes]))
-    expert_crashes = float(np.mean([e.info.get("crashes", 0) for e in references[EXPERT_ROW].episodes]))
-    used = int((pilot.action_shares >= 0.05).sum())
+    crashes, expert_crashes = crashes_per_lap(pilot), crashes_per_lap(references[EXPERT_ROW])
+    used = actions_used(pilot)
     met = completion >= GOAL_COMPLETION and ratio <= GOAL_LAP_RATIO and crashes <= expert_crashes and used >= 3
     points = plot_curve(options.run) if options.run and not checkpoint.is_clone else []
 

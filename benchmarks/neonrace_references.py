@@ -138,6 +138,20 @@ def drivers(episodes: int, only: tuple[str, ...] | None = None) -> dict[str, Any
     return results
 
 
+USED_SHARE = 0.05
+"""an action counts as used from this share of the steps on"""
+
+
+def crashes_per_lap(e: Any) -> float:
+    """The mean crashes of an evaluation's episodes (one lap each on the test tracks)."""
+    return float(np.mean([x.info.get("crashes", 0) for x in e.episodes]))
+
+
+def actions_used(e: Any) -> int:
+    """How many actions an evaluation took on :data:`USED_SHARE` of its steps or more."""
+    return int((e.action_shares >= USED_SHARE).sum())
+
+
 EXPERT_ROW = "expert (scripted, reads the game state)"
 STRONG_ROW = "strong driver (tuned expert, reads the game state)"
 BOUND_ROW = "lower bound (flat out on a straight, best turbo use)"
@@ -162,10 +176,10 @@ def table_rows(results: dict[str, Any]) -> list[str]:
             continue
         times = e.lap_times
         mean = float(np.mean(times)) if times else float("nan")
-        crashes = np.mean([x.info.get("crashes", 0) for x in e.episodes])  # one lap per episode
+        crashes = crashes_per_lap(e)
         shares = e.action_shares
         used = ", ".join(f"{ACTION_NAMES[i]} {share:.0%}" for i, share in sorted(enumerate(shares), key=lambda x: -x[1])
-                         if share >= 0.05)  # fmt: skip
+                         if share >= USED_SHARE)  # fmt: skip
         ratios = " | ".join(f"{mean / ref:.2f}" if times else "—" for ref in (expert, strong, bound))
         lap = f"{mean:.2f} ± {np.std(times):.2f} s" if times else "—"
         lines.append(f"| {name} | {e.lap_completion:.0%} | {lap} | {ratios} | {crashes:.2f} | {used} |")
