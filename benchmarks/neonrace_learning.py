@@ -21,6 +21,7 @@ import datetime
 import json
 import math
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -60,6 +61,12 @@ RECIPES: dict[str, dict[str, Any]] = {
     "recipe, lr 1e-4": {"lr": 1e-4},
     "recipe, 4 frames": {"frame_stack": 4},
     "recipe, no pooling": {"pool": 1},
+    "recipe, crash penalty 25": {"env_kwargs": {"laps": 3, "max_episode_steps": 1000, "crash_penalty": 25.0}},
+    "recipe, crash penalty 25, annealed": {
+        "env_kwargs": {"laps": 3, "max_episode_steps": 1000, "crash_penalty": 25.0},
+        "anneal_lr": True,
+        "entropy_coef_end": 0.01,
+    },
     "the shipped pilot's (CNN + LSTM)": SHIPPED_PILOT,
     "CNN + layer-normed LSTM": {**SHIPPED_PILOT, "layer_norm": True},
 }
@@ -91,22 +98,11 @@ def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
     """The run's folder, trained to ``steps``: read back when it got there, resumed when it stopped short."""
     from agent.a3c.presets import starting_args
     from agent.a3c.trainer import train
-    from agent.policy.checkpoint import load_checkpoint
 
     run_dir = RUNS / f"{slug(recipe)}__s{seed}"
-    latest = run_dir / "checkpoints" / "latest.pt"
-    if latest.exists():
-        checkpoint = load_checkpoint(latest)
-        if checkpoint.counters["steps"] >= steps:
-            return run_dir
-        print(f"{run_dir.name}: resuming at {checkpoint.counters['steps']:,} steps", flush=True)
-        from agent.a3c.trainer import resume_args
-
-        train(resume_args(checkpoint, total_steps=steps), resume=checkpoint)
-        return run_dir
+    if (run_dir / "checkpoints" / "latest.pt").exists():
+        return resume(run_dir, steps)
     if run_dir.exists():  # stopped before its first checkpoint: nothing to keep
-        import shutil
-
         shutil.rmtree(run_dir)
     print(f"{run_dir.name}: training {steps:,} steps", flush=True)
     args = dataclasses.replace(
@@ -121,6 +117,28 @@ def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
     )
     train(args)
     return run_dir
+
+
+def resume(run_dir: Path, steps: int) -> Path:
+    """``run_dir`` trained on from its last checkpoint until ``steps`` (at once when it is there already)."""
+    from agent.a3c.trainer import resume_args, train
+    from agent.policy.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
+    if checkpoint.counters["steps"] < steps:
+        print(f"{run_dir.name}: resuming at {checkpoint.counters['steps']:,} steps", flush=True)
+        train(resume_args(checkpoint, total_steps=steps), resume=checkpoint)
+    return run_dir
+
+
+def continued(run_dir: Path, steps: int) -> Path:
+    """A finished run trained on to ``steps`` in a copy of its folder (the run's own row stays as it was)."""
+    longer = run_dir.with_name(f"{run_dir.name}__to{steps // 1000}k")
+    if not (longer / "checkpoints" / "latest.pt").exists():
+        if longer.exists():
+            shutil.rmtree(longer)
+        shutil.copytree(run_dir, longer)
+    return resume(longer, steps)
 
 
 def read_progress(run_dir: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
@@ -150,6 +168,17 @@ def fell_after(run: Run, point: dict[str, float] | None) -> float:
     """The lowest lap completion of the evaluations after ``point`` (nan without one)."""
     later = [p["eval_laps"] for p in run.evaluations if point is not None and p["steps"] > point["steps"]]
     return min(later) if later else math.nan
+
+
+def reached(runs: list[Run], recipe: str, other: Any, expert: float) -> str:
+    """Minutes until each of ``recipe``'s runs first finished as many laps as ``other`` at a lap time as good."""
+    goal_laps, goal_time = other.lap_completion, np.mean(other.lap_times or [math.nan])
+    minutes = []
+    for run in (r for r in runs if r.recipe == recipe):
+        point = next((p for p in run.evaluations if p.get("eval_laps", 0) >= goal_laps
+                      and p.get("eval_lap_time", math.inf) <= goal_time), None)  # fmt: skip
+        minutes.append(f"{point['wall_s'] / 60:.1f}" if point else "never")
+    return ", ".join(minutes)
 
 
 def recipe_rows(runs: list[Run], expert: float) -> list[str]:
@@ -204,9 +233,10 @@ def plot(runs: list[Run], expert: float, name: str) -> Path:
     return path
 
 
-def sb3_run(algorithm: str, seed: int, seconds: float, episodes: int) -> tuple[Any, int]:
-    """Stable-Baselines3 ``algorithm`` (CnnPolicy, 4 stacked frames) trained for ``seconds`` of wall-clock (cached),
-    then driven on the held-out tracks; returns the evaluation and its environment steps."""
+def sb3_run(algorithm: str, seed: int, seconds: float, episodes: int) -> tuple[Any, int, float]:
+    """Stable-Baselines3 ``algorithm`` (CnnPolicy, 4 stacked frames) trained for ``seconds`` of wall-clock (cached:
+    a model trained before keeps its own budget), then driven on the held-out tracks; returns the evaluation, its
+    environment steps and its training wall-clock."""
     import gymnasium as gym
     import torch
     from stable_baselines3 import A2C, PPO
@@ -241,11 +271,12 @@ def sb3_run(algorithm: str, seed: int, seconds: float, episodes: int) -> tuple[A
         model.save(folder / "model.zip")
         (folder / "run.json").write_text(json.dumps({"steps": model.num_timesteps, "wall_s": wall}))
     model = kind.load(folder / "model.zip", device="cpu")
-    steps = json.loads((folder / "run.json").read_text())["steps"]
+    trained = json.loads((folder / "run.json").read_text())
     env = gym.wrappers.FrameStackObservation(channels_first(gym.make(ENV_ID, **TEST_KWARGS)), 4, padding_type="zero")
     try:
         act = lambda obs: int(model.predict(obs.reshape(4, *obs.shape[2:]), deterministic=True)[0])  # noqa: E731
-        return Evaluation(ENV_ID, TEST_KWARGS, policy_episodes(act, env, episodes, HELD_OUT_SEED), 1), steps
+        evaluation = Evaluation(ENV_ID, TEST_KWARGS, policy_episodes(act, env, episodes, HELD_OUT_SEED), 1)
+        return evaluation, trained["steps"], trained["wall_s"]
     finally:
         env.close()
 
@@ -253,9 +284,12 @@ def sb3_run(algorithm: str, seed: int, seconds: float, episodes: int) -> tuple[A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="recipes to run")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per recipe (default 3)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the first recipe (default 3)")
+    parser.add_argument("--ablation-seeds", type=int, help="seeds of each other recipe (default: --seeds)")
     parser.add_argument("--steps", type=int, default=500_000, help="environment steps per run (default 500k)")
     parser.add_argument("--episodes", type=int, default=50, help="held-out tracks (default 50)")
+    parser.add_argument("--continue-to", type=int, default=0, metavar="STEPS",
+                        help="also train the first recipe's seed 1 on to STEPS (2M in make bench)")  # fmt: skip
     parser.add_argument("--sb3", action="store_true", help="also SB3 PPO and A2C for the first recipe's wall-clock")
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
@@ -264,32 +298,59 @@ def main() -> None:
     expert = float(np.mean(references[EXPERT_ROW].lap_times))
     runs = []
     for recipe in options.recipes:
-        for seed in range(1, options.seeds + 1):
+        seeds = (
+            options.seeds if recipe == options.recipes[0] or options.ablation_seeds is None else options.ablation_seeds
+        )
+        for seed in range(1, seeds + 1):
             run_dir = train_or_resume(recipe, seed, options.steps)
             evaluations, training = read_progress(run_dir)
             evaluation = held_out(run_dir / "checkpoints" / "latest.pt", options.episodes)
             runs.append(Run(recipe, seed, run_dir, evaluations, training, evaluation))
             print(f"{run_dir.name}: held-out laps {evaluation.lap_completion:.0%}, lap times "
                   f"{np.mean(evaluation.lap_times or [math.nan]):.2f} s", flush=True)  # fmt: skip
+    long_lines: list[str] = []
+    if options.continue_to:
+        first = next(r for r in runs if r.recipe == options.recipes[0] and r.seed == 1)
+        long_dir = continued(first.dir, options.continue_to)
+        evaluations, training = read_progress(long_dir)
+        evaluation = held_out(long_dir / "checkpoints" / "latest.pt", options.episodes)
+        runs.append(Run(f"{first.recipe} to {options.continue_to:,}", 1, long_dir, evaluations, training, evaluation))
+        strong = float(np.mean(references[STRONG_ROW].lap_times))
+        mine = float(np.mean(evaluation.lap_times or [math.nan]))
+        long_lines = [f"Seed 1 of {first.recipe} continued to {options.continue_to:,} steps "
+                      f"({runs[-1].wall_s / 60:.0f} min in all): held-out lap time {mine:.2f} s, "
+                      f"{mine / strong:.3f}x the strong driver's {strong:.2f} s (goal: ≤ 1.05x), laps "
+                      f"{evaluation.lap_completion:.0%}."]  # fmt: skip
     results: dict[str, Any] = {k: references[k] for k in (STRONG_ROW, EXPERT_ROW, BOUND_ROW)}
     for run in runs:
         results[f"A3C {run.recipe}, seed {run.seed}, final ({run.evaluations[-1]['steps']:,.0f} steps)"] = run.held_out
     sb3_lines = []
     if options.sb3:
         budget = float(np.median([r.wall_s for r in runs if r.recipe == options.recipes[0]]))
-        for algorithm in ("PPO", "A2C"):
-            evaluation, steps = sb3_run(algorithm, 1, budget, options.episodes)
-            results[f"SB3 {algorithm} (CnnPolicy, 4 frames), {steps:,} steps in {budget / 60:.0f} min"] = evaluation
         sb3_lines = [f"SB3 PPO and A2C: 8 environments, 4 stacked frames, torch on 2 threads, trained for the median "
                      f"wall-clock of the {options.recipes[0]} runs ({budget / 60:.0f} min), seed 1."]  # fmt: skip
+        for algorithm in ("PPO", "A2C"):
+            evaluation, steps, wall = sb3_run(algorithm, 1, budget, options.episodes)
+            results[f"SB3 {algorithm} (CnnPolicy, 4 frames), {steps:,} steps in {wall / 60:.0f} min"] = evaluation
+            sb3_lines.append(f"- A3C ({options.recipes[0]}) first reached SB3 {algorithm}'s final result "
+                             f"({evaluation.lap_completion:.0%} of laps at "
+                             f"{np.mean(evaluation.lap_times or [math.nan]) / expert:.2f}x the expert's lap time; "
+                             "its training-time evaluations, 20 tracks) after "
+                             f"{reached(runs, options.recipes[0], evaluation, expert)} min (per seed).")  # fmt: skip
     for name in ("constant up+x", "random actions"):
         results[name] = references[name]
-    curves = [plot([r for r in runs if r.recipe == recipe], expert, recipe) for recipe in options.recipes]
+    curves = [
+        plot([r for r in runs if r.recipe == recipe], expert, recipe)
+        for recipe in dict.fromkeys(r.recipe for r in runs)
+    ]
     lines = [
         "## Learning to race NeonRace from scratch (issue 17)",
         "",
         f"`.venv/bin/python benchmarks/neonrace_learning.py --recipes {shlex.join(options.recipes)} --seeds "
-        f"{options.seeds} --steps {options.steps}{' --sb3' if options.sb3 else ''}` on {datetime.date.today()}: "
+        f"{options.seeds}{f' --ablation-seeds {options.ablation_seeds}' if options.ablation_seeds else ''} --steps "
+        f"{options.steps}"
+        f"{f' --continue-to {options.continue_to}' if options.continue_to else ''}"
+        f"{' --sb3' if options.sb3 else ''}` on {datetime.date.today()}: "
         f'{machine()}. "recipe" is NeonRace-v0\'s preset (`agent/a3c/presets.py`: CNN-MLP on 2 frames pooled 2x2, '
         "lr 3e-4, entropy 0.03, 2 workers × 8 envs, 10 steps, GAE 0.95, rewards × 0.1, normalised advantages, "
         "gradient clip 0.5; 3 laps or 1000 steps per training episode); the other rows change what their names say "
@@ -303,6 +364,7 @@ def main() -> None:
         *table_rows(results),
         "",
         *sb3_lines,
+        *long_lines,
         "",
         *(f"![{p.stem}](curves/{p.name})" for p in curves),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
@@ -57,21 +57,29 @@ class NoReward:
 
 
 class TelemetryReward:
-    """Reward = change in the game's reported ``score``; ``done`` from the game's ``done`` flag.
+    """Reward = change in the game's reported ``score``, minus ``penalties[field]`` for each unit a counter the game
+    reports (``crashes``) grew by; ``done`` from the game's ``done`` flag.
 
-    A change of the ``episode`` field means the game restarted: the score baseline goes back to 0. After a
-    reset that expects a new episode, messages still tagged with the old episode id are dropped, so a stale
-    ``done`` cannot end the new episode.
+    Penalties are for games whose score does not say what the driver should avoid: NeonRace's score only counts
+    distance, so a crash costs its lost seconds and nothing more, where the in-process environment's
+    ``crash_penalty`` charges it too. A change of the ``episode`` field means the game restarted: the score and
+    counter baselines go back to 0. After a reset that expects a new episode, messages still tagged with the old
+    episode id are dropped, so a stale ``done`` cannot end the new episode.
     """
 
-    def __init__(self, port: int, scale: float = 1.0) -> None:
+    def __init__(self, port: int, scale: float = 1.0, penalties: dict[str, float] | None = None) -> None:
         if not math.isfinite(scale) or scale == 0:
             raise ValueError(f"reward scale must be a finite non-zero number, got {scale!r}")
+        self.penalties = dict(penalties or {})
+        for name, penalty in self.penalties.items():
+            if not math.isfinite(penalty) or penalty < 0:
+                raise ValueError(f"penalty for {name!r} must be a finite number >= 0, got {penalty!r}")
         self.receiver = TelemetryReceiver(port)
         self.scale = scale
         self._episode: Any = None
         self._stale: Any = None
         self._score = 0.0
+        self._counters = dict.fromkeys(self.penalties, 0.0)
         self._latest: dict[str, Any] = {}
         self._pending = 0.0  # reward heard by ready() and not yet handed out by poll()
         self._messages: list[dict[str, Any]] = []  # messages heard and not yet handed out by poll()
@@ -105,12 +113,23 @@ class TelemetryReward:
             if episode != self._episode:
                 self._episode = episode
                 self._score = 0.0
+                self._counters = dict.fromkeys(self.penalties, 0.0)
             score = msg.get("score")
-            if isinstance(score, int | float) and not isinstance(score, bool) and math.isfinite(score):
+            if _number(score):
                 reward += score - self._score
                 self._score = float(score)
+            for name, penalty in self.penalties.items():
+                count = msg.get(name)
+                if _number(count):
+                    reward -= penalty * max(0.0, count - self._counters[name])
+                    self._counters[name] = float(count)
             self._latest = msg
         return reward
 
     def close(self) -> None:
         self.receiver.close()
+
+
+def _number(value: Any) -> TypeGuard[int | float]:
+    """Whether a telemetry field holds a usable number (JSON booleans are not numbers here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -32,7 +32,7 @@ def test_full_profile(tmp_path):
             tmp_path,
             BASE + "fps = 30\ncrop = { top = 10, left = 0, height = 400, width = 640 }\n"
             '[keys]\nleft = "a"\nright = "d"\nup = "w"\ndown = "s"\nturbo = "space"\nnoop = true\n'
-            '[reward]\nsource = "telemetry"\nport = 5000\nscale = 0.1\n'
+            '[reward]\nsource = "telemetry"\nport = 5000\nscale = 0.1\npenalties = { crashes = 100, spins = 2.5 }\n'
             "[done]\nmax_episode_seconds = 60\nno_progress_seconds = 5\n"
             '[hotkeys]\nkill = "f10"\ntoggle = "f9"\n',
         )
@@ -40,6 +40,7 @@ def test_full_profile(tmp_path):
     assert profile.crop == Crop(10, 0, 400, 640)
     assert profile.actions.n == 8 and profile.actions.keys(6) == {"w", "space"}
     assert profile.done.no_progress_seconds == 5 and profile.kill_key == "f10"
+    assert profile.reward.penalties == (("crashes", 100.0), ("spins", 2.5))
 
 
 @pytest.mark.parametrize(
@@ -58,6 +59,11 @@ def test_full_profile(tmp_path):
         (BASE + '[reward]\nsource = "telemetry"\n', "reward.port: missing"),
         (BASE + '[reward]\nsource = "ocr"\n', "reward.source: expected one of telemetry, digits, none, got 'ocr'"),
         (BASE + '[reward]\nsource = "digits"\n', "reward.region: missing; expected a table"),
+        (BASE + "[reward]\npenalties = { crashes = 1 }\n", 'reward.penalties: only used with source = "telemetry"'),
+        (
+            BASE + '[reward]\nsource = "telemetry"\nport = 1\npenalties = { crashes = -1 }\n',
+            r"reward.penalties.crashes: expected a number in \(0, inf\], got -1",
+        ),
         (BASE + "[done]\nno_progress_seconds = 5\n", "done.no_progress_seconds: needs a reward source"),
         (BASE + '[hotkeys]\nkill = "up"\n', "hotkey 'up' is also a game key"),
         (BASE + "launch = [1, 2]\n", "launch: expected a list of strings"),

@@ -14,6 +14,18 @@ def settle():
     time.sleep(0.05)
 
 
+def reward_until(source: TelemetryReward, timeout: float = 10.0, **fields: object) -> float:
+    """The reward polled until the newest message carries ``fields`` (UDP takes its time on a loaded machine)."""
+    reward, deadline = 0.0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reading = source.poll(FRAME)
+        reward += reading.reward
+        if all(reading.info.get(k) == v for k, v in fields.items()):
+            return reward
+        time.sleep(0.005)
+    raise AssertionError(f"no telemetry message with {fields} within {timeout} s")
+
+
 @pytest.fixture
 def telemetry():
     source = TelemetryReward(0)
@@ -38,6 +50,24 @@ def test_reward_is_the_change_in_score(telemetry):
     settle()
     reading = source.poll(FRAME)
     assert reading.reward == 1.5 and reading.done
+
+
+def test_penalties_charge_each_unit_a_counter_grew_by_and_restart_with_the_episode():
+    source = TelemetryReward(0, scale=0.5, penalties={"crashes": 100})
+    game = TelemetrySender(source.receiver.port)
+    try:
+        source.reset(expect_new_episode=False)
+        game.send(score=10, episode=1, crashes=0)
+        game.send(score=30, episode=1, crashes=2)  # two crashes between two messages
+        game.send(score=40, episode=1, crashes=True)  # not a number: ignored
+        assert reward_until(source, score=40) == 0.5 * (40 - 200)
+        game.send(score=5, episode=2, crashes=1)  # a new race counts from 0
+        assert reward_until(source, score=5) == 0.5 * (5 - 100)
+    finally:
+        game.close()
+        source.close()
+    with pytest.raises(ValueError, match="penalty for 'crashes' must be a finite number >= 0, got -1"):
+        TelemetryReward(0, penalties={"crashes": -1})
 
 
 def test_stale_messages_are_ignored_after_a_reset(telemetry):
@@ -100,3 +130,23 @@ def test_a_game_that_ignores_the_reset_keys_is_followed_after_all(telemetry):
     assert source.ready()
     reading = source.poll(FRAME)
     assert reading.info["score"] == 15 and reading.reward == 5
+
+
+def test_the_bundled_neonrace_profile_charges_crashes_as_the_in_process_game_does():
+    import inspect
+
+    from agent.envs.neonrace import NeonRaceEnv
+    from agent.envs.profile import load_profile
+    from agent.envs.screen import make_reward_source
+    from games.neonrace.sim import DT, MAX_SPEED
+    from games.neonrace.track import SEGMENT_LENGTH
+
+    defaults = {k: p.default for k, p in inspect.signature(NeonRaceEnv).parameters.items()}
+    source = make_reward_source(load_profile("neonrace"), any_port=True)
+    try:
+        assert isinstance(source, TelemetryReward)
+        # NeonRace-v0's reward unit is a step's flat-out distance; the window's score counts segments
+        unit = MAX_SPEED * DT * defaults["frame_skip"] / SEGMENT_LENGTH
+        assert source.penalties == {"crashes": defaults["crash_penalty"] * unit}
+    finally:
+        source.close()

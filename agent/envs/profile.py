@@ -23,13 +23,14 @@ port = 47800                                # telemetry: localhost UDP port the 
                                             # launched with {port} in its command is told the port, which
                                             # lets a private display's copy use a free one
 scale = 1.0                                 # reward = scale * change in score
+penalties = { crashes = 20 }                # telemetry: minus this per unit a reported counter grows by
 # digits: read the score from the window's pixels (capture/digits.py) instead:
 # source = "digits"
 # region = { top = 722, left = 0, height = 48, width = 124 }   # where the number is, in window pixels
 # glyphs = "mygame_digits.npz"              # templates from `pixelpilot digits learn` (relative to this file)
 # settle_seconds = 0.5                      # after the reset keys, how long the old score may still show
 
-[done]
+[done]                                      # a digits reward needs one of the first two: it cannot see a finish
 max_episode_seconds = 120                   # truncate an episode after this long (optional)
 no_progress_seconds = 10                    # truncate when the score has not grown for this long (optional)
 reset_timeout = 10                          # how long reset waits for the new episode to show
@@ -73,6 +74,7 @@ class RewardConfig:
     region: Crop | None = None  # digits: where the number is drawn, in window pixels
     glyphs: Path | None = None  # digits: the learned glyph file
     settle_seconds: float = 0.5  # digits: how long after the reset keys the old episode's score may show
+    penalties: tuple[tuple[str, float], ...] = ()  # telemetry: (counter, score units per unit it grows by)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,21 @@ def resolve_profile(name_or_path: str | Path) -> Path:
     return bundled
 
 
+def _penalties(rew: _Reader, source: str) -> tuple[tuple[str, float], ...]:
+    """``penalties``: the telemetry counters whose growth costs reward, and how much per unit."""
+    table = rew.get("penalties", dict, "a table of telemetry counter = score units per unit", {})
+    if table and source != "telemetry":
+        raise rew.error("penalties", f'only used with source = "telemetry", not {source!r}')
+    reader = _Reader(rew.path, table, "reward.penalties.")
+    penalties = []
+    for name in table:
+        value = reader.number(name, None, 0)
+        assert value is not None  # the key is in the table
+        penalties.append((name, value))
+    reader.finish()
+    return tuple(penalties)
+
+
 def _digits_config(rew: _Reader, source: str, path: Path) -> tuple[Crop | None, Path | None, float]:
     """``region``, ``glyphs`` (resolved next to the profile) and ``settle_seconds`` of the digits source.
 
@@ -271,6 +288,7 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
     if not math.isfinite(scale) or scale == 0:
         raise rew.error("scale", f"expected a finite non-zero number, got {scale!r}")
     region, glyphs, settle = _digits_config(rew, source, path)
+    penalties = _penalties(rew, source)
     rew.finish()
 
     done = top.table_("done")
@@ -279,6 +297,10 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
     if no_progress is not None and source == "none":
         raise done.error("no_progress_seconds", "needs a reward source to measure progress (reward.source)")
     reset_timeout = done.number("reset_timeout", 10.0, 0)
+    if source == "digits" and max_episode is None and no_progress is None:
+        # A score read off the screen never says the race is over: an evaluation would drive on forever.
+        raise done.error("", 'nothing ends an episode: the digits reward source cannot tell that a race is over; '
+                             "set max_episode_seconds or no_progress_seconds in [done]")  # fmt: skip
     done.finish()
 
     hot = top.table_("hotkeys")
@@ -301,7 +323,7 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
         reset_keys=tuple(reset_keys),
         launch=tuple(launch),
         launch_timeout=launch_timeout,
-        reward=RewardConfig(source, port, float(scale), region, glyphs, settle),
+        reward=RewardConfig(source, port, float(scale), region, glyphs, settle, penalties),
         done=DoneConfig(max_episode, no_progress, reset_timeout),
         kill_key=kill_key,
         toggle_key=toggle_key,

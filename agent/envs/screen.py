@@ -64,9 +64,10 @@ def display_kwargs(profile: str | Path, display: str, env_kwargs: dict[str, Any]
 
 def make_reward_source(profile: GameProfile, any_port: bool = False) -> RewardSource:
     """The profile's reward source; ``any_port``: telemetry listens on a free port (a game launched with it)."""
-    if profile.reward.source == "telemetry":
-        assert profile.reward.port is not None
-        return TelemetryReward(0 if any_port else profile.reward.port, profile.reward.scale)
+    reward = profile.reward
+    if reward.source == "telemetry":
+        assert reward.port is not None
+        return TelemetryReward(0 if any_port else reward.port, reward.scale, dict(reward.penalties))
     if profile.reward.source == "digits":
         from capture.digits import DigitReader, DigitsReward
 
