@@ -30,6 +30,7 @@ from capture.errors import PixelpilotError
 from capture.timing import TimingStats
 from control.focus import FocusGuard
 from control.keys import SPECIAL_KEYS, parse_key
+from control.xkeys import keycode, keysym
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +72,11 @@ class PynputSender:
     def _key(self, name: str) -> Any:
         key = self._keys.get(name)
         if key is None:
+            keycode(self._display, name)  # what the layout lacks is refused, as the key reader refuses it
             if name in SPECIAL_KEYS:
                 key = getattr(self._keyboard.Key, name)
-            else:  # X keysyms of Latin-1 characters are their code points; others are 0x01000000 + code point
-                code = ord(name)
-                keysym = code if code < 0x100 else 0x01000000 + code
-                if not self._display.keysym_to_keycode(keysym):
-                    raise PixelpilotError(f"key {name!r} is not on this X keyboard layout")
-                key = self._keyboard.KeyCode.from_vk(keysym)
+            else:
+                key = self._keyboard.KeyCode.from_vk(keysym(name))
             self._keys[name] = key
         return key
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from capture.errors import PixelpilotError
 from control.keys import SPECIAL_KEYS, parse_key
 
-# Canonical names whose X keysym name is not the name with a capital first letter.
+# Canonical names whose X keysym name is not the name with a capital first letter: the keysyms pynput presses for
+# them (tests/test_xkeys.py sends each key and reads it back).
 _KEYSYMS = {
+    "space": "space",
     "enter": "Return",
     "esc": "Escape",
     "backspace": "BackSpace",
@@ -18,7 +22,7 @@ _KEYSYMS = {
     "ctrl_l": "Control_L",
     "ctrl_r": "Control_R",
     "alt": "Alt_L",
-    "alt_gr": "ISO_Level3_Shift",
+    "alt_gr": "Mode_switch",
     "caps_lock": "Caps_Lock",
     "num_lock": "Num_Lock",
     "scroll_lock": "Scroll_Lock",
@@ -26,13 +30,28 @@ _KEYSYMS = {
 }
 
 
-def keysym_name(key: str) -> str:
+def keysym(key: str) -> int:
+    """The X keysym pixelpilot presses for ``key``."""
+    from Xlib import XK
+
     key = parse_key(key)
     if key in _KEYSYMS:
-        return _KEYSYMS[key]
-    if key in SPECIAL_KEYS:
-        return key[0].upper() + key[1:]  # left → Left, f12 → F12, shift_l → Shift_l is fixed below
-    return key
+        return int(XK.string_to_keysym(_KEYSYMS[key]))
+    if key in SPECIAL_KEYS:  # left → Left, f12 → F12, shift_l → Shift_L
+        name = key[0].upper() + key[1:]
+        return int(XK.string_to_keysym(name[:-1] + name[-1].upper() if name.endswith(("_l", "_r")) else name))
+    code = ord(key)  # X keysyms of Latin-1 characters are their code points; others are 0x01000000 + code point
+    return code if code < 0x100 else 0x01000000 + code
+
+
+def keycode(display: Any, key: str) -> int:
+    """The key code of ``key`` on ``display``'s keyboard layout. A key the layout lacks is refused, by the sender
+    as by the reader: pressing it would mean remapping the user's keyboard, and reading it would only ever say
+    "not held"."""
+    code = display.keysym_to_keycode(keysym(key))
+    if not code:
+        raise PixelpilotError(f"key {key!r} is not on this X keyboard layout")
+    return int(code)
 
 
 class KeyState:
@@ -40,17 +59,14 @@ class KeyState:
     every step: opening a connection costs milliseconds)."""
 
     def __init__(self, keys: Iterable[str], display_name: str | None = None) -> None:
-        from Xlib import XK, display
+        from Xlib import display
 
         self._display = display.Display(display_name)
-        self._codes: dict[str, int] = {}
-        for key in keys:
-            name = keysym_name(key)
-            if name.endswith(("_l", "_r")):
-                name = name[:-1] + name[-1].upper()
-            code = self._display.keysym_to_keycode(XK.string_to_keysym(name))
-            if code:
-                self._codes[key] = code
+        try:
+            self._codes = {key: keycode(self._display, key) for key in keys}
+        except PixelpilotError:
+            self._display.close()
+            raise
 
     def pressed(self) -> set[str]:
         keymap = self._display.query_keymap()

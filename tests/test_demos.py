@@ -276,3 +276,9 @@ def test_raw_frames_reprocess_with_another_crop(tmp_path):
     assert np.abs(redone.frames.astype(float) - expected).mean() < 2.0  # JPEG then resize: under 2 gray levels
     with pytest.raises(DemoError, match="recorded without raw frames"):
         reprocess(tmp_path / "r", tmp_path / "rr", crop)
+
+
+def test_a_relative_dataset_path_records_past_its_first_segment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write("demo1", [expert_frames(25, seed=1)], segment_steps=10)
+    assert len(load_demos(tmp_path / "demo1", n_actions=7).actions) == 25

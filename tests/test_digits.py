@@ -289,7 +289,7 @@ def test_carracing_profile_builds_a_digits_source():
 
 def test_digits_profile_keys(tmp_path):
     path = tmp_path / "game.toml"
-    path.write_text(DIGITS + "settle_seconds = 2\nscale = 0.1\n")
+    path.write_text(DIGITS + "settle_seconds = 2\nscale = 0.1\n[done]\nno_progress_seconds = 5\n")
     profile = load_profile(path)
     assert profile.reward.region == Crop(1, 2, 30, 80)
     assert profile.reward.glyphs == tmp_path / "font.npz" and profile.reward.settle_seconds == 2
@@ -325,6 +325,11 @@ def test_digits_profile_keys(tmp_path):
             "reward.glyphs: only used with source = \"digits\", not 'telemetry'",
         ),
         ('name = "g"\nwindow = "G"\n[reward]\nsource = "ocr"\n', "expected one of telemetry, digits, none"),
+        (
+            DIGITS,
+            "done: nothing ends an episode: the digits reward source cannot tell that a race is over; set "
+            r"max_episode_seconds or no_progress_seconds in \[done\]",
+        ),
     ],
 )
 def test_bad_digits_profiles_name_file_key_and_expectation(tmp_path, text, message):
@@ -358,6 +363,7 @@ def test_learn_writes_the_profiles_glyph_file_from_labelled_window_frames(tmp_pa
     profile = tmp_path / "game.toml"
     profile.write_text(
         BASE + 'region = { top = 722, left = 0, height = 48, width = 124 }\nglyphs = "learned/game_digits.npz"\n'
+        "[done]\nmax_episode_seconds = 60\n"
     )
     (tmp_path / "learned").mkdir()
     assert run_cli("learn", "--profile", str(profile), "--labels", str(frames / "labels.csv")) == 0

@@ -68,6 +68,8 @@ def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
     for action in ("up", "left+up", "right+up"):
         assert names.count(action) >= 10, (action, names.count(action))
     assert demos.idle.sum() >= 20  # before the person starts: no key held, no action
+    assert result.actions == demos.summary()["actions"]  # the histogram the command prints
+    assert result.missing_keys == ["down", "turbo"]  # the person never pressed them: the command warns
     moving = np.abs(np.diff(demos.frames[demos.episode == 0].astype(float), axis=0)).mean(axis=(1, 2)) > 0.5
     assert moving.mean() > 0.5, moving.mean()  # the frames are the game's, not a still picture
     assert demos.rewards[demos.episode == 0].sum() > 0  # the telemetry score: distance driven

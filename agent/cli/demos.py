@@ -30,6 +30,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     print(f"wrote {result.steps} steps ({result.seconds:.1f} s) in {result.segments} segments, {result.episodes} "
           f"episode(s); {result.discarded} discarded, {result.idle_steps} without an action, {result.paused_steps} "
           f"paused")  # fmt: skip
+    total = sum(result.actions.values()) or 1
+    print("actions: " + ", ".join(f"{name} {count / total:.0%}" for name, count in result.actions.items()))
+    for key in result.missing_keys:
+        print(f"warning: no recorded step holds {key!r} ({args.profile}'s key for it): the recording never saw it "
+              "pressed, so a clone of it will never press it", file=sys.stderr)  # fmt: skip
     if result.stopped:
         print(f"stopped: {result.stopped}")
     return 0

@@ -96,7 +96,9 @@ class DemoWriter:
         if not os.access(self.path, os.W_OK):
             raise DemoError(f"{self.path}: not writable")
         self.storage = MinariStorage.new(
-            _data_dir(self.path),
+            # Absolute: Minari's size count joins each file it finds onto the folder again, which doubles a
+            # relative path ("demo1/data/demo1/data/...") and failed the first segment's write.
+            _data_dir(self.path.absolute()),
             observation_space=FRAME_SPACE,
             action_space=spaces.Discrete(n_actions),
             data_format="arrow",

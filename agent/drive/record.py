@@ -22,14 +22,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from agent.drive.session import Session, human_action, recording
 from agent.envs.profile import GameProfile
-from control.actions import LOGICAL_KEYS
+from control.actions import LOGICAL_KEYS, ActionTable
 from control.hotkeys import KeyCallbacks
 from control.keyboard import AgentStopped
 
@@ -49,6 +49,11 @@ class RecordResult:
     seconds: float = 0.0
     stopped: str | None = None
     """why recording ended before its limit (the kill switch), else None"""
+    actions: dict[str, int] = field(default_factory=dict)
+    """kept steps per action name, read back from the dataset written"""
+    missing_keys: list[str] = field(default_factory=list)
+    """the profile's driving keys that no kept step held (logical names): a key that is never recorded is one
+    the clone can never press"""
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,18 @@ def record(
     result.steps = writer.kept_steps
     result.segments = writer.segments
     result.seconds = result.steps / fps
+    if result.segments:
+        _histogram(result, table)
     return result
+
+
+def _histogram(result: RecordResult, table: ActionTable) -> None:
+    """The kept actions of the dataset just written, and the driving keys none of them holds."""
+    from agent.demos.dataset import load_demos
+
+    result.actions = load_demos(result.path, table.n).summary()["actions"]
+    held = {key for action, name in enumerate(table.names) if result.actions.get(name) for key in table.keys(action)}
+    result.missing_keys = [k for k in LOGICAL_KEYS if table.keymap.physical(k) not in held]
 
 
 def _status_line(state: str, held: frozenset[str], episode: int, kept: int, elapsed: float) -> str:
