@@ -282,3 +282,37 @@ def test_a_relative_dataset_path_records_past_its_first_segment(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     write("demo1", [expert_frames(25, seed=1)], segment_steps=10)
     assert len(load_demos(tmp_path / "demo1", n_actions=7).actions) == 25
+
+
+def test_export_gives_minari_one_episode_per_race_and_keeps_gaps_apart(tmp_path):
+    import minari
+
+    from agent.demos.reprocess import export
+
+    first, second = expert_frames(25, seed=1), expert_frames(17, seed=2)
+    write(tmp_path / "d", [first, second], segment_steps=10, idle_every=7)  # 3 + 2 segments
+    assert minari.MinariDataset(tmp_path / "d" / "data").total_episodes == 5
+    exported = export(tmp_path / "d", tmp_path / "races")
+    races = minari.MinariDataset(tmp_path / "races" / "data")
+    assert races.total_episodes == 2 and [len(e.actions) for e in races.iterate_episodes()] == [25, 17]
+    original = load_demos(tmp_path / "d")
+    for column in ("actions", "idle", "episode", "ended", "rewards", "time"):
+        assert np.array_equal(getattr(exported, column), getattr(original, column)), column
+    assert np.abs(exported.frames.astype(int) - original.frames).mean() < 2  # Minari's JPEG, twice
+    assert exported.meta["exported_from"] == str(tmp_path / "d")
+    assert main(["demos", "export", str(tmp_path / "d"), "--out", str(tmp_path / "again")]) == 0
+
+    # A race with a gap (seconds forgotten with the discard key) stays two stretches of the same race.
+    frames, actions, rewards = expert_frames(30, seed=3)
+    writer = DemoWriter(tmp_path / "gap", 7, META, 10)
+    writer.begin(frames[0])
+    for i in range(20):
+        writer.step(actions[i], rewards[i], frames[i + 1], i / 15, 4)
+    writer.discard(5)  # reaches into the second written segment
+    writer.begin(frames[20], new_episode=False)
+    for i in range(20, 30):
+        writer.step(actions[i], rewards[i], frames[i + 1], i / 15, 4, terminated=i == 29)
+    writer.close()
+    stretches = minari.MinariDataset(export(tmp_path / "gap", tmp_path / "gap-races").path / "data")
+    assert [len(e.actions) for e in stretches.iterate_episodes()] == [15, 10]
+    assert [bool(e.truncations[-1]) for e in stretches.iterate_episodes()] == [True, False]

@@ -1,5 +1,5 @@
-"""``pixelpilot record``, ``pixelpilot demos info|view`` and ``pixelpilot pretrain``: demonstrations in, a cloned
-pilot out."""
+"""``pixelpilot record``, ``pixelpilot demos info|view|reprocess|export`` and ``pixelpilot pretrain``:
+demonstrations in, a cloned pilot out."""
 
 from __future__ import annotations
 
@@ -79,6 +79,19 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from agent.demos.reprocess import export
+
+    demos = export(args.dataset, args.out)
+    print(f"wrote {args.out}: {len(demos.actions)} steps of {len(np.unique(demos.episode))} races as {demos.segments} "
+          f"Minari episodes (minari.MinariDataset({str(Path(args.out) / 'data')!r}))")  # fmt: skip
+    return 0
+
+
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from agent.demos.pretrain import pretrain
 
@@ -122,6 +135,10 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     q.add_argument("--crop", type=argtypes.crop, required=True, help="TOP,LEFT,HEIGHT,WIDTH in window pixels")
     q.add_argument("--out", required=True, help="the new dataset folder (must not exist)")
     q.set_defaults(func=cmd_reprocess)
+    q = sub.add_parser("export", help="a new dataset with one Minari episode per race (recordings write 5 s ones)")
+    q.add_argument("dataset", help="a dataset folder written by pixelpilot record")
+    q.add_argument("--out", required=True, help="the new dataset folder (must not exist)")
+    q.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("pretrain", help="behaviour cloning of a dataset into a checkpoint A3C can fine-tune")
     config.add_arguments(p, PretrainArgs)

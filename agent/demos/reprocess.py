@@ -1,16 +1,30 @@
-"""``pixelpilot demos reprocess DATASET --crop ... --out NEW``: a new dataset with the same steps, actions, rewards and
-episode boundaries as one recorded with ``--raw-frames``, its frames made from the raw window frames with another
-crop."""
+"""New datasets from a recorded one, with the same steps, actions, rewards and race boundaries.
+
+- ``pixelpilot demos reprocess DATASET --crop ... --out NEW``: frames made anew from the raw window frames of a
+  recording made with ``--raw-frames``, with another crop.
+- ``pixelpilot demos export DATASET --out NEW``: one Minari episode per race, for users of Minari's own API. A
+  recording writes a Minari episode every 5 s so that a crash loses at most that much; a 5-minute recording of 15
+  races opens in Minari as 72 episodes. The export joins the segments of each race; where a race has a gap (a
+  pause, or seconds forgotten with the discard key) its stretches stay separate episodes, the earlier one
+  truncated, both with the race's ``game_episode`` in their metadata.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from agent.demos.dataset import Demos, DemoWriter, load_demos, open_minari
 from agent.demos.errors import DemoError
 from agent.demos.raw import read_segment
 from capture.preprocess import Crop, to_uint8
+
+Frames = Callable[[dict[str, Any], Any, int], list[np.ndarray]]
+"""(segment metadata, Minari episode, kept steps) → the kept steps' frames and the one after them"""
 
 
 def reprocess(source: str | Path, out: str | Path, crop: Crop) -> Demos:
@@ -19,21 +33,45 @@ def reprocess(source: str | Path, out: str | Path, crop: Crop) -> Demos:
     demos = load_demos(source)  # every check of a readable dataset
     if not demos.meta.get("raw_frames"):
         raise DemoError(f"{source}: recorded without raw frames (pixelpilot record --raw-frames)")
-    dataset = open_minari(source)
     meta = {**demos.meta, "crop": dataclasses.asdict(crop), "raw_frames": False, "reprocessed_from": str(source)}
-    writer = DemoWriter(out, demos.n_actions, meta, segment_steps=2**31)
+
+    def frames(seg_meta: dict[str, Any], ep: Any, kept: int) -> list[np.ndarray]:
+        return [to_uint8(f, crop) for f in read_segment(source, int(seg_meta["id"]))[: kept + 1]]
+
+    return _rewrite(source, out, demos.n_actions, meta, frames, join=False)
+
+
+def export(source: str | Path, out: str | Path) -> Demos:
+    """A new dataset at ``out`` whose Minari episodes are ``source``'s races (stretches without a gap)."""
+    source = Path(source)
+    demos = load_demos(source)
+    meta = {**demos.meta, "raw_frames": False, "segment_seconds": None, "exported_from": str(source),
+            "minari_episodes": "one per race; a race with a gap (a pause, a discard) has one per stretch, the same "
+            "game_episode in their episode metadata"}  # fmt: skip
+    return _rewrite(source, out, demos.n_actions, meta, lambda seg_meta, ep, kept: ep.observations[: kept + 1], True)
+
+
+def _rewrite(
+    source: Path, out: str | Path, n_actions: int, meta: dict[str, Any], frames_of: Frames, join: bool
+) -> Demos:
+    """``source``'s kept steps into a new dataset at ``out``, a segment per source segment, or (``join``) per
+    stretch of a race whose segments follow on from each other (each starts at the frame the last one ended on)."""
+    dataset = open_minari(source)
+    writer = DemoWriter(out, n_actions, meta, segment_steps=2**31)
     try:
         ids = range(dataset.storage.total_episodes)
-        previous_episode = None
+        previous_episode, open_end = None, None  # open_end: the last frame of a segment the race went on after
         for seg_meta, ep in zip(dataset.storage.get_episode_metadata(ids), dataset.iterate_episodes(), strict=True):
             n = len(ep.actions)
             kept = int(seg_meta.get("kept_steps", n))
             if kept == 0:
+                open_end = None
                 continue
-            raw = read_segment(source, int(seg_meta["id"]))
-            frames = [to_uint8(f, crop) for f in raw[: kept + 1]]
+            frames = frames_of(seg_meta, ep, kept)
             game_episode = seg_meta.get("game_episode", previous_episode)
-            writer.begin(frames[0], new_episode=game_episode != previous_episode)
+            goes_on = game_episode == previous_episode and open_end is not None
+            if not (join and goes_on and np.array_equal(open_end, frames[0])):
+                writer.begin(frames[0], new_episode=game_episode != previous_episode)
             previous_episode = game_episode
             ends = kept == n and seg_meta.get("episode_end", True)
             for i in range(kept):
@@ -43,7 +81,8 @@ def reprocess(source: str | Path, out: str | Path, crop: Crop) -> Demos:
                             float(ep.infos["time"][i, 0]), int(ep.infos["keys"][i, 0]),
                             terminated=last and bool(ep.terminations[-1]),
                             truncated=last and not bool(ep.terminations[-1]))  # fmt: skip
-            if not ends:
+            open_end = frames[kept] if not ends and kept == n else None
+            if not ends and not join:
                 writer.cut()  # the game episode goes on in the next segment (or its end was discarded)
     finally:
         writer.close()

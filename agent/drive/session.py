@@ -105,6 +105,9 @@ def dataset_meta(profile: GameProfile, segment_seconds: float) -> dict[str, Any]
         "key_bits": list(LOGICAL_KEYS),
         "reward_source": profile.reward.source,
         "segment_seconds": segment_seconds,
+        "minari_episodes": "segments of segment_seconds, written as the race goes so that a crash loses one at most; "
+        "the segments of a race share game_episode in their episode metadata, and `pixelpilot demos export` writes "
+        "a dataset with one Minari episode per race",
         "pixelpilot_version": version("pixelpilot"),
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
