@@ -316,3 +316,16 @@ def test_export_gives_minari_one_episode_per_race_and_keeps_gaps_apart(tmp_path)
     stretches = minari.MinariDataset(export(tmp_path / "gap", tmp_path / "gap-races").path / "data")
     assert [len(e.actions) for e in stretches.iterate_episodes()] == [15, 10]
     assert [bool(e.truncations[-1]) for e in stretches.iterate_episodes()] == [True, False]
+
+
+def test_a_clone_that_answers_the_prior_or_one_action_is_called_blind():
+    from agent.demos.pretrain import blindness
+
+    names = ["left", "right", "up"]
+    taken = np.array([10, 20, 70])  # the person: up on 70% of the validation steps
+    assert blindness(0.85, taken, np.array([12, 18, 70]), names) == []  # reads the picture
+    (prior,) = blindness(0.72, taken, np.array([0, 15, 85]), names)
+    assert prior.startswith("validation accuracy 72.0% is within 3% of the share of the person's most common "
+                            "action (up, 70.0%)")  # fmt: skip
+    prior, one = blindness(0.70, taken, np.array([0, 5, 95]), names)
+    assert one == "the clone chose up on 95% of the validation frames: it looks blind to the picture"

@@ -99,6 +99,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     print(f"best epoch {result.best_epoch} of {result.epochs}: validation loss {result.val_loss:.3f}, accuracy "
           f"{result.val_accuracy:.1%} ({result.train_windows} training / {result.val_windows} validation windows, "
           f"{result.seconds:.0f} s)\nwrote {result.checkpoint}")  # fmt: skip
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

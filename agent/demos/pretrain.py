@@ -47,6 +47,14 @@ class PretrainResult:
     train_windows: int
     val_windows: int
     seconds: float
+    warnings: list[str]
+    """signs that the clone is blind to the picture (:func:`blindness`)"""
+
+
+BLIND_MARGIN = 0.03
+"""validation accuracy within this of the majority action's share looks like the action prior"""
+ONE_ACTION = 0.9
+"""a clone choosing one action on more than this share of the validation frames looks blind"""
 
 
 def windows(demos: Demos, seq_len: int, burn_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -101,8 +109,10 @@ def losses(
     scored[: args.burn_in] = False
     scored = scored.flatten()
     value = F.mse_loss(values.flatten()[scored], targets.flatten()[scored]) / value_scale
-    correct = (logits.argmax(-1) == actions.flatten()[counted]).sum().item()
-    return policy, value, correct, int(counted.sum())
+    chosen, taken = logits.argmax(-1), actions.flatten()[counted]
+    n = logits.shape[-1]
+    counts = np.stack([np.bincount(taken.numpy(), minlength=n), np.bincount(chosen.numpy(), minlength=n)])
+    return policy, value, (chosen == taken).sum().item(), int(counted.sum()), counts
 
 
 def pretrain(args: PretrainArgs) -> PretrainResult:
@@ -148,7 +158,7 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
 
     # -- training with early stopping -------------------------------------------------------------------------
     best = (float("inf"), 0, 0.0)
-    best_weights = copy.deepcopy(model.state_dict())
+    best_weights, best_choices = copy.deepcopy(model.state_dict()), np.zeros((2, demos.n_actions), np.int64)
     epoch = 0
     with (run_dir / "progress.csv").open("w", newline="") as file:
         rows = csv.writer(file)
@@ -160,7 +170,7 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
             sums = np.zeros(2)
             for i in range(0, len(order), args.batch_windows):
                 data = batch(demos, returns, ends, order[i : i + args.batch_windows], args.seq_len)
-                policy, value, _, _ = losses(model, args, data, weights, value_scale)
+                policy, value, _, _, _ = losses(model, args, data, weights, value_scale)
                 optimizer.zero_grad()
                 (policy + args.value_coef * value).backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 40.0)
@@ -170,11 +180,13 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
             model.eval()
             val_policy = val_value = 0.0
             correct = counted = 0
+            choices = np.zeros((2, demos.n_actions), np.int64)  # the person's actions, the clone's
             with torch.no_grad():
                 for i in range(0, len(val_starts), args.batch_windows):
                     chunk = val_starts[i : i + args.batch_windows]
                     data = batch(demos, returns, ends, chunk, args.seq_len)
-                    policy, value, c, k = losses(model, args, data, None, value_scale)
+                    policy, value, c, k, counts = losses(model, args, data, None, value_scale)
+                    choices += counts
                     val_policy += policy.item() * k
                     val_value += value.item() * len(chunk)
                     correct, counted = correct + c, counted + k
@@ -188,7 +200,7 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
                   f"accuracy {accuracy:.1%}", flush=True)  # fmt: skip
             if val_policy < best[0]:
                 best = (val_policy, epoch, accuracy)
-                best_weights = copy.deepcopy(model.state_dict())
+                best_weights, best_choices = copy.deepcopy(model.state_dict()), choices
             elif epoch - best[1] >= args.patience:
                 break
 
@@ -198,4 +210,22 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
     return PretrainResult(
         checkpoint=checkpoint, epochs=epoch, best_epoch=best[1], val_loss=best[0], val_accuracy=best[2],
         train_windows=len(train_starts), val_windows=len(val_starts), seconds=time.monotonic() - started,
+        warnings=blindness(best[2], best_choices[0], best_choices[1], demos.meta.get("actions") or []),
     )  # fmt: skip
+
+
+def blindness(accuracy: float, taken: np.ndarray, chosen: np.ndarray, names: list[str]) -> list[str]:
+    """What says a clone is blind to the picture on its validation frames: an accuracy no better than always
+    answering the person's most common action, or one action chosen nearly everywhere."""
+    name = lambda i: names[i] if i < len(names) else str(i)  # noqa: E731
+    warnings = []
+    if taken.sum() and accuracy <= taken.max() / taken.sum() + BLIND_MARGIN:
+        top = int(taken.argmax())
+        warnings.append(f"validation accuracy {accuracy:.1%} is within {BLIND_MARGIN:.0%} of the share of the "
+                        f"person's most common action ({name(top)}, {taken[top] / taken.sum():.1%}): the clone may "
+                        "be answering the action prior, not reading the picture")  # fmt: skip
+    if chosen.sum() and chosen.max() / chosen.sum() > ONE_ACTION:
+        top = int(chosen.argmax())
+        warnings.append(f"the clone chose {name(top)} on {chosen[top] / chosen.sum():.0%} of the validation frames: "
+                        "it looks blind to the picture")  # fmt: skip
+    return warnings

@@ -60,7 +60,8 @@ def _rewrite(
     writer = DemoWriter(out, n_actions, meta, segment_steps=2**31)
     try:
         ids = range(dataset.storage.total_episodes)
-        previous_episode, open_end = None, None  # open_end: the last frame of a segment the race went on after
+        previous_episode = None
+        open_end: np.ndarray | None = None  # the last frame of a segment the race went on after
         for seg_meta, ep in zip(dataset.storage.get_episode_metadata(ids), dataset.iterate_episodes(), strict=True):
             n = len(ep.actions)
             kept = int(seg_meta.get("kept_steps", n))
@@ -69,8 +70,8 @@ def _rewrite(
                 continue
             frames = frames_of(seg_meta, ep, kept)
             game_episode = seg_meta.get("game_episode", previous_episode)
-            goes_on = game_episode == previous_episode and open_end is not None
-            if not (join and goes_on and np.array_equal(open_end, frames[0])):
+            goes_on = game_episode == previous_episode and open_end is not None and np.array_equal(open_end, frames[0])
+            if not (join and goes_on):
                 writer.begin(frames[0], new_episode=game_episode != previous_episode)
             previous_episode = game_episode
             ends = kept == n and seg_meta.get("episode_end", True)
