@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from capture.grabber import WindowGrabber
-from capture.preprocess import Crop, gray_small, gray_to_obs, gray_to_uint8
+from capture.preprocess import Crop, Grey, gray_small, gray_to_obs, gray_to_uint8
 from capture.timing import Ticker, TimingStats
 
 
@@ -47,9 +47,11 @@ class FrameSource:
         crop: Crop | None = None,
         fps: float | None = 15.0,
         stats_window: int = 1000,
+        grey: Grey | None = None,
     ) -> None:
         self.grabber = grabber
         self.crop = crop
+        self.grey = grey
         self.stats = TimingStats(stats_window)
         self.ticker = Ticker(fps, self.stats)
         self._previous: np.ndarray | None = None
@@ -61,7 +63,7 @@ class FrameSource:
         t0 = time.perf_counter()
         raw = self.grabber.grab()
         t1 = time.perf_counter()
-        gray = gray_small(raw, self.crop)
+        gray = gray_small(raw, self.crop, self.grey)
         t2 = time.perf_counter()
         self.stats.add("grab_ms", (t1 - t0) * 1000.0)
         self.stats.add("preprocess_ms", (t2 - t1) * 1000.0)

@@ -5,6 +5,10 @@ The recipe is fixed by the design (it is the original system's ``_process_frame`
 times 1/255, shape (128, 200, 1). Frames arrive as uint8 with 3 (BGR/RGB) or 4 (BGRA, as mss gives) channels;
 alpha is ignored and the channel order does not matter for a mean.
 
+A game profile may weigh the channels otherwise (:class:`Grey`): a small red car on a grey road is 8 grey levels
+above the road in the mean and far more in the red channel. Weighted frames are read as BGR(A), the order of
+every window frame (mss) and of the raw frames a recording keeps.
+
 Storage (demos, replay) keeps :func:`to_uint8`'s 128x200 uint8 frame; :func:`uint8_to_obs` is the only
 conversion from stored frames to model input. It differs from :func:`preprocess` by rounding only
 (at most 0.5/255).
@@ -50,6 +54,41 @@ class Crop:
             )
 
 
+@dataclass(frozen=True)
+class Grey:
+    """How colour becomes grey: the weights of red, green and blue (normalised to sum to 1). The default is the
+    seed recipe's mean."""
+
+    red: float = 1.0
+    green: float = 1.0
+    blue: float = 1.0
+
+    def __post_init__(self) -> None:
+        weights = (self.red, self.green, self.blue)
+        if not all(isinstance(w, int | float) and not isinstance(w, bool) and np.isfinite(w) and w >= 0
+                   for w in weights) or sum(weights) <= 0:  # fmt: skip
+            raise ValueError(f"grey weights must be numbers >= 0 with a positive sum, got {weights}")
+
+    @property
+    def is_mean(self) -> bool:
+        return self.red == self.green == self.blue
+
+    def bgr(self) -> np.ndarray:
+        """The weights in the order of window frames (blue, green, red), summing to 1."""
+        weights = np.array([self.blue, self.green, self.red], np.float64)
+        return weights / weights.sum()
+
+
+GREYS = {
+    "mean": Grey(),
+    "luma": Grey(0.299, 0.587, 0.114),  # ITU-R BT.601, what cv2's BGR2GRAY computes
+    "red": Grey(1, 0, 0),
+    "green": Grey(0, 1, 0),
+    "blue": Grey(0, 0, 1),
+}
+"""the grey conversions a profile names (``grey = "luma"``); a table of weights gives any other"""
+
+
 def _cropped(frame: np.ndarray, crop: Crop | None) -> np.ndarray:
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] not in (3, 4):
         raise ValueError(f"expected a uint8 HxWx3 or HxWx4 frame, got {frame.dtype} {frame.shape}")
@@ -59,8 +98,9 @@ def _cropped(frame: np.ndarray, crop: Crop | None) -> np.ndarray:
     return frame
 
 
-def gray_small(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
-    """The recipe's shared first half: crop, resize to 200x128, channel mean (float64, shape (128, 200)).
+def gray_small(frame: np.ndarray, crop: Crop | None = None, grey: Grey | None = None) -> np.ndarray:
+    """The recipe's shared first half: crop, resize to 200x128, channel mean (float64, shape (128, 200)), or the
+    channels weighted by ``grey`` (a BGR(A) frame).
 
     Two shortcuts, both bit-identical to the recipe (the transcription test checks it): a BGRA frame is
     resized with its alpha channel and alpha is dropped afterwards (cv2 resizes channels independently, and
@@ -69,6 +109,8 @@ def gray_small(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
     the cost of numpy's reduction over a short last axis.
     """
     resized = np.asarray(cv2.resize(_cropped(frame, crop), (OBS_WIDTH, OBS_HEIGHT)), np.uint8)  # no copy
+    if grey is not None and not grey.is_mean:
+        return np.asarray(resized[:, :, :3] @ grey.bgr(), np.float64)
     total = resized[:, :, 0].astype(np.uint16)
     total += resized[:, :, 1]
     total += resized[:, :, 2]
@@ -87,14 +129,14 @@ def gray_to_uint8(gray: np.ndarray) -> np.ndarray:
     return np.rint(gray).astype(np.uint8)
 
 
-def preprocess(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
+def preprocess(frame: np.ndarray, crop: Crop | None = None, grey: Grey | None = None) -> np.ndarray:
     """The model's observation: float32 in [0, 1], shape (128, 200, 1)."""
-    return gray_to_obs(gray_small(frame, crop))
+    return gray_to_obs(gray_small(frame, crop, grey))
 
 
-def to_uint8(frame: np.ndarray, crop: Crop | None = None) -> np.ndarray:
+def to_uint8(frame: np.ndarray, crop: Crop | None = None, grey: Grey | None = None) -> np.ndarray:
     """The storage form of the observation: uint8, shape (128, 200)."""
-    return gray_to_uint8(gray_small(frame, crop))
+    return gray_to_uint8(gray_small(frame, crop, grey))
 
 
 def uint8_to_obs(frames: np.ndarray) -> np.ndarray:

@@ -255,7 +255,8 @@ class GameTab(QWidget):
         handle = self.picked.handle
         crop = self.profile.crop if self.profile is not None else None
         fps = self.profile.fps if self.profile is not None else 15.0
-        task = Task("preview", lambda t: run_preview(t, handle, crop, fps), self)
+        grey = self.profile.grey if self.profile is not None else None
+        task = Task("preview", lambda t: run_preview(t, handle, crop, fps, grey), self)
         task.ready.connect(lambda: self._show_frame(task))
         task.failed.connect(lambda message: self._preview_failed(task, message))
         self._preview = self.pool.start(task)

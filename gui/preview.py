@@ -14,7 +14,7 @@ from PyQt5.QtGui import QImage
 
 from capture.errors import WindowMinimizedError
 from capture.grabber import WindowGrabber
-from capture.preprocess import Crop, to_uint8
+from capture.preprocess import Crop, Grey, to_uint8
 from capture.timing import Ticker, TimingStats
 from gui.images import bgra_image, gray_image, scaled_with_crop
 from gui.worker import Task
@@ -35,7 +35,7 @@ class PreviewFrame:
     """why a part is missing"""
 
 
-def run_preview(task: Task, handle: int, crop: Crop | None, fps: float) -> None:
+def run_preview(task: Task, handle: int, crop: Crop | None, fps: float, grey: Grey | None = None) -> None:
     """Grab ``handle`` at ``fps`` and offer a :class:`PreviewFrame` per grab until the task is asked to stop.
     A closed window ends it with WindowClosedError; a minimised one is waited for."""
     stats = TimingStats(window=2 * math.ceil(fps))
@@ -54,7 +54,7 @@ def run_preview(task: Task, handle: int, crop: Crop | None, fps: float) -> None:
             height, width = raw.shape[:2]
             note, obs = "", None
             try:
-                obs = gray_image(to_uint8(raw, crop), scale=2)
+                obs = gray_image(to_uint8(raw, crop, grey), scale=2)
             except ValueError as exc:  # the crop reaches outside this window
                 note = str(exc)
             window = bgra_image(scaled_with_crop(raw, crop, *PREVIEW_BOX))

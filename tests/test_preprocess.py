@@ -54,3 +54,27 @@ def test_bad_inputs_name_the_value():
         preprocess(np.zeros((500, 800), np.uint8))
     with pytest.raises(ValueError, match="uint8 frames of shape"):
         uint8_to_obs(np.zeros((128, 200), np.float32))
+
+
+def test_a_profile_may_weigh_the_channels_so_a_small_red_sprite_stands_out():
+    from capture.frame_source import FrameSource
+    from capture.preprocess import GREYS, Grey, gray_small
+
+    road = np.full((256, 400, 4), 90, np.uint8)  # BGRA, as windows are grabbed
+    road[100:140, 180:220, :3] = (0, 0, 200)  # a red car, 20x10 observation pixels
+    mean, red = gray_small(road), gray_small(road, grey=GREYS["red"])
+    assert np.array_equal(mean, gray_small(road, grey=Grey()))  # the default is the seed recipe, bit for bit
+    assert mean[60, 100] - mean[10, 10] == pytest.approx(200 / 3 - 90)  # 23 levels darker than the road
+    assert red[60, 100] - red[10, 10] == pytest.approx(110)  # 110 brighter
+    luma = gray_small(road[:, :, :3].copy(), grey=GREYS["luma"])
+    assert np.abs(luma - cv2.cvtColor(cv2.resize(road[:, :, :3], (200, 128)), cv2.COLOR_BGR2GRAY)).max() <= 0.5
+    assert Grey(2, 1, 1).bgr().tolist() == [0.25, 0.25, 0.5]  # blue, green, red; normalised
+    with pytest.raises(ValueError, match=r"grey weights must be numbers >= 0 with a positive sum, got \(0, 0, 0\)"):
+        Grey(0, 0, 0)
+
+    class Still:  # a grabber that always shows the same window
+        def grab(self) -> np.ndarray:
+            return road
+
+    frame = FrameSource(Still(), fps=None, grey=GREYS["red"]).read()  # type: ignore[arg-type]
+    assert np.array_equal(frame.gray, red)

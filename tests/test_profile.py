@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from agent.envs.profile import ProfileError, load_profile
-from capture.preprocess import Crop
+from capture.preprocess import GREYS, Crop, Grey
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,9 @@ def test_full_profile(tmp_path):
     assert profile.actions.n == 8 and profile.actions.keys(6) == {"w", "space"}
     assert profile.done.no_progress_seconds == 5 and profile.kill_key == "f10"
     assert profile.reward.penalties == (("crashes", 100.0), ("spins", 2.5))
+    assert profile.grey == Grey()  # the seed recipe's mean unless the profile says otherwise
+    assert load_profile(write(tmp_path, BASE + 'grey = "luma"\n')).grey == GREYS["luma"]
+    assert load_profile(write(tmp_path, BASE + "grey = { red = 1, green = 0.5 }\n")).grey == Grey(1, 0.5, 0)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +62,9 @@ def test_full_profile(tmp_path):
         (BASE + '[reward]\nsource = "telemetry"\n', "reward.port: missing"),
         (BASE + '[reward]\nsource = "ocr"\n', "reward.source: expected one of telemetry, digits, none, got 'ocr'"),
         (BASE + '[reward]\nsource = "digits"\n', "reward.region: missing; expected a table"),
+        (BASE + 'grey = "sepia"\n', "grey: expected one of mean, luma, red, green, blue or a table"),
+        (BASE + "grey = { red = -1 }\n", "grey: grey weights must be numbers >= 0"),
+        (BASE + "grey = { alpha = 1 }\n", "grey.alpha: unknown key"),
         (BASE + "[reward]\npenalties = { crashes = 1 }\n", 'reward.penalties: only used with source = "telemetry"'),
         (
             BASE + '[reward]\nsource = "telemetry"\nport = 1\npenalties = { crashes = -1 }\n',

@@ -74,6 +74,7 @@ def test_record_info_pretrain_play_round_trip(desktop, tmp_path, capsys):
     assert moving.mean() > 0.5, moving.mean()  # the frames are the game's, not a still picture
     assert demos.rewards[demos.episode == 0].sum() > 0  # the telemetry score: distance driven
     assert demos.meta["profile"] == "neonrace-test" and demos.meta["fps"] == 15
+    assert demos.meta["grey"] == {"red": 1.0, "green": 1.0, "blue": 1.0}  # the profile's (the recipe's mean)
     assert main(["demos", "info", str(tmp_path / "demos")]) == 0
     assert "episodes 2" in capsys.readouterr().out
     # The window frames were kept: the same driving seen through another crop (the road only).

@@ -21,7 +21,7 @@ import numpy as np
 from agent.demos.dataset import Demos, DemoWriter, load_demos, open_minari
 from agent.demos.errors import DemoError
 from agent.demos.raw import read_segment
-from capture.preprocess import Crop, to_uint8
+from capture.preprocess import Crop, Grey, to_uint8
 
 Frames = Callable[[dict[str, Any], Any, int], list[np.ndarray]]
 """(segment metadata, Minari episode, kept steps) → the kept steps' frames and the one after them"""
@@ -35,8 +35,10 @@ def reprocess(source: str | Path, out: str | Path, crop: Crop) -> Demos:
         raise DemoError(f"{source}: recorded without raw frames (pixelpilot record --raw-frames)")
     meta = {**demos.meta, "crop": dataclasses.asdict(crop), "raw_frames": False, "reprocessed_from": str(source)}
 
+    grey = Grey(**demos.meta["grey"]) if demos.meta.get("grey") else None  # recorded before profiles chose: mean
+
     def frames(seg_meta: dict[str, Any], ep: Any, kept: int) -> list[np.ndarray]:
-        return [to_uint8(f, crop) for f in read_segment(source, int(seg_meta["id"]))[: kept + 1]]
+        return [to_uint8(f, crop, grey) for f in read_segment(source, int(seg_meta["id"]))[: kept + 1]]
 
     return _rewrite(source, out, demos.n_actions, meta, frames, join=False)
 

@@ -99,6 +99,7 @@ def dataset_meta(profile: GameProfile, segment_seconds: float) -> dict[str, Any]
         "profile": profile.name,
         "window": profile.window,
         "crop": None if crop is None else dataclasses.asdict(crop),
+        "grey": dataclasses.asdict(profile.grey),
         "fps": profile.fps,
         "keymap": {k: profile.actions.keymap.physical(k) for k in LOGICAL_KEYS},
         "actions": list(profile.actions.names),

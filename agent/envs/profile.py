@@ -7,6 +7,8 @@ launch = ["{python}", "-m", "games.neonrace"]  # optional; {python}, {profile_di
 launch_timeout = 30                         # seconds to wait for the window after launching
 fps = 15                                    # real-time steps per second
 crop = { top = 0, left = 0, height = 500, width = 800 }   # optional; default: the whole client area
+grey = "mean"                               # how colour becomes grey: "mean" (the seed recipe, default),
+                                            # "luma", "red", "green", "blue", or { red = 1, green = 0.5, blue = 0 }
 
 [keys]                                      # physical key for each logical key
 left = "left"
@@ -54,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from capture.errors import PixelpilotError
-from capture.preprocess import Crop
+from capture.preprocess import GREYS, Crop, Grey
 from control.actions import ActionTable, KeyMap
 from control.keys import KeyNameError, parse_key
 from games import PROFILES_DIR
@@ -90,6 +92,7 @@ class GameProfile:
     window: str
     fps: float = 15.0
     crop: Crop | None = None
+    grey: Grey = field(default_factory=Grey)
     actions: ActionTable = field(default_factory=ActionTable)
     reset_keys: tuple[str, ...] = ()
     launch: tuple[str, ...] = ()
@@ -185,6 +188,24 @@ def resolve_profile(name_or_path: str | Path) -> Path:
     return bundled
 
 
+def _grey(top: _Reader) -> Grey:
+    """``grey``: a named conversion or a table of channel weights."""
+    value = top.get("grey", (str, dict), f"one of {', '.join(GREYS)} or a table {{red, green, blue}}", "mean")
+    if isinstance(value, str):
+        if value not in GREYS:
+            raise top.error(
+                "grey", f"expected one of {', '.join(GREYS)} or a table {{red, green, blue}}, got {value!r}"
+            )
+        return GREYS[value]
+    reader = _Reader(top.path, value, "grey.")
+    weights = {k: reader.get(k, (int, float), "a number >= 0", 0.0) for k in ("red", "green", "blue")}
+    reader.finish()
+    try:
+        return Grey(**weights)
+    except ValueError as exc:
+        raise top.error("grey", str(exc)) from None
+
+
 def _penalties(rew: _Reader, source: str) -> tuple[tuple[str, float], ...]:
     """``penalties``: the telemetry counters whose growth costs reward, and how much per unit."""
     table = rew.get("penalties", dict, "a table of telemetry counter = score units per unit", {})
@@ -257,6 +278,7 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
             crop = Crop(**values)
         except ValueError as exc:
             raise top.error("crop", str(exc)) from None
+    grey = _grey(top)
 
     keys = top.table_("keys")
     defaults = KeyMap()
@@ -319,6 +341,7 @@ def load_profile(name_or_path: str | Path) -> GameProfile:
         window=window,
         fps=fps,
         crop=crop,
+        grey=grey,
         actions=ActionTable(keymap, noop),
         reset_keys=tuple(reset_keys),
         launch=tuple(launch),

@@ -188,7 +188,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         handle = self.window.handle
         if not self._observe_only:
             self.claim = WindowClaim(os.environ.get("DISPLAY", ""), handle, self.window.title)
-        self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps)
+        self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps, grey=profile.grey)
         focus = FocusGuard(handle) if self._focus_guard else None
         managed = profile.actions.managed_keys | set(profile.reset_keys)
         self.keyboard = Keyboard(PynputSender(), managed, focus).open()
