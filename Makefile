@@ -45,6 +45,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/neonrace_speed.py
 	$(PY) benchmarks/digits_accuracy.py
 	$(PY) benchmarks/digits_neonrace.py
+	$(PY) benchmarks/frame_storage.py
 	$(PY) benchmarks/neonrace_training.py
 	$(PY) benchmarks/neonrace_pilot.py
 	$(PY) benchmarks/neonrace_references.py
