@@ -127,7 +127,8 @@ def resume(run_dir: Path, steps: int) -> Path:
     checkpoint = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
     if checkpoint.counters["steps"] < steps:
         print(f"{run_dir.name}: resuming at {checkpoint.counters['steps']:,} steps", flush=True)
-        train(resume_args(checkpoint, total_steps=steps), resume=checkpoint)
+        # the folder's own name: a continued copy's config still names the run it was copied from
+        train(resume_args(checkpoint, total_steps=steps, run_name=run_dir.name), resume=checkpoint)
     return run_dir
 
 
@@ -184,8 +185,8 @@ def reached(runs: list[Run], recipe: str, other: Any, expert: float) -> str:
 def recipe_rows(runs: list[Run], expert: float) -> list[str]:
     """The ablation: one row per recipe, seeds pooled."""
     lines = [
-        "| recipe | seeds | steps to the goal (min) | evaluations after it below 95% laps | held-out laps | "
-        "held-out lap time vs expert | actions ≥ 5% | steps/s |",
+        "| recipe | seeds | steps to the goal (min) | runs with an evaluation below 95% laps after it | "
+        "held-out laps | held-out lap time vs expert | actions ≥ 5% | steps/s |",
         "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for recipe in dict.fromkeys(r.recipe for r in runs):

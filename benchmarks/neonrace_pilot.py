@@ -156,6 +156,8 @@ def provenance(checkpoint: Checkpoint, run: Path | None) -> tuple[str, list[str]
             '"Learning from demonstrations").',
         ]
     args = from_config(config, checkpoint.where)
+    if run is not None:  # where the run is now (a run continued in a copy of its folder keeps the old name inside)
+        args = dataclasses.replace(args, runs_dir=str(run.parent), run_name=run.name)
     args = dataclasses.replace(args, runs_dir=shown(args.runs_dir))
     command = shlex.join(["pixelpilot", "train", *to_arguments(args)])
     stopped = (
@@ -166,7 +168,7 @@ def provenance(checkpoint: Checkpoint, run: Path | None) -> tuple[str, list[str]
     summary = f"{counters['steps']:,} environment steps of A3C in {counters['wall_s'] / 60:.0f} min"
     return summary, [
         f"- Command: `{command}`{stopped}, "
-        + shipped("train", shown(Path(config["runs_dir"]) / config["run_name"] / "checkpoints" / "latest.pt")),
+        + shipped("train", shown(Path(args.runs_dir) / args.run_name / "checkpoints" / "latest.pt")),
         f"- {counters['steps']:,} environment steps, {counters['updates']:,} updates, "
         f"{counters['episodes']:,} episodes, {counters['wall_s'] / 60:.0f} min on {machine()}.",
         f"- Seed {config['seed']} (A3C's asynchronous updates make runs differ even with one seed).",
