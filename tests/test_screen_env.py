@@ -56,7 +56,7 @@ def test_passes_gymnasium_env_checker(open_env):
 def test_reward_termination_truncation_and_reset(open_env):
     env, _ = open_env(("--done-score", "20"), "[done]\nmax_episode_seconds = 1.0\n")
     obs, info = env.reset()
-    assert obs.shape == (128, 200, 1) and info["episode"] == 1
+    assert obs.shape == (128, 200, 1) and info["episode_number"] == 1
     total, terminated, steps = 0.0, False, 0
     while not terminated:
         obs, reward, terminated, truncated, info = env.step(2)  # up: the window's score grows
@@ -67,7 +67,7 @@ def test_reward_termination_truncation_and_reset(open_env):
     assert set(info["timing"]) == {"decide_ms", "send_ms", "capture_ms"}
 
     obs, info = env.reset()  # presses Enter: the window starts a new episode with score 0
-    assert info["episode"] == 2
+    assert info["episode_number"] == 2
     steps, truncated = 0, False
     while not truncated and steps < 20:
         obs, reward, terminated, truncated, info = env.step(0)  # left: no score
@@ -75,6 +75,29 @@ def test_reward_termination_truncation_and_reset(open_env):
         steps += 1
     assert steps == 15 and truncated  # 1 s at 15 fps
     assert info["telemetry"]["episode"] == 2 and not info["telemetry"]["done"]  # every reset presses Enter
+
+
+def test_episodes_end_inside_a3c_workers_vector_env(tmp_path, game_window):
+    """A3C's workers step the env in a vector env that resets in the same step and records each episode under
+    ``info["episode"]``: the reset's own info must not use that key (it did, and every screen training's workers
+    crashed at their first episode's end)."""
+    from agent.a3c.args import Args
+    from agent.a3c.worker import make_vector_env
+
+    window = game_window(listen=False)
+    profile = write_profile(tmp_path / "game.toml", window.title, window.port, "[done]\nmax_episode_seconds = 0.5\n")
+    envs = make_vector_env(Args(env_id="pixelpilot/Screen-v0", env_kwargs={"profile": str(profile)}), 1, 0)
+    try:
+        envs.reset(seed=0)
+        for _ in range(20):
+            _, _, terminated, truncated, info = envs.step(np.array([2]))
+            if truncated[0] or terminated[0]:
+                break
+        assert truncated[0] and info["_episode"][0] and info["episode"]["l"][0] == 8  # 0.5 s at 15 fps
+        assert info["episode_number"][0] == 2  # the reset in the same step started the second episode
+    finally:
+        envs.close()
+    assert pressed(MANAGED) == set()
 
 
 def test_launches_the_game_from_the_profile_and_stops_it(tmp_path, desktop):

@@ -266,7 +266,8 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         self._steps = self._since_progress = 0
         self._episodes += 1
         self._obs_time = time.perf_counter()
-        return frame.obs, {"episode": self._episodes, "telemetry": reading.info, "telemetry_messages": reading.messages}
+        info = {"episode_number": self._episodes, "telemetry": reading.info, "telemetry_messages": reading.messages}
+        return frame.obs, info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         return self.step_keys(self.profile.actions.keys(action))
