@@ -14,14 +14,20 @@ driving recorded through the real window, then A3C from the clone next to A3C fr
    wall-clock for each to reach the from-scratch run's final evaluation return. Then the final checkpoints drive
    the held-out tracks, with their most likely actions and with sampled ones.
 
+4. DAgger (``--dagger``, a section of its own): ``pixelpilot dagger`` with its defaults, the clone driving
+   in-process and the scripted expert labelling every state it reaches, round after round; the table gives each
+   round's held-out laps and lap-time ratio against the target (at least 98% of laps within 1.10x the expert
+   after at most 5 rounds).
+
 Datasets and runs stay in ``--out`` and are reused on a second run (delete them to redo a stage).
 
-Run: .venv/bin/python benchmarks/cloning.py [--sessions 5,10,15] [--finetune-steps 200000]
+Run: .venv/bin/python benchmarks/cloning.py [--sessions 5,10,15] [--finetune-steps 200000] | [--dagger]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import datetime
 import json
@@ -43,6 +49,8 @@ from benchmarks.neonrace_references import HELD_OUT_SEED, TEST_KWARGS  # noqa: E
 from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
 
 START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
+DAGGER_START, DAGGER_END = "<!-- cloning_dagger:start -->", "<!-- cloning_dagger:end -->"
+DAGGER_TARGET = (0.98, 1.10, 5)  # laps, lap-time ratio, rounds
 CURVE = ROOT / "docs" / "curves" / "cloning.png"
 RECORD_SEED = 2_000_000
 TRAIN_KWARGS = {"laps": 3, "max_episode_steps": 1000}
@@ -216,6 +224,68 @@ def plot(curves: dict[str, Curves], target: float) -> None:
     fig.savefig(CURVE, dpi=100)
 
 
+def dagger_section(out: Path, write: bool) -> None:
+    """``pixelpilot dagger`` with its defaults into OUT/dagger (reused when finished; an unfinished run starts
+    over, each round building on the last), its rounds as a table."""
+    import shutil
+
+    run = out / "dagger"
+    command = ["pixelpilot", "dagger", "--runs-dir", str(out), "--run-name", "dagger"]
+    if not (run / "checkpoints" / "latest.pt").exists():
+        shutil.rmtree(run, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "agent.cli", *command[1:]], cwd=ROOT, check=True)
+    with (run / "progress.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    names = ("left", "right", "up", "left+up", "right+up", "down", "up+x")
+    laps, ratio, rounds = DAGGER_TARGET
+
+    def shares(row: dict[str, str]) -> str:
+        pairs = sorted(zip(map(float, row["action_shares"].split()), names, strict=True), reverse=True)[:3]
+        return ", ".join(f"{name} {share:.0%}" for share, name in pairs)
+
+    def number(text: str, form: str) -> str:
+        return format(float(text), form) if text else "—"
+
+    expert_lap = next(float(r["lap_time"]) / float(r["ratio"]) for r in rows if r["ratio"])
+    lines = [
+        "## DAgger with the scripted expert (issue 18)",
+        "",
+        f"`.venv/bin/python benchmarks/cloning.py --dagger` (runs `{' '.join(command[:2])}` with its defaults) on "
+        f"{datetime.date.today()}: {machine()}.",
+        "",
+        "Round 0 is behaviour cloning: the scripted expert drives 50 training tracks in-process (one lap each) and a "
+        "CNN on 2 stacked frames pooled 2x2 (A3C's pixel recipe, so `train --init-from` can go on from any round) "
+        "learns its actions. In each later round r the clone drives 50 new tracks, the expert's own action taken "
+        "on a share 0.5^r of the steps, and the expert labels every step; the clone is retrained on all labels "
+        "so far, from its last weights (at most 8 epochs, early stopping on time blocks held out). Each round's "
+        f'clone races the 50 held-out tracks greedily; the expert\'s lap there: {expert_lap:.2f} s. "agreed": '
+        "the share of the round's steps where the clone, before retraining, chose what the expert said.",
+        "",
+        "| round | labelled (all rounds) | agreed | val. accuracy | laps finished | lap time | vs expert | crashes "
+        "per race | actions | wall-clock |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        *(
+            f"| {r['round']} | {int(r['data_steps']):,} ({int(r['data_steps']) / 15 / 60:.0f} min) | "
+            f"{number(r['agreement'], '.0%')} | {float(r['val_accuracy']):.1%} | {float(r['laps']):.0%} | "
+            f"{number(r['lap_time'], '.2f')} s | {number(r['ratio'], '.2f')} | {float(r['crashes']):.2f} | "
+            f"{shares(r)} | {float(r['seconds']) / 60:.0f} min |"
+            for r in rows
+        ),
+        "",
+    ]
+    met = [r for r in rows if int(r["round"]) <= rounds and float(r["laps"]) >= laps and r["ratio"]
+           and float(r["ratio"]) <= ratio]  # fmt: skip
+    if met:
+        lines.append(f"Target (at least {laps:.0%} of laps within {ratio:.2f}x the expert after at most {rounds} "
+                     f"rounds): **met** at round {met[0]['round']}.")  # fmt: skip
+    else:
+        best = max(rows, key=lambda r: (float(r["laps"]), -float(r["ratio"] or "inf")))
+        lines.append(f"Target (at least {laps:.0%} of laps within {ratio:.2f}x the expert after at most {rounds} "
+                     f"rounds): **missed**; the best round ({best['round']}) finished {float(best['laps']):.0%} of "
+                     f"laps at {number(best['ratio'], '.2f')}x.")  # fmt: skip
+    publish(lines, DAGGER_START, DAGGER_END, write=write)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "cloning", help="datasets and runs")
@@ -223,14 +293,18 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=50, help="held-out tracks per driver (default 50)")
     parser.add_argument("--finetune-steps", type=int, default=200_000, help="A3C budget per run (default 200,000)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--dagger", action="store_true", help="only the DAgger stage (its own section)")
     parser.add_argument("--record-session", nargs=3, metavar=("PATH", "MINUTES", "SEED"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.record_session:
         path, m, seed = options.record_session
         record_on_own_desktop(Path(path), float(m), int(seed))
         return
-    minutes = [float(m) for m in options.sessions.split(",")]
     options.out.mkdir(parents=True, exist_ok=True)
+    if options.dagger:
+        dagger_section(options.out, write=not options.no_write)
+        return
+    minutes = [float(m) for m in options.sessions.split(",")]
 
     from agent.demos.dataset import load_demos
     from agent.policy.evaluation import evaluate

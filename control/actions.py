@@ -28,6 +28,11 @@ NOOP = frozenset[str]()
 NOOP_NAME = "none"
 
 
+def key_bits(logical: frozenset[str]) -> int:
+    """Held logical keys as the bit mask a dataset stores (bit i: ``LOGICAL_KEYS[i]``)."""
+    return sum(1 << i for i, key in enumerate(LOGICAL_KEYS) if key in logical)
+
+
 @dataclass(frozen=True)
 class KeyMap:
     """Physical key name for each logical key."""

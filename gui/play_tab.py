@@ -1,5 +1,10 @@
 """The Play tab: ``agent.drive.play.play`` on a task thread, driven and watched through a ``PlayControl``.
 
+With "Record my corrections" on, every stretch the person drives while the pilot plays is recorded
+(``play --record-overrides``) under ``runs/corrections/``; "Learn from my corrections" then retrains the pilot on
+them (``agent.demos.corrections.learn_from_corrections``, what ``pixelpilot corrections`` runs) and puts the new
+pilot in the checkpoint field, ready to play.
+
 The autopilot button and the kill switch go through the same state as the hotkeys (F8 and F12 keep working
 while the panel plays, and the button shows the effective state whichever of them flipped it); the numbers
 and the probability bars are the pilot's own (``PlayControl.progress``, from the forward pass that chose the
@@ -9,11 +14,14 @@ action), read by a timer.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from PyQt5.QtCore import QSettings
 from PyQt5.QtGui import QFont
 from PyQt5.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -24,6 +32,8 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
+from agent.demos.corrections import learn_from_corrections
+from agent.demos.pretrain import PretrainResult
 from agent.drive.play import PlayControl, PlayProgress, PlayResult, play
 from gui.bars import Bars
 from gui.game_tab import GameTab
@@ -41,8 +51,12 @@ def ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1f} ms"
 
 
+CORRECTIONS = Path("runs") / "corrections"
+"""where recorded corrections go (relative to the panel's working folder)"""
+
+
 class PlayTab(TaskTab):
-    """States: pilot, human, paused, starting, stopping or idle."""
+    """States: pilot, human, paused, learning, starting, stopping or idle."""
 
     NAME = "play"
     SPEAKER = "pilot"
@@ -51,8 +65,12 @@ class PlayTab(TaskTab):
     def __init__(self, pool: TaskPool, settings: QSettings, game: GameTab) -> None:
         super().__init__(pool, settings, game)
         self.control: PlayControl | None = None
-        self.result: PlayResult | None = None
+        self.result: PlayResult | PretrainResult | None = None
         self._autopilot_shown: bool | None = None
+        self.corrections: list[Path] = []
+        """datasets of corrections recorded for the pilot in the checkpoint field, not yet learned from"""
+        self._recording: Path | None = None
+        self._learning = False
 
         self.checkpoint = QLineEdit(self.settings.value("play/checkpoint", "", str))
         self.checkpoint.setPlaceholderText("a checkpoint file (.pt) or a run folder")
@@ -66,9 +84,23 @@ class PlayTab(TaskTab):
         where = QHBoxLayout()
         where.addWidget(self.checkpoint, 1)
         where.addWidget(browse)
+        self.record_corrections = QCheckBox("Record my corrections")
+        self.record_corrections.setChecked(self.settings.value("play/record_corrections", False, bool))
+        self.record_corrections.setToolTip(f"Every stretch you drive while the pilot plays is recorded under "
+                                           f"{CORRECTIONS}/, to learn from afterwards")  # fmt: skip
+        self.learn_button = QPushButton("Learn from my corrections")
+        self.learn_button.setToolTip("Retrain the pilot on the corrections recorded since it was chosen (and on the "
+                                     "demonstrations it was cloned from), then put the new pilot here")  # fmt: skip
+        self.learn_button.clicked.connect(self.learn)
+        self.checkpoint.textEdited.connect(self._pilot_changed)
+        corrections = QHBoxLayout()
+        corrections.addWidget(self.record_corrections)
+        corrections.addWidget(self.learn_button)
+        corrections.addStretch(1)
         form = QFormLayout()
         form.addRow("Checkpoint:", where)
         form.addRow("Take over after:", self.quiet_seconds)
+        form.addRow("Corrections:", corrections)
 
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("Start or stop the pilot (Ctrl+G)")
@@ -112,6 +144,12 @@ class PlayTab(TaskTab):
         path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", self.checkpoint.text(), "Checkpoints (*.pt)")
         if path:
             self.checkpoint.setText(path)
+            self._pilot_changed()
+
+    def _pilot_changed(self) -> None:
+        """Corrections belong to the pilot they corrected."""
+        self.corrections = []
+        self._show_state(self._state)
 
     def _target_changed(self) -> None:
         profile = self.game.target_profile()
@@ -125,7 +163,7 @@ class PlayTab(TaskTab):
 
     @property
     def drives_keys(self) -> bool:
-        return self.running
+        return self.running and not self._learning
 
     def start(self) -> None:
         profile = self._target()
@@ -140,13 +178,16 @@ class PlayTab(TaskTab):
         control = PlayControl()
         quiet_seconds = self.quiet_seconds.value()
         self.probs.set_names(profile.actions.names)
+        record = self.record_corrections.isChecked()
+        out = CORRECTIONS / f"{Path(checkpoint).stem}__{datetime.now():%Y%m%d-%H%M%S}" if record else None
 
         def run(t: Task) -> PlayResult:
             return play(profile, Path(checkpoint).expanduser(), quiet_seconds=quiet_seconds, status=t.status.emit,
-                        stop=t.stop_event, control=control)  # fmt: skip
+                        stop=t.stop_event, control=control, record_overrides=out)  # fmt: skip
 
         self.settings.setValue("play/checkpoint", checkpoint)
-        self.control, self.result = control, None
+        self.settings.setValue("play/record_corrections", record)
+        self.control, self.result, self._recording, self._learning = control, None, out, False
         self._begin(Task(self.NAME, run, self), 100)
         self.log.setText(f"{Path(checkpoint).name} drives {profile.window!r}")
 
@@ -161,12 +202,42 @@ class PlayTab(TaskTab):
             self.control.kill()
             self._set_state("stopping")
 
-    def _succeeded(self, result: PlayResult) -> None:
+    def learn(self) -> None:
+        """Retrain the pilot on the corrections recorded for it, on a task thread; the new pilot replaces it."""
+        checkpoint = self.checkpoint.text().strip()
+        if self._task is not None or not self.corrections or not checkpoint:
+            return
+        corrections = list(self.corrections)
+
+        def run(t: Task) -> PretrainResult:
+            return learn_from_corrections(Path(checkpoint).expanduser(), corrections, status=t.status.emit,
+                                          stop=t.stop_event)  # fmt: skip
+
+        self.control, self.result, self._learning = None, None, True
+        self._begin(Task("learn", run, self), 500)
+        self._set_state("learning")
+
+    def _succeeded(self, result: Any) -> None:
         self.result = result
+        if isinstance(result, PretrainResult):
+            self.checkpoint.setText(str(result.checkpoint))
+            self.corrections = []
+            warnings = "".join(f"; warning: {w}" for w in result.warnings)
+            self.log.setText(f"learned from the corrections (validation accuracy {result.val_accuracy:.0%}); the "
+                             f"new pilot is {result.checkpoint}, press Play to drive with it{warnings}")  # fmt: skip
+            return
         ended = f" ({result.stopped})" if result.stopped else ""
+        recorded = ""
+        if result.overrides_recorded and self._recording is not None:
+            self.corrections.append(self._recording)
+            recorded = f"; {result.overrides_recorded} steps of your driving recorded in {self._recording}"
         self.log.setText(f"{result.steps} steps at {result.fps:.1f} fps: pilot {result.pilot_steps}, human "
                          f"{result.human_steps}, paused {result.paused_steps}; {len(result.episodes)} episode(s) "
-                         f"finished{ended}")  # fmt: skip
+                         f"finished{ended}{recorded}")  # fmt: skip
+
+    def _finished(self) -> None:
+        self._learning = False
+        super()._finished()
 
     def _show_progress(self) -> None:
         self._show_autopilot()
@@ -202,9 +273,13 @@ class PlayTab(TaskTab):
     def _show_state(self, state: str) -> None:
         self.values["driver"].setText(state)
         self.play_button.setText("■ Stop" if self._task is not None else "▶ Play")
-        self.play_button.setEnabled(state != "stopping")
-        live = self._task is not None and state != "stopping"
+        self.play_button.setEnabled(state != "stopping" and not self._learning)
+        live = self._task is not None and state != "stopping" and not self._learning
         self.autopilot_button.setEnabled(live)
         self.kill_button.setEnabled(live)
         self.checkpoint.setEnabled(self._task is None)
+        self.record_corrections.setEnabled(self._task is None)
+        self.learn_button.setEnabled(self._task is None and bool(self.corrections))
+        self.learn_button.setText(f"Learn from my corrections ({len(self.corrections)})" if self.corrections
+                                  else "Learn from my corrections")  # fmt: skip
         self._show_autopilot()

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 from PyQt5 import sip
@@ -20,7 +21,9 @@ from PyQt5.QtWidgets import QApplication
 from agent.a3c.args import Args
 from agent.a3c.presets import starting_args
 from agent.demos.dataset import load_demos
+from agent.demos.pretrain import PretrainResult
 from agent.drive.lap_demo import SHIPPED_PILOT
+from agent.drive.play import PlayResult
 from agent.envs.launcher import free_port
 from agent.policy.checkpoint import load_checkpoint
 from control.actions import ACTION_NAMES
@@ -251,6 +254,44 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
     assert panel.errors == [] and panel.pool.running() == []
     assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
+    assert processes_with(title) == [] and pressed(MANAGED) == set()
+
+
+def test_learns_from_my_corrections_and_loads_the_new_pilot(panel, qtbot, tmp_path, monkeypatch):
+    """The person takes over while the pilot plays (X key events, as a person's), the stretch is recorded, and
+    "Learn from my corrections" retrains the pilot on it and puts the new pilot in the checkpoint field."""
+    monkeypatch.chdir(tmp_path)  # runs/corrections and the new run go here
+    checkpoint = always_up_checkpoint(tmp_path)
+    title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
+    launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=5), title)
+    play = panel.play
+    play.checkpoint.setText(str(checkpoint))
+    play.record_corrections.setChecked(True)
+    play.quiet_seconds.setValue(0.5)
+    assert not play.learn_button.isEnabled()  # nothing to learn from yet
+    play.start()
+    qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot", timeout=60_000)
+    person = Person(start_after=0.0, script=(("left", 4.0),))
+    person.start()
+    qtbot.waitUntil(person.done.is_set, timeout=20_000)
+    qtbot.waitUntil(lambda: play.values["driver"].text() == "pilot", timeout=10_000)  # it took over again
+    play.stop()
+    qtbot.waitUntil(lambda: not play.running, timeout=30_000)
+    assert isinstance(play.result, PlayResult) and play.result.overrides_recorded >= 30, play.result
+    recorded = load_demos(play.corrections[0])
+    assert (np.asarray(ACTION_NAMES)[recorded.actions] == "left").mean() > 0.9
+    assert play.learn_button.isEnabled() and play.learn_button.text() == "Learn from my corrections (1)"
+
+    qtbot.mouseClick(play.learn_button, Qt.MouseButton.LeftButton)
+    assert play.running and not play.drives_keys and not play.play_button.isEnabled()
+    qtbot.waitUntil(lambda: not play.running, timeout=300_000)
+    assert panel.errors == [] and isinstance(play.result, PretrainResult)
+    new = Path(play.checkpoint.text())
+    assert new == play.result.checkpoint and new.is_file() and load_checkpoint(new).is_clone
+    assert play.corrections == [] and not play.learn_button.isEnabled() and play.play_button.isEnabled()
+    assert load_checkpoint(new).spec == load_checkpoint(checkpoint).spec  # the pilot's own network, retrained
+    panel.close()
+    qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
     assert processes_with(title) == [] and pressed(MANAGED) == set()
 
 

@@ -1,5 +1,5 @@
-"""``pixelpilot record``, ``pixelpilot demos info|view|reprocess|export`` and ``pixelpilot pretrain``:
-demonstrations in, a cloned pilot out."""
+"""``pixelpilot record``, ``pixelpilot demos info|view|reprocess|export``, ``pixelpilot pretrain`` and
+``pixelpilot dagger``: demonstrations in, a cloned pilot out."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 from agent import config
 from agent.cli import argtypes
+from agent.demos.dagger_args import DaggerArgs
 from agent.demos.pretrain_args import PretrainArgs
 
 
@@ -95,13 +96,34 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from agent.demos.pretrain import pretrain
 
-    result = pretrain(config.from_arguments(PretrainArgs, args))
+    result = pretrain(config.from_arguments(PretrainArgs, args), status=say)
     print(f"best epoch {result.best_epoch} of {result.epochs}: validation loss {result.val_loss:.3f}, accuracy "
           f"{result.val_accuracy:.1%} ({result.train_windows} training / {result.val_windows} validation windows, "
           f"{result.seconds:.0f} s)\nwrote {result.checkpoint}")  # fmt: skip
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def cmd_dagger(args: argparse.Namespace) -> int:
+    from agent.demos.dagger import dagger
+
+    result = dagger(config.from_arguments(DaggerArgs, args), status=say)
+    print(f"wrote {result.checkpoint} (rounds in {result.run_dir / 'progress.csv'})")
+    return 0
+
+
+def cmd_corrections(args: argparse.Namespace) -> int:
+    from agent.demos.corrections import learn_from_corrections
+
+    result = learn_from_corrections(args.pilot, args.datasets, args.runs_dir, args.run_name, args.epochs, status=say)
+    print(f"validation accuracy {result.val_accuracy:.1%} (best epoch {result.best_epoch} of {result.epochs})\n"
+          f"wrote {result.checkpoint}: play it with --checkpoint {result.checkpoint}")  # fmt: skip
+    return 0
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -145,3 +167,17 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p = subparsers.add_parser("pretrain", help="behaviour cloning of a dataset into a checkpoint A3C can fine-tune")
     config.add_arguments(p, PretrainArgs)
     p.set_defaults(func=cmd_pretrain)
+
+    p = subparsers.add_parser("dagger", help="DAgger on the bundled game: the clone drives, the scripted expert "
+                              "labels what it saw, the clone is retrained, round after round")  # fmt: skip
+    config.add_arguments(p, DaggerArgs)
+    p.set_defaults(func=cmd_dagger)
+
+    p = subparsers.add_parser("corrections", help="retrain a pilot on the stretches a person drove while it played "
+                              "(play --record-overrides), with the demonstrations it was cloned from")  # fmt: skip
+    p.add_argument("datasets", nargs="+", help="datasets written by play --record-overrides")
+    p.add_argument("--pilot", required=True, help="the pilot that was corrected (a checkpoint file or run folder)")
+    p.add_argument("--epochs", type=argtypes.positive(int), default=10, help="passes over the data at most (10)")
+    p.add_argument("--runs-dir", default="runs", help="where the new run folder goes (default runs)")
+    p.add_argument("--run-name", help="its name (default: pretrain__DATASET__DATE-TIME)")
+    p.set_defaults(func=cmd_corrections)

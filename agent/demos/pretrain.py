@@ -16,7 +16,9 @@ from __future__ import annotations
 import copy
 import csv
 import dataclasses
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from torch.distributions import Categorical
 from agent.config import ConfigError, to_toml
 from agent.demos.dataset import Demos, join_demos, load_demos
 from agent.demos.pretrain_args import PretrainArgs
-from agent.policy.checkpoint import BEHAVIOUR_CLONING, Checkpoint, save_checkpoint
+from agent.policy.checkpoint import BEHAVIOUR_CLONING, Checkpoint, load_checkpoint, save_checkpoint
 from agent.runs import new_run_dir, timestamp
 from capture.preprocess import OBS_SHAPE, uint8_to_obs
 from models.actor_critic import ActorCritic
@@ -83,10 +85,24 @@ def split(starts: np.ndarray, block: int, fraction: float, rng: np.random.Genera
     return starts[~val], starts[val]
 
 
-def batch(demos: Demos, returns: np.ndarray, ends: np.ndarray, starts: np.ndarray, seq_len: int) -> tuple:
-    """Time-major tensors (T, B, ...) for the windows at ``starts``."""
+def stretch_starts(ends: np.ndarray) -> np.ndarray:
+    """Per step, the first step of its stretch (the step after the last end before it)."""
+    first = np.zeros(len(ends), np.int64)
+    first[1:] = np.where(ends[:-1], np.arange(1, len(ends)), 0)
+    return np.maximum.accumulate(first)
+
+
+def stacked(frames: np.ndarray, index: np.ndarray, first: np.ndarray, k: int) -> np.ndarray:
+    """Observations of the steps at ``index`` with the ``k`` latest frames as channels, oldest first; frames
+    before a stretch's start repeat its first frame (:class:`agent.envs.wrappers.FrameStack` does the same)."""
+    return np.concatenate([uint8_to_obs(frames[np.maximum(index - back, first[index])])
+                           for back in range(k - 1, -1, -1)], axis=-1)  # fmt: skip
+
+
+def batch(demos: Demos, returns: np.ndarray, ends: np.ndarray, starts: np.ndarray, seq_len: int, stack: int) -> tuple:
+    """Time-major tensors (T, B, ...) for the windows at ``starts``, ``stack`` frames per observation."""
     index = starts[None, :] + np.arange(seq_len)[:, None]
-    obs = torch.from_numpy(uint8_to_obs(demos.frames[index]))
+    obs = torch.from_numpy(stacked(demos.frames, index, stretch_starts(ends), stack))
     actions = torch.from_numpy(demos.actions[index])
     mask = torch.from_numpy(~demos.idle[index])
     targets = torch.from_numpy(returns[index])
@@ -115,7 +131,11 @@ def losses(
     return policy, value, (chosen == taken).sum().item(), int(counted.sum()), counts
 
 
-def pretrain(args: PretrainArgs) -> PretrainResult:
+def pretrain(
+    args: PretrainArgs, status: Callable[[str], None] = print, stop: threading.Event | None = None
+) -> PretrainResult:
+    """Clone ``args.data`` into a checkpoint; ``status`` receives a line per epoch; ``stop`` set ends the
+    training after the epoch under way (the best weights so far are kept)."""
     torch.set_num_threads(args.torch_threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -141,14 +161,28 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
         weights = torch.tensor(np.clip(weights_np, 0.0, 10.0), dtype=torch.float32)
 
     # -- the model and its files ------------------------------------------------------------------------------
-    obs_space = spaces.Box(0.0, 1.0, OBS_SHAPE, np.float32)
-    model = build_for(obs_space, spaces.Discrete(demos.n_actions), args.model, args.hidden)
-    # The critic starts at the mean return: from 0, the first value gradients (the mean is several standard
-    # deviations away) reshape the shared trunk towards a constant and the policy stays at the action prior.
-    with torch.no_grad():
-        model.value_head.bias.fill_(float(np.mean(returns[scored])))
+    if args.init_from:
+        # Another round of cloning, or a pilot to correct: its own network, whatever the options say.
+        start = load_checkpoint(args.init_from)
+        if start.spec.n_actions != demos.n_actions or tuple(start.spec.observation_shape[:2]) != OBS_SHAPE[:2]:
+            raise ConfigError(f"{start.where}: built for {start.spec.n_actions} actions on "
+                              f"{start.spec.observation_shape} frames; the demonstrations have {demos.n_actions} "
+                              f"actions on {OBS_SHAPE} frames")  # fmt: skip
+        model = start.model()
+    else:
+        height, width, channels = OBS_SHAPE
+        obs_space = spaces.Box(0.0, 1.0, (height, width, channels * args.frame_stack), np.float32)
+        model = build_for(obs_space, spaces.Discrete(demos.n_actions), args.model, args.hidden, args.frame_stack,
+                          args.pool)  # fmt: skip
+        # The critic starts at the mean return: from 0, the first value gradients (the mean is several standard
+        # deviations away) reshape the shared trunk towards a constant and the policy stays at the action prior.
+        with torch.no_grad():
+            model.value_head.bias.fill_(float(np.mean(returns[scored])))
+    stack = model.spec.frame_stack
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    env_kwargs = {"profile": demos.meta["profile"]} if args.env_id == "pixelpilot/Screen-v0" else {}
+    env_kwargs = dict(args.env_kwargs)
+    if args.env_id == "pixelpilot/Screen-v0":
+        env_kwargs.setdefault("profile", demos.meta["profile"])
     run_dir = new_run_dir(args.runs_dir, args.run_name, f"pretrain__{Path(args.data[0]).name}__{timestamp()}")
     (run_dir / "config.toml").write_text(
         f"# pixelpilot pretrain --config {run_dir / 'config.toml'} reproduces this run\n"
@@ -169,7 +203,7 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
             order = rng.permutation(train_starts)
             sums = np.zeros(2)
             for i in range(0, len(order), args.batch_windows):
-                data = batch(demos, returns, ends, order[i : i + args.batch_windows], args.seq_len)
+                data = batch(demos, returns, ends, order[i : i + args.batch_windows], args.seq_len, stack)
                 policy, value, _, _, _ = losses(model, args, data, weights, value_scale)
                 optimizer.zero_grad()
                 (policy + args.value_coef * value).backward()
@@ -184,7 +218,7 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
             with torch.no_grad():
                 for i in range(0, len(val_starts), args.batch_windows):
                     chunk = val_starts[i : i + args.batch_windows]
-                    data = batch(demos, returns, ends, chunk, args.seq_len)
+                    data = batch(demos, returns, ends, chunk, args.seq_len, stack)
                     policy, value, c, k, counts = losses(model, args, data, None, value_scale)
                     choices += counts
                     val_policy += policy.item() * k
@@ -196,12 +230,15 @@ def pretrain(args: PretrainArgs) -> PretrainResult:
             rows.writerow([epoch, f"{time.monotonic() - started:.1f}", f"{train_loss[0]:.4f}", f"{train_loss[1]:.4f}",
                            f"{val_policy:.4f}", f"{val_value:.4f}", f"{accuracy:.4f}"])  # fmt: skip
             file.flush()
-            print(f"epoch {epoch}: train loss {train_loss[0]:.3f}, validation loss {val_policy:.3f}, "
-                  f"accuracy {accuracy:.1%}", flush=True)  # fmt: skip
+            status(f"epoch {epoch}: train loss {train_loss[0]:.3f}, validation loss {val_policy:.3f}, "
+                   f"accuracy {accuracy:.1%}")  # fmt: skip
             if val_policy < best[0]:
                 best = (val_policy, epoch, accuracy)
                 best_weights, best_choices = copy.deepcopy(model.state_dict()), choices
             elif epoch - best[1] >= args.patience:
+                break
+            if stop is not None and stop.is_set():
+                status(f"stopped after epoch {epoch}")
                 break
 
     counters = {"steps": 0, "updates": 0, "episodes": 0, "pretrain_epochs": best[1], "demo_steps": len(demos.actions)}

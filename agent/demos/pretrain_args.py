@@ -4,6 +4,7 @@ torch, so the command's parser is built without it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.config import ConfigError, check_fields
 
@@ -14,10 +15,20 @@ class PretrainArgs:
     """the demonstrations: datasets written by ``pixelpilot record`` (one or more sessions)"""
     env_id: str = "pixelpilot/Screen-v0"
     """the environment the checkpoint is for (its config); Screen-v0 gets the dataset's profile"""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """the environment's keyword arguments stored in the checkpoint (evaluate and train --init-from use them)"""
     model: str = "cnn-lstm"
-    """network: cnn-lstm (what A3C trains on images by default) or cnn-mlp"""
+    """network: cnn-lstm (a recurrent core) or cnn-mlp (feed-forward; what A3C's pixel recipe trains)"""
     hidden: int | None = None
     """units of the core (default 256, as in A3C)"""
+    frame_stack: int = 1
+    """the model sees this many consecutive frames stacked as channels (a stretch's first frame fills the stack,
+    as in training and play)"""
+    pool: int = 1
+    """average-pool each frame by this factor before the convolutions"""
+    init_from: str | None = None
+    """a checkpoint to start from (another round of cloning, a pilot to correct): its network, weights included,
+    replaces model, hidden, frame_stack and pool"""
     epochs: int = 30
     """passes over the training windows at most"""
     patience: int = 4
@@ -68,6 +79,8 @@ class PretrainArgs:
             "val_fraction": 0 < self.val_fraction < 1,
             "val_block_seconds": self.val_block_seconds > 0,
             "torch_threads": self.torch_threads >= 1,
+            "frame_stack": self.frame_stack >= 1,
+            "pool": self.pool >= 1,
         }
         check_fields(self, checks)
         if self.model not in ("cnn-lstm", "cnn-mlp"):

@@ -20,7 +20,7 @@ from typing import Any
 from agent.demos.dataset import DemoWriter
 from agent.envs.profile import GameProfile, load_profile
 from agent.envs.screen import ScreenEnv
-from control.actions import LOGICAL_KEYS
+from control.actions import LOGICAL_KEYS, key_bits
 from control.human import action_from_keys
 from control.xkeys import KeyState
 
@@ -86,10 +86,6 @@ def human_action(session: Session, logical: frozenset[str]) -> tuple[int | None,
     """The action index that held driving keys make (None: no action of the table) and their bit mask, as a
     dataset stores them."""
     return action_from_keys(logical, session.profile.actions), key_bits(logical)
-
-
-def key_bits(logical: frozenset[str]) -> int:
-    return sum(1 << i for i, key in enumerate(LOGICAL_KEYS) if key in logical)
 
 
 def dataset_meta(profile: GameProfile, segment_seconds: float) -> dict[str, Any]:
