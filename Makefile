@@ -52,6 +52,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/neonrace_learning.py --sb3 --continue-to 2000000  # hours: resumable, a finished run is read back from runs/bench
 	$(PY) benchmarks/cloning.py  # about an hour: 30 min of recorded driving, clones, A3C from clone vs scratch
 	$(PY) benchmarks/cloning.py --dagger  # about 40 min: DAgger with the scripted expert, 5 rounds
+	$(PY) benchmarks/cloning_variants.py  # about 40 min: cloning options on 10 minutes of the expert's driving
 	$(PY) benchmarks/neonrace_screen.py  # about 20 min: A3C through the screen from the clone, 2 virtual desktops
 	$(PY) benchmarks/neonrace_screen_recipe.py  # about an hour: the recipe through the screen, from scratch and the pilot
 	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C (pixelpilot bench gym)

@@ -97,6 +97,8 @@ def test_discard_reaches_into_written_segments(tmp_path):
     demos = load_demos(tmp_path / "d")
     assert len(demos.actions) == 13 + 3 and demos.discarded == 7
     assert demos.actions.tolist() == actions[:13] + actions[25:28]
+    # The histogram the recorder prints is counted as it writes, discards included, without reading frames back.
+    assert writer.action_counts().tolist() == np.bincount(demos.actions, minlength=7).tolist()
 
 
 CRASH_WRITER = """

@@ -293,8 +293,9 @@ def test_digits_profile_keys(tmp_path):
     profile = load_profile(path)
     assert profile.reward.region == Crop(1, 2, 30, 80)
     assert profile.reward.glyphs == tmp_path / "font.npz" and profile.reward.settle_seconds == 2
-    with pytest.raises(DigitsError, match=f"{tmp_path / 'font.npz'}: no such glyph file"):
-        make_reward_source(profile)  # the glyph file is only needed once the game is played
+    with pytest.raises(DigitsError, match=f"{tmp_path / 'font.npz'}: no such glyph file yet; make it with: "
+                       f"pixelpilot digits learn --profile {path} --labels"):  # fmt: skip
+        make_reward_source(profile)  # the profile loads: the glyph file is only needed once the game is played
 
 
 @pytest.mark.parametrize(

@@ -128,6 +128,9 @@ class DemoWriter:
         self._segment_of_episode = 0
         self._current: _Segment | None = None
         self._written: list[tuple[int, int]] = []  # (segment id, steps) of the current game episode
+        self.n_actions = n_actions
+        self._segment_actions: dict[int, np.ndarray] = {}  # per written segment: each step's action, -1 idle
+        self._segment_kept: dict[int, int] = {}
 
     def _backup(self) -> None:
         source = _data_dir(self.path) / "metadata.json"
@@ -216,7 +219,17 @@ class DemoWriter:
                 self._written[-1] = (segment_id, kept - n)
         return steps - left
 
+    def action_counts(self) -> np.ndarray:
+        """Kept steps of the written segments per action (idle ones left out): the recording's histogram
+        without reading its frames back."""
+        counts = np.zeros(self.n_actions, np.int64)
+        for segment_id, actions in self._segment_actions.items():
+            kept = actions[: self._segment_kept[segment_id]]
+            counts += np.bincount(kept[kept >= 0], minlength=self.n_actions)
+        return counts
+
     def _mark_kept(self, segment_id: int, kept: int) -> None:
+        self._segment_kept[segment_id] = kept
         path = _data_dir(self.path) / str(segment_id) / "metadata.json"
         metadata = json.loads(path.read_text())
         metadata["kept_steps"] = kept
@@ -265,6 +278,8 @@ class DemoWriter:
         )
         self._backup()
         self._written.append((segment_id, n))
+        self._segment_actions[segment_id] = np.where(np.asarray(seg.idle, bool), -1, np.asarray(seg.actions))
+        self._segment_kept[segment_id] = n
         self._segment_of_episode += 1
         self.segments += 1
         self.steps_written += n

@@ -243,15 +243,13 @@ def record(
     result.segments = writer.segments
     result.seconds = result.steps / fps
     if result.segments:
-        _histogram(result, table)
+        _histogram(result, table, writer.action_counts())
     return result
 
 
-def _histogram(result: RecordResult, table: ActionTable) -> None:
+def _histogram(result: RecordResult, table: ActionTable, counts: np.ndarray) -> None:
     """The kept actions of the dataset just written, and the driving keys none of them holds."""
-    from agent.demos.dataset import load_demos
-
-    result.actions = load_demos(result.path, table.n).summary()["actions"]
+    result.actions = {name: int(count) for name, count in zip(table.names, counts, strict=True)}
     held = {key for action, name in enumerate(table.names) if result.actions.get(name) for key in table.keys(action)}
     result.missing_keys = [k for k in LOGICAL_KEYS if table.keymap.physical(k) not in held]
 

@@ -69,10 +69,14 @@ def make_reward_source(profile: GameProfile, any_port: bool = False) -> RewardSo
         assert reward.port is not None
         return TelemetryReward(0 if any_port else reward.port, reward.scale, dict(reward.penalties))
     if profile.reward.source == "digits":
-        from capture.digits import DigitReader, DigitsReward
+        from capture.digits import DigitReader, DigitsError, DigitsReward
 
         digits = profile.reward
         assert digits.region is not None and digits.glyphs is not None
+        if not digits.glyphs.exists():  # a new profile: the font is learned after the profile is written
+            raise DigitsError(f"{digits.glyphs}: no such glyph file yet; make it with: pixelpilot digits learn "
+                              f"--profile {profile.path} --labels LABELS.csv (window frames from pixelpilot capture, "
+                              "one IMAGE,NUMBER line each, the number as drawn)")  # fmt: skip
         return DigitsReward(DigitReader.load(digits.glyphs), digits.region, digits.scale, digits.settle_seconds)
     return NoReward()
 
