@@ -135,13 +135,13 @@ def collect(
     try:
         obs = np.stack([env.reset(seed=first_seed + i)[0] for i, env in enumerate(envs)])
         buffers: list[tuple[list[np.ndarray], list[int], list[float]]] = [([frame(o)], [], []) for o in obs]
-        race_of, following = list(range(len(envs))), len(envs)
+        following = len(envs)
         active = np.ones(len(envs), bool)
         state = model.initial_state(len(envs)) if model is not None else None
         steps = finished = agreed = decided = 0
         with torch.no_grad():
             while active.any():
-                labels = [expert_action(game_of(env), style) for env in envs]
+                labels = [expert_action(game_of(env), style) if on else 0 for env, on in zip(envs, active, strict=True)]
                 chosen = labels
                 if model is not None:
                     decision = model.act(torch.as_tensor(obs), state, greedy=True)
@@ -163,7 +163,7 @@ def collect(
                         keep[i] = 0.0
                         if following < episodes:
                             o, _ = envs[i].reset(seed=first_seed + following)
-                            race_of[i], following = following, following + 1
+                            following += 1
                             buffers[i] = ([frame(o)], [], [])
                         else:
                             active[i] = False
