@@ -99,10 +99,13 @@ def stacked(frames: np.ndarray, index: np.ndarray, first: np.ndarray, k: int) ->
                            for back in range(k - 1, -1, -1)], axis=-1)  # fmt: skip
 
 
-def batch(demos: Demos, returns: np.ndarray, ends: np.ndarray, starts: np.ndarray, seq_len: int, stack: int) -> tuple:
-    """Time-major tensors (T, B, ...) for the windows at ``starts``, ``stack`` frames per observation."""
+def batch(
+    demos: Demos, returns: np.ndarray, ends: np.ndarray, first: np.ndarray, starts: np.ndarray, seq_len: int, stack: int
+) -> tuple:
+    """Time-major tensors (T, B, ...) for the windows at ``starts``, ``stack`` frames per observation (``first``:
+    :func:`stretch_starts` of ``ends``)."""
     index = starts[None, :] + np.arange(seq_len)[:, None]
-    obs = torch.from_numpy(stacked(demos.frames, index, stretch_starts(ends), stack))
+    obs = torch.from_numpy(stacked(demos.frames, index, first, stack))
     actions = torch.from_numpy(demos.actions[index])
     mask = torch.from_numpy(~demos.idle[index])
     targets = torch.from_numpy(returns[index])
@@ -179,6 +182,7 @@ def pretrain(
         with torch.no_grad():
             model.value_head.bias.fill_(float(np.mean(returns[scored])))
     stack = model.spec.frame_stack
+    first = stretch_starts(ends)  # once: each window's frame stacks stop at its stretch's start
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     env_kwargs = dict(args.env_kwargs)
     if args.env_id == "pixelpilot/Screen-v0":
@@ -203,7 +207,7 @@ def pretrain(
             order = rng.permutation(train_starts)
             sums = np.zeros(2)
             for i in range(0, len(order), args.batch_windows):
-                data = batch(demos, returns, ends, order[i : i + args.batch_windows], args.seq_len, stack)
+                data = batch(demos, returns, ends, first, order[i : i + args.batch_windows], args.seq_len, stack)
                 policy, value, _, _, _ = losses(model, args, data, weights, value_scale)
                 optimizer.zero_grad()
                 (policy + args.value_coef * value).backward()
@@ -218,7 +222,7 @@ def pretrain(
             with torch.no_grad():
                 for i in range(0, len(val_starts), args.batch_windows):
                     chunk = val_starts[i : i + args.batch_windows]
-                    data = batch(demos, returns, ends, chunk, args.seq_len, stack)
+                    data = batch(demos, returns, ends, first, chunk, args.seq_len, stack)
                     policy, value, c, k, counts = losses(model, args, data, None, value_scale)
                     choices += counts
                     val_policy += policy.item() * k
