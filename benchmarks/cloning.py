@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from agent.envs.launcher import free_port  # noqa: E402
 from benchmarks.neonrace_pilot import cells, read_run, scripted  # noqa: E402
 from benchmarks.neonrace_references import HELD_OUT_SEED, TEST_KWARGS  # noqa: E402
+from benchmarks.recorder import recorder  # noqa: E402
 from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
 
 START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
@@ -80,45 +81,31 @@ def record_session(out: Path, seconds: float, seed: int, work: Path) -> dict[str
     game = GameProcess([sys.executable, "-m", "agent.cli", "game", "--laps", "1", "--seed", str(seed),
                         "--track-per-race", "--telemetry-port", str(expert_port),
                         "--telemetry-port", str(recorder_port)])  # fmt: skip
-    recorder: subprocess.Popen | None = None
     env = None
     races, lap_times = 0, []
+    log = work / f"record-{seed}.log"
     try:
         wait_for_window("NeonRace", 30, game)
-        log = work / f"record-{seed}.log"
-        with log.open("w") as output:  # the recorder keeps its own copy of the file
-            recorder = subprocess.Popen(
-                [sys.executable, "-m", "agent.cli", "record", "--profile", str(recorder_profile), "--out", str(out),
-                 "--max-seconds", str(seconds)],
-                stdout=output, stderr=subprocess.STDOUT, cwd=ROOT,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not (out / "data" / "metadata.json").exists():  # the recorder has its dataset open: drive
-            if recorder.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the recorder did not start: see {log}")
-            time.sleep(0.2)
-        time.sleep(1.0)
-        env = ScreenEnv(expert_profile, launch=False, kill_switch=False)
-        expert = MirroredExpert()
-        _, info = env.reset()
-        expert.feed(info)
-        while recorder.poll() is None:
-            _, _, terminated, truncated, info = env.step(expert.act())
+        with log.open("w") as output, recorder(recorder_profile, out, seconds, output) as recording:
+            time.sleep(1.0)
+            env = ScreenEnv(expert_profile, launch=False, kill_switch=False)
+            expert = MirroredExpert()
+            _, info = env.reset()
             expert.feed(info)
-            if terminated or truncated:
-                races += 1
-                if info["telemetry"].get("last_lap_time") is not None:
-                    lap_times.append(float(info["telemetry"]["last_lap_time"]))
-                _, info = env.reset()
+            while recording.poll() is None:
+                _, _, terminated, truncated, info = env.step(expert.act())
                 expert.feed(info)
-        if recorder.wait() != 0:
-            raise RuntimeError(f"the recorder failed: see {log}")
+                if terminated or truncated:
+                    races += 1
+                    if info["telemetry"].get("last_lap_time") is not None:
+                        lap_times.append(float(info["telemetry"]["last_lap_time"]))
+                    _, info = env.reset()
+                    expert.feed(info)
+            if recording.wait() != 0:
+                raise RuntimeError(f"the recorder failed: see {log}")
     finally:
         if env is not None:
             env.close()
-        if recorder is not None and recorder.poll() is None:
-            recorder.terminate()
-            recorder.wait(30)
         game.stop()
     return {"races": races, "expert_lap_s": float(np.mean(lap_times)) if lap_times else None}
 

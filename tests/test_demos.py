@@ -331,3 +331,22 @@ def test_a_clone_that_answers_the_prior_or_one_action_is_called_blind():
                             "action (up, 70.0%)")  # fmt: skip
     prior, one = blindness(0.70, taken, np.array([0, 5, 95]), names)
     assert one == "the clone chose up on 95% of the validation frames: it looks blind to the picture"
+
+
+def test_augmentation_moves_each_window_as_a_whole_and_keeps_values_in_range():
+    from agent.demos.augment import augment
+
+    obs = torch.zeros(3, 2, 10, 12, 1)
+    obs[:, :, 5, 6] = 1.0  # a dot at the same place in every frame
+    obs[1, :, 5, 7] = 0.5  # and one that appears in the second frame only: the motion between frames
+    moved = augment(obs, shift=2, brightness=0.0, rng=np.random.default_rng(0))
+    for b in range(2):
+        dots = [tuple(np.argwhere(moved[t, b, :, :, 0].numpy() == 1.0)[0]) for t in range(3)]
+        assert len(set(dots)) == 1 and max(abs(dots[0][0] - 5), abs(dots[0][1] - 6)) <= 2  # one shift per window
+        y, x = dots[0]
+        assert moved[1, b, y, x + 1, 0] == 0.5  # the second frame's dot kept its place beside the first
+    assert torch.equal(augment(obs, 0, 0.0, np.random.default_rng(0)), obs)
+    bright = augment(torch.rand(2, 4, 8, 8, 2), shift=0, brightness=0.5, rng=np.random.default_rng(1))
+    assert bright.min() >= 0 and bright.max() <= 1
+    with pytest.raises(ValueError, match="brightness in \\[0, 1\\), got 2 and 1.5"):
+        augment(obs, 2, 1.5, np.random.default_rng(0))

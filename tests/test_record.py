@@ -138,3 +138,34 @@ def test_a_window_that_is_not_there_leaves_no_dataset(desktop, tmp_path):
     with pytest.raises(WindowNotFoundError):
         record(profile, tmp_path / "demos", max_seconds=1.0)
     assert not (tmp_path / "demos").exists()
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)
+
+
+def test_a_reset_tap_shorter_than_a_step_starts_a_new_episode(game_window, tmp_path):
+    """Without telemetry a new race is the person's reset key; a tap of a few milliseconds falls between two
+    looks at the key state, and missing it cost a whole race of recording."""
+    from agent.drive.record import RecordControl
+
+    window = game_window(listen=False)
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'name = "t"\nwindow = "{window.title}"\nfps = 15\n[keys]\nreset = ["enter"]\n'
+                       '[reward]\nsource = "none"\n[done]\nmax_episode_seconds = 60\n')  # fmt: skip
+    control, stop, results = RecordControl(), threading.Event(), []
+    thread = threading.Thread(target=lambda: results.append(record(profile, tmp_path / "demo", launch=False,
+                                                                   stop=stop, control=control)))  # fmt: skip
+    thread.start()
+    try:
+        wait_until(lambda: control.progress.state == "recording" and control.progress.steps >= 5)
+        for taps in (1, 2):
+            subprocess.run(["xdotool", "keydown", "Return", "keyup", "Return"], check=True)  # no time held at all
+            wait_until(lambda taps=taps: control.progress.episodes == 1 + taps)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert results[0].episodes == 3

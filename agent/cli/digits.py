@@ -29,13 +29,37 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser = subparsers.add_parser("digits", help="learn a game's score digits, or read them live")
     sub = parser.add_subparsers(dest="digits_command", required=True, metavar="ACTION")
 
-    p = sub.add_parser("learn", help="learn the glyphs of a game's score from labelled window frames")
+    p = sub.add_parser(
+        "learn",
+        help="learn the glyphs of a game's score from window frames labelled by hand or by the game's telemetry",
+    )
     p.add_argument("--profile", required=True, help="game profile with reward.source = 'digits' (name or path)")
-    p.add_argument(
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--labels",
-        required=True,
         help="text file with one 'IMAGE,NUMBER' line per window frame: IMAGE relative to this file, NUMBER "
         "as drawn (e.g. 0042 or -007); blank lines and lines starting with # are skipped",
+    )
+    source.add_argument(
+        "--telemetry-port",
+        type=int,
+        help="no labels to type: while the game is played, grab its window and label each frame with the score "
+        "the game sends to this localhost UDP port (JSON datagrams, see capture/telemetry.py)",
+    )
+    p.add_argument("--key", default="score", help="--telemetry-port: the field that holds the number (default score)")
+    p.add_argument(
+        "--samples", type=argtypes.positive(int), default=200, help="--telemetry-port: frames to label (default 200)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=argtypes.positive(float),
+        default=300.0,
+        help="--telemetry-port: stop after this many seconds with what was labelled (default 300)",
+    )
+    p.add_argument("--window", help="--telemetry-port: window title or a unique part of it (default: the profile's)")
+    p.add_argument(
+        "--keep",
+        help="--telemetry-port: also write the labelled frames and their labels.csv here (usable with --labels)",
     )
     p.add_argument("--out", help="glyph file to write (default: the profile's reward.glyphs)")
     p.set_defaults(func=cmd_learn)
@@ -96,13 +120,47 @@ def load_samples(labels: Path, profile: GameProfile) -> list[tuple[np.ndarray, s
     return samples
 
 
+def telemetry_samples(args: argparse.Namespace, profile: GameProfile) -> list[tuple[np.ndarray, str]]:
+    """(region image, number) pairs grabbed from the live window and labelled by the game's telemetry."""
+    import cv2
+
+    from capture.digit_labels import label_from_telemetry
+    from capture.windows import find_window
+
+    region = profile.reward.region
+    assert region is not None
+    window = find_window(args.window or profile.window)
+    print(f"labelling {window.title!r} from telemetry {args.key!r} on port {args.telemetry_port}: play the game "
+          f"so the number changes (up to {args.samples} frames or {args.timeout:g} s)", flush=True)  # fmt: skip
+    labelled = label_from_telemetry(window.handle, args.telemetry_port, args.samples, args.timeout, args.key)
+    print(f"{len(labelled.frames)} frames labelled from {labelled.grabs} grabs "
+          f"({labelled.changing} dropped: the number changed while grabbed)")  # fmt: skip
+    if not labelled.frames:
+        raise PixelpilotError("no frame could be labelled: the number never held still across a grab")
+    if args.keep:
+        keep = Path(args.keep)
+        keep.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for i, (frame, number) in enumerate(zip(labelled.frames, labelled.numbers, strict=True)):
+            name = f"frame_{i:05d}.png"
+            if not cv2.imwrite(str(keep / name), frame):
+                raise PixelpilotError(f"{keep / name}: cannot write the frame")
+            lines.append(f"{name},{number}")
+        (keep / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"kept the frames and {keep / 'labels.csv'}")
+    bottom, right = region.top + region.height, region.left + region.width
+    return [(f[region.top : bottom, region.left : right], str(n)) for f, n in zip(labelled.frames, labelled.numbers,
+                                                                                   strict=True)]  # fmt: skip
+
+
 def cmd_learn(args: argparse.Namespace) -> int:
     from capture.digits import DigitReader
 
     profile = _digits_profile(args.profile)
     out = Path(args.out) if args.out else profile.reward.glyphs
     assert out is not None
-    reader, report = DigitReader.fit(load_samples(Path(args.labels), profile))
+    samples = load_samples(Path(args.labels), profile) if args.labels else telemetry_samples(args, profile)
+    reader, report = DigitReader.fit(samples)
     reader.save(out)
     skipped = report.samples - report.used
     print(

@@ -29,6 +29,7 @@ from gymnasium import spaces
 from torch.distributions import Categorical
 
 from agent.config import ConfigError, to_toml
+from agent.demos.augment import augment
 from agent.demos.dataset import Demos, join_demos, load_demos
 from agent.demos.pretrain_args import PretrainArgs
 from agent.policy.checkpoint import BEHAVIOUR_CLONING, Checkpoint, load_checkpoint, save_checkpoint
@@ -208,6 +209,8 @@ def pretrain(
             sums = np.zeros(2)
             for i in range(0, len(order), args.batch_windows):
                 data = batch(demos, returns, ends, first, order[i : i + args.batch_windows], args.seq_len, stack)
+                if args.augment_shift or args.augment_brightness:
+                    data = (augment(data[0], args.augment_shift, args.augment_brightness, rng), *data[1:])
                 policy, value, _, _, _ = losses(model, args, data, weights, value_scale)
                 optimizer.zero_grad()
                 (policy + args.value_coef * value).backward()

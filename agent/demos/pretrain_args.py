@@ -42,6 +42,11 @@ class PretrainArgs:
     """windows per gradient step"""
     lr: float = 3e-4
     """Adam learning rate"""
+    augment_shift: int = 0
+    """move each training window's frames by up to this many pixels (the same shift for all of its frames);
+    0: off"""
+    augment_brightness: float = 0.0
+    """change each training window's contrast by up to this share and its brightness by up to half of it; 0: off"""
     balance_classes: bool = True
     """weight each action by the inverse of its frequency in the training windows (capped at 10x)"""
     value_coef: float = 0.5
@@ -81,6 +86,8 @@ class PretrainArgs:
             "torch_threads": self.torch_threads >= 1,
             "frame_stack": self.frame_stack >= 1,
             "pool": self.pool >= 1,
+            "augment_shift": self.augment_shift >= 0,
+            "augment_brightness": 0 <= self.augment_brightness < 1,
         }
         check_fields(self, checks)
         if self.model not in ("cnn-lstm", "cnn-mlp"):

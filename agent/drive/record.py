@@ -153,11 +153,15 @@ def record(
     writer = recording(session.profile, out, segment_seconds, raw_frames)
     result = RecordResult(Path(out))
     discards = []  # appended by the listener thread, consumed by the loop
-    discard_listener = KeyCallbacks({discard_key: lambda: discards.append(round(discard_seconds * fps))})
-    reset_physical = frozenset(session.profile.reset_keys)
+    # A reset key is heard as a press event, not looked for in the key state once a step: a late step would miss
+    # a tap shorter than the step (a person's quick Enter, a driver's one-step press) and the whole race with it.
+    resets: list[float] = []
+    callbacks = {key: lambda: resets.append(time.monotonic()) for key in session.profile.reset_keys}
+    callbacks[discard_key] = lambda: discards.append(round(discard_seconds * fps))
+    listener = KeyCallbacks(callbacks)
     try:
         session.start()
-        discard_listener.start()
+        listener.start()
         t0 = env.last_frame.time if env.last_frame is not None else time.perf_counter()
 
         def frame_now() -> np.ndarray:
@@ -171,15 +175,14 @@ def record(
         writer.begin(frame_now(), raw=raw_now())
         result.episodes = 1
         state = "recording"  # or "paused", "waiting" (for the next episode)
-        pressed_before = session.pressed()
-        held = session.logical(pressed_before)
+        held = session.logical(session.pressed())
         episode_id = None
         steps = 0
         while session.running():
             _, reward, terminated, truncated, info = env.step_keys(frozenset())
             pressed = session.pressed()
-            reset_now = bool((pressed - pressed_before) & reset_physical)
-            pressed_before = pressed
+            reset_now = bool(resets)
+            del resets[: len(resets)]  # the listener appends on its own thread; taken here, never lost
             telemetry_episode = info["telemetry"].get("episode")
             if telemetry_episode is None:
                 new_episode = reset_now
@@ -237,7 +240,7 @@ def record(
             writer.close()
             writer.remove_if_empty()
         finally:
-            discard_listener.stop()
+            listener.stop()
             session.close()
     result.steps = writer.kept_steps
     result.segments = writer.segments

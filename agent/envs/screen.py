@@ -76,7 +76,8 @@ def make_reward_source(profile: GameProfile, any_port: bool = False) -> RewardSo
         if not digits.glyphs.exists():  # a new profile: the font is learned after the profile is written
             raise DigitsError(f"{digits.glyphs}: no such glyph file yet; make it with: pixelpilot digits learn "
                               f"--profile {profile.path} --labels LABELS.csv (window frames from pixelpilot capture, "
-                              "one IMAGE,NUMBER line each, the number as drawn)")  # fmt: skip
+                              "one IMAGE,NUMBER line each, the number as drawn), or --telemetry-port PORT instead of "
+                              "--labels while the game runs and sends its score there")  # fmt: skip
         return DigitsReward(DigitReader.load(digits.glyphs), digits.region, digits.scale, digits.settle_seconds)
     return NoReward()
 
