@@ -53,7 +53,8 @@ bench: sysdeps venv
 	$(PY) benchmarks/cloning.py  # about an hour: 30 min of recorded driving, clones, A3C from clone vs scratch
 	$(PY) benchmarks/cloning.py --dagger  # about 40 min: DAgger with the scripted expert, 5 rounds
 	$(PY) benchmarks/cloning_variants.py  # about 40 min: cloning options on 10 minutes of the expert's driving
-	$(PY) benchmarks/toplap_clone.py  # about 45 min: TopLap, a game nothing was tuned to, cloned from 10 minutes of its window
+	$(PY) benchmarks/toplap_clone.py  # about 80 min: TopLap (north and chase views), cloned from 10 minutes of its window each
+	$(PY) benchmarks/carracing_clone.py  # about an hour: gymnasium's CarRacing, cloned from 10 minutes of its window
 	$(PY) benchmarks/neonrace_screen.py  # about 20 min: A3C through the screen from the clone, 2 virtual desktops
 	$(PY) benchmarks/neonrace_screen_recipe.py  # about an hour: the recipe through the screen, from scratch and the pilot
 	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C (pixelpilot bench gym)

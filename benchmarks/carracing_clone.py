@@ -509,10 +509,11 @@ def report(options: argparse.Namespace, record: dict[str, Any], rows: list[Measu
                f"{options.episodes} --models {options.models} --epochs {options.epochs}")  # fmt: skip
     recorded = ", ".join(f"{name} {n / max(record['steps'] - record['idle_steps'], 1):.0%}"
                          for name, n in record["actions"].items() if n)  # fmt: skip
-    # The recorder sees a new episode when it finds Enter held at one of its steps; Screen-v0's reset holds it for
-    # one step, so a late step can miss it, and the recorder then waits for the next one (a whole episode).
+    # This recording was made when the recorder looked for Enter in the key state once a step: a late step missed
+    # Screen-v0's one-step press and the recorder waited out that episode. It now hears the press itself.
     lost = (
-        " (the recorder missed an Enter press, which Screen-v0 holds for one step, and waited out that episode)"
+        " (the recorder of that day missed an Enter press, which Screen-v0 holds for one step, and waited out that "
+        "episode; it now hears key presses as they happen)"
         if record["duration_s"] < 0.95 * options.minutes * 60
         else ""
     )

@@ -348,5 +348,5 @@ def test_augmentation_moves_each_window_as_a_whole_and_keeps_values_in_range():
     assert torch.equal(augment(obs, 0, 0.0, np.random.default_rng(0)), obs)
     bright = augment(torch.rand(2, 4, 8, 8, 2), shift=0, brightness=0.5, rng=np.random.default_rng(1))
     assert bright.min() >= 0 and bright.max() <= 1
-    with pytest.raises(ValueError, match="brightness in \\[0, 1\\), got 2 and 1.5"):
+    with pytest.raises(ValueError, match=r"brightness in \[0, 1\), got 2 and 1.5"):
         augment(obs, 2, 1.5, np.random.default_rng(0))
