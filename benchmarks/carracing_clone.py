@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.envs.launcher import GameProcess, free_port, wait_for_window  # noqa: E402
 from benchmarks.digits_accuracy import wait_for_first_frame  # noqa: E402
-from benchmarks.recorder import recorder  # noqa: E402
+from benchmarks.recorder import bundled_profile, recorder  # noqa: E402
 from benchmarks.screen_loop import machine, publish  # noqa: E402
 from capture.telemetry import TelemetryReceiver  # noqa: E402
 from control.actions import ACTION_NAMES  # noqa: E402
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
 
 START, END = "<!-- carracing_clone:start -->", "<!-- carracing_clone:end -->"
 OUT = ROOT / "runs" / "bench" / "carracing_clone"
-PROFILE = ROOT / "games" / "profiles" / "carracing.toml"
 WINDOW = "pygame window"
 TARGET = 0.7
 """the clone's mean score as a share of the demonstrator's (the issue's target)"""
@@ -171,15 +170,7 @@ def game_command(port: int, log: Path, seed: int) -> list[str]:
 def session_profile(path: Path) -> Path:
     """The bundled carracing profile without its launch command (the benchmark starts the game itself, wrapped),
     its glyph file named by absolute path (the copy lives elsewhere)."""
-    glyphs = PROFILE.parent / "carracing_digits.npz"
-    lines = []
-    for line in PROFILE.read_text().splitlines():
-        if line.startswith("launch ="):
-            continue
-        if line.startswith("glyphs ="):
-            line = f'glyphs = "{glyphs}"'
-        lines.append(line)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(bundled_profile("carracing"))
     return path
 
 

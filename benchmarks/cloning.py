@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from agent.envs.launcher import free_port  # noqa: E402
 from benchmarks.neonrace_pilot import cells, read_run, scripted  # noqa: E402
 from benchmarks.neonrace_references import HELD_OUT_SEED, TEST_KWARGS  # noqa: E402
-from benchmarks.recorder import recorder  # noqa: E402
+from benchmarks.recorder import bundled_profile, recorder  # noqa: E402
 from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
 
 START, END = "<!-- cloning:start -->", "<!-- cloning:end -->"
@@ -63,9 +63,7 @@ BC_EPOCHS = 8  # at most (patience 3): an epoch of the 30-min set takes about 4 
 
 def session_profile(path: Path, port: int) -> Path:
     """The bundled neonrace profile with a fixed telemetry port and no launch command (the window is up)."""
-    text = (ROOT / "games" / "profiles" / "neonrace.toml").read_text()
-    lines = [line for line in text.splitlines() if not line.startswith("launch =")]
-    path.write_text("\n".join(lines).replace("port = 47800", f"port = {port}") + "\n")
+    path.write_text(bundled_profile("neonrace").replace("port = 47800", f"port = {port}"))
     return path
 
 

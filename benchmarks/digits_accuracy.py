@@ -142,7 +142,7 @@ class Score:
 def _region(frame: np.ndarray, profile: GameProfile) -> np.ndarray:
     r = profile.reward.region
     assert r is not None
-    return frame[r.top : r.top + r.height, r.left : r.left + r.width]
+    return r.cut(frame)
 
 
 def _offscreen_frames(steps: int, seed: int, drive: bool) -> Iterator[tuple[np.ndarray, float]]:

@@ -105,7 +105,7 @@ def measure_window(reader: DigitReader, frames: int, tmp: Path) -> Score:
             truth = {str(shown[t]) for t in range(last - 3, last + 1) if t in shown}
             frame = env.render()[:, :, ::-1]  # the frame this step captured, BGR like the learning samples
             t0 = time.perf_counter()
-            read = reader.read(frame[region.top : region.top + region.height, region.left : region.left + region.width])
+            read = reader.read(region.cut(frame))
             score.add(None if read is None else str(read), truth, (time.perf_counter() - t0) * 1000)
     finally:
         env.close()

@@ -1,9 +1,11 @@
-"""``pixelpilot record`` as the benchmarks run it: a separate process that records a window exactly as it records a
-person, while the benchmark's scripted driver drives."""
+"""What the benchmarks that record a game window share: the bundled profile as they use it, and ``pixelpilot
+record`` as a separate process that records the window exactly as it records a person, while the benchmark's
+scripted driver drives."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 import time
@@ -12,6 +14,21 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundled_profile(name: str, glyphs: Path | None = None) -> str:
+    """games/profiles/NAME.toml without its launch command (the benchmark starts the game itself), its glyph file
+    (``glyphs``, default the bundled one) named by absolute path, since the copy is written elsewhere."""
+    from agent.envs.profile import load_profile
+    from games import PROFILES_DIR
+
+    glyphs = glyphs or load_profile(name).reward.glyphs
+    lines = []
+    for line in (PROFILES_DIR / f"{name}.toml").read_text().splitlines():
+        if line.startswith("launch ="):
+            continue
+        lines.append(f"glyphs = {json.dumps(str(glyphs))}" if line.startswith("glyphs =") else line)
+    return "\n".join(lines) + "\n"
 
 
 @contextlib.contextmanager

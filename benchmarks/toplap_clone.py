@@ -38,13 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.envs.launcher import GameProcess, free_port, wait_for_window  # noqa: E402
-from benchmarks.recorder import recorder  # noqa: E402
+from benchmarks.recorder import bundled_profile, recorder  # noqa: E402
 from benchmarks.screen_loop import machine, publish  # noqa: E402
+from control.actions import ACTION_NAMES  # noqa: E402
+from games.toplap.sim import TICK_HZ  # noqa: E402
 
 START, END = "<!-- toplap_clone:start -->", "<!-- toplap_clone:end -->"
 GLYPH_SEED, RECORD_SEED, EVAL_SEED = 900, 1000, 5000
 TARGET_LAPS, TARGET_SHARE = 0.8, 0.9
-TICK_HZ = 30
 CLONE = {"model": "cnn-mlp", "frame_stack": 2, "pool": 1, "epochs": 12, "patience": 3}
 
 
@@ -86,14 +87,13 @@ class Watch:
 def profile_text(glyphs: Path | None) -> str:
     """The bundled profile without its launch command (the benchmark starts the game), reading its glyphs from
     ``glyphs``; None: no reward source (before the glyphs are learned)."""
-    text = (ROOT / "games" / "profiles" / "toplap.toml").read_text()
-    lines = [line for line in text.splitlines() if not line.startswith("launch =")]
-    if glyphs is None:  # and no rule that needs a score
-        start, end = lines.index("[reward]"), lines.index("[done]")
-        lines[start:end] = ["[reward]", 'source = "none"', ""]
-        lines = [line for line in lines if not line.startswith("no_progress_seconds")]
-    text = "\n".join(lines) + "\n"
-    return text if glyphs is None else text.replace('"toplap_digits.npz"', json.dumps(str(glyphs)))
+    text = bundled_profile("toplap", glyphs)
+    if glyphs is not None:
+        return text
+    lines = text.splitlines()  # no reward source, and no rule that needs a score
+    start, end = lines.index("[reward]"), lines.index("[done]")
+    lines[start:end] = ["[reward]", 'source = "none"', ""]
+    return "\n".join(line for line in lines if not line.startswith("no_progress_seconds")) + "\n"
 
 
 @contextlib.contextmanager
@@ -204,18 +204,49 @@ def drive(out: Path, name: str, profile: Path, races: int, checkpoint: Path | No
     with game(EVAL_SEED, [port], view), Watch(port) as watch:
         if checkpoint is None:
             actions = drive_scripted(profile, watch, races, None)
-            counts = [actions[a] for a in range(7)]
+            counts = [actions[a] for a in range(len(ACTION_NAMES))]
             returns: list[float] = []
         else:
             from agent.policy.evaluation import evaluate
 
             evaluation = evaluate(checkpoint, races, profile=str(profile), display=os.environ["DISPLAY"])
-            counts = [int(sum(e.actions[a] for e in evaluation.episodes if e.actions is not None)) for a in range(7)]
+            counts = [int(sum(e.actions[a] for e in evaluation.episodes if e.actions is not None))
+                      for a in range(len(ACTION_NAMES))]  # fmt: skip
             returns = [float(r) for r in evaluation.returns]
         result = {"laps": watch.laps, "game_minutes": watch.ticks / TICK_HZ / 60, "actions": counts,
                   "lap_ticks": watch.lap_ticks, "returns": returns, "wall_s": time.monotonic() - t0}  # fmt: skip
     saved.write_text(json.dumps(result))
     return result
+
+
+class OffScreen:
+    """TopLap's window pictures drawn off-screen with the window's own calls, as the grabber gives them (BGR)."""
+
+    def __init__(self, view: str) -> None:
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        import pygame
+
+        from games.toplap.render import VIEW_H, VIEW_W
+
+        self.view = view
+        self.screen = pygame.Surface((VIEW_W, VIEW_H))
+        self.world: Any = None
+
+    def new_track(self, race: Any) -> None:
+        from games.toplap.render import draw_track
+
+        self.world = draw_track(race.track)
+
+    def frame(self, race: Any) -> Any:
+        import numpy as np
+        import pygame
+
+        from games.toplap.render import draw_frame
+
+        draw_frame(self.screen, self.world, race.state, race.laps, race.finished, self.view)
+        rgb = pygame.surfarray.array3d(self.screen).transpose(1, 0, 2)
+        return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def offline_drive(checkpoint: Path, races: int, profile_path: Path | None = None, ticks_per_step: int = 2,
@@ -229,32 +260,28 @@ def offline_drive(checkpoint: Path, races: int, profile_path: Path | None = None
     import gymnasium as gym
     import numpy as np
 
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    import pygame
-
     from agent.envs.profile import load_profile
     from agent.policy.pilot import Pilot
     from capture.preprocess import OBS_SHAPE, preprocess
     from control.actions import ACTIONS
-    from games.toplap.render import VIEW_H, VIEW_W, draw_frame, draw_track
     from games.toplap.sim import Race
     from games.toplap.track import generate
 
     profile = load_profile(profile_path or "toplap")
+    done = profile.done  # the profile's rules end a race here as in the window
+    assert done.no_progress_seconds is not None and done.max_episode_seconds is not None
     spaces = SimpleNamespace(observation_space=gym.spaces.Box(0, 1, OBS_SHAPE, np.float32),
                              action_space=gym.spaces.Discrete(len(ACTIONS)))  # fmt: skip
     pilot = Pilot(checkpoint, spaces)  # type: ignore[arg-type]
-    screen = pygame.Surface((VIEW_W, VIEW_H))
+    picture = OffScreen(view)
     counts, laps, ticks = np.zeros(len(ACTIONS), int), 0, 0
     for race_seed in range(EVAL_SEED + 1, EVAL_SEED + 1 + races):
         race, stuck = Race(generate(race_seed), laps=3), 0
-        world = draw_track(race.track)
+        picture.new_track(race)
         pilot.reset()
-        while not race.finished and stuck < 6 * TICK_HZ and race.state.ticks < 150 * TICK_HZ:
-            draw_frame(screen, world, race.state, race.laps, race.finished, view)
-            rgb = pygame.surfarray.array3d(screen).transpose(1, 0, 2)
-            action = pilot.act(preprocess(np.ascontiguousarray(rgb[:, :, ::-1]), profile.crop, profile.grey))
+        while (not race.finished and stuck < done.no_progress_seconds * TICK_HZ
+               and race.state.ticks < done.max_episode_seconds * TICK_HZ):  # fmt: skip
+            action = pilot.act(preprocess(picture.frame(race), profile.crop, profile.grey))
             counts[action] += 1
             score = race.state.score
             for _ in range(ticks_per_step):
@@ -272,35 +299,28 @@ def offline_demos(out: Path, profile_path: Path, minutes: float, wobble: float =
     ``wobble``: the chance per step that the driver swerves for 2-5 steps (as a person does, and then corrects)."""
     import numpy as np
 
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    import pygame
-
     from agent.drive.session import recording
     from agent.envs.profile import load_profile
     from capture.preprocess import to_uint8
     from control.actions import ACTIONS, key_bits
     from games.toplap.driver import LEFT_UP, RIGHT_UP, action
-    from games.toplap.render import VIEW_H, VIEW_W, draw_frame, draw_track
     from games.toplap.sim import Race
     from games.toplap.track import generate
 
     profile = load_profile(profile_path)
     rng = np.random.default_rng(seed)
-    screen = pygame.Surface((VIEW_W, VIEW_H))
+    offscreen = OffScreen(view)
     writer = recording(profile, out, 5.0)
     steps, clock, race_seed = 0, 0.0, RECORD_SEED
 
     def picture(race: Race) -> np.ndarray:
-        draw_frame(screen, world, race.state, race.laps, race.finished, view)
-        rgb = pygame.surfarray.array3d(screen).transpose(1, 0, 2)
-        return to_uint8(np.ascontiguousarray(rgb[:, :, ::-1]), profile.crop, profile.grey)
+        return to_uint8(offscreen.frame(race), profile.crop, profile.grey)
 
     try:
         while steps < minutes * 60 * profile.fps:
             race_seed += 1
             race, swerve, swerving = Race(generate(race_seed), laps=3), 0, 0
-            world = draw_track(race.track)
+            offscreen.new_track(race)
             writer.begin(picture(race))
             while not race.finished and steps < minutes * 60 * profile.fps:
                 if swerving == 0 and rng.random() < wobble:
@@ -369,7 +389,6 @@ def main() -> None:
         return
 
     from capture.display import VirtualDesktop
-    from control.actions import ACTION_NAMES
 
     desktop = VirtualDesktop().start()
     os.environ["DISPLAY"] = desktop.display or ""

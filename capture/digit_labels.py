@@ -19,7 +19,7 @@ import numpy as np
 
 from capture.digits import DigitsError
 from capture.grabber import WindowGrabber
-from capture.telemetry import TelemetryReceiver
+from capture.telemetry import TelemetryReceiver, is_number
 from capture.timing import Ticker
 
 PER_NUMBER = 4  # frames kept per distinct number
@@ -38,10 +38,9 @@ class LabelledFrames:
 
 
 def _number(message: dict[str, Any], key: str) -> int | None:
+    """The whole number in ``message[key]``, or None (missing, not a number, not whole)."""
     value = message.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        return None
-    return int(value)
+    return int(value) if is_number(value) and value == int(value) else None
 
 
 def label_from_telemetry(

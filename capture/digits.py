@@ -332,7 +332,7 @@ class DigitsReward:
                 f"digits region (top={r.top}, left={r.left}, height={r.height}, width={r.width}) reaches "
                 f"outside the {frame.shape[1] if frame.ndim > 1 else 0}x{frame.shape[0]} window"
             )
-        value = self.reader.read(frame[r.top : r.top + r.height, r.left : r.left + r.width])
+        value = self.reader.read(r.cut(frame))
         self.reads += 1
         reward = 0.0
         if value is None:

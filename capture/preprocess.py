@@ -45,6 +45,10 @@ class Crop:
         if self.height <= 0 or self.width <= 0:
             raise ValueError(f"crop height/width must be > 0, got height={self.height}, width={self.width}")
 
+    def cut(self, frame: np.ndarray) -> np.ndarray:
+        """The part of ``frame`` (rows, columns, ...) this crop covers: a view, no copy."""
+        return frame[self.top : self.top + self.height, self.left : self.left + self.width]
+
     def check_fits(self, height: int, width: int) -> None:
         """Raise if this crop reaches outside a ``height`` x ``width`` frame."""
         if self.top + self.height > height or self.left + self.width > width:
@@ -94,7 +98,7 @@ def _cropped(frame: np.ndarray, crop: Crop | None) -> np.ndarray:
         raise ValueError(f"expected a uint8 HxWx3 or HxWx4 frame, got {frame.dtype} {frame.shape}")
     if crop is not None:
         crop.check_fits(frame.shape[0], frame.shape[1])
-        frame = frame[crop.top : crop.top + crop.height, crop.left : crop.left + crop.width]
+        frame = crop.cut(frame)
     return frame
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeGuard
+from typing import Any, Protocol
 
 import numpy as np
 
-from capture.telemetry import TelemetryReceiver
+from capture.telemetry import TelemetryReceiver, is_number
 
 
 @dataclass
@@ -115,12 +115,12 @@ class TelemetryReward:
                 self._score = 0.0
                 self._counters = dict.fromkeys(self.penalties, 0.0)
             score = msg.get("score")
-            if _number(score):
+            if is_number(score):
                 reward += score - self._score
                 self._score = float(score)
             for name, penalty in self.penalties.items():
                 count = msg.get(name)
-                if _number(count):
+                if is_number(count):
                     reward -= penalty * max(0.0, count - self._counters[name])
                     self._counters[name] = float(count)
             self._latest = msg
@@ -128,8 +128,3 @@ class TelemetryReward:
 
     def close(self) -> None:
         self.receiver.close()
-
-
-def _number(value: Any) -> TypeGuard[int | float]:
-    """Whether a telemetry field holds a usable number (JSON booleans are not numbers here)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import socket
-from typing import Any
+from typing import Any, TypeGuard
 
 from capture.errors import PixelpilotError
 
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 MAX_DATAGRAM = 65507
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """Whether a telemetry field holds a usable number (JSON booleans are not numbers here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class TelemetrySender:

@@ -18,7 +18,7 @@ def test_reads_the_hud_score_of_rendered_frames():
     reader = DigitReader.load(profile.reward.glyphs)
     r = profile.reward.region
     frames = list(rendered_frames(120, every=11))
-    assert all(reader.read(f[r.top : r.top + r.height, r.left : r.left + r.width]) == s for f, s in frames)
+    assert all(reader.read(r.cut(f)) == s for f, s in frames)
 
 
 def test_reward_read_from_the_window_adds_up_to_the_games_score(desktop, tmp_path):

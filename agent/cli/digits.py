@@ -114,7 +114,7 @@ def load_samples(labels: Path, profile: GameProfile) -> list[tuple[np.ndarray, s
                 f"{where}: {path} is {image.shape[1]}x{image.shape[0]}, smaller than the profile's "
                 f"reward.region reaches ({right}x{bottom}); give whole window frames"
             )
-        samples.append((image[region.top : bottom, region.left : right], text))
+        samples.append((region.cut(image), text))
     if not samples:
         raise PixelpilotError(f"{labels}: no IMAGE,NUMBER lines")
     return samples
@@ -148,9 +148,7 @@ def telemetry_samples(args: argparse.Namespace, profile: GameProfile) -> list[tu
             lines.append(f"{name},{number}")
         (keep / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"kept the frames and {keep / 'labels.csv'}")
-    bottom, right = region.top + region.height, region.left + region.width
-    return [(f[region.top : bottom, region.left : right], str(n)) for f, n in zip(labelled.frames, labelled.numbers,
-                                                                                   strict=True)]  # fmt: skip
+    return [(region.cut(f), str(n)) for f, n in zip(labelled.frames, labelled.numbers, strict=True)]
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
@@ -196,7 +194,7 @@ def cmd_read(args: argparse.Namespace) -> int:
             reading = source.poll(frame)
             read = reading.info["digits"]
             if read is None:
-                cut = frame[region.top : region.top + region.height, region.left : region.left + region.width]
+                cut = region.cut(frame)
                 glyphs_seen = " ".join(f"{c}:{score:.2f}" for c, score in reader.classify(cut)) or "no glyphs"
                 shown = f"unreadable ({glyphs_seen})"
             else:

@@ -155,8 +155,8 @@ def record(
     discards = []  # appended by the listener thread, consumed by the loop
     # A reset key is heard as a press event, not looked for in the key state once a step: a late step would miss
     # a tap shorter than the step (a person's quick Enter, a driver's one-step press) and the whole race with it.
-    resets: list[float] = []
-    callbacks = {key: lambda: resets.append(time.monotonic()) for key in session.profile.reset_keys}
+    reset_heard = threading.Event()  # set by the listener's thread, taken by the loop
+    callbacks = {key: reset_heard.set for key in session.profile.reset_keys}
     callbacks[discard_key] = lambda: discards.append(round(discard_seconds * fps))
     listener = KeyCallbacks(callbacks)
     try:
@@ -181,8 +181,9 @@ def record(
         while session.running():
             _, reward, terminated, truncated, info = env.step_keys(frozenset())
             pressed = session.pressed()
-            reset_now = bool(resets)
-            del resets[: len(resets)]  # the listener appends on its own thread; taken here, never lost
+            reset_now = reset_heard.is_set()
+            if reset_now:
+                reset_heard.clear()  # a press after is_set() joins this one: one new episode either way
             telemetry_episode = info["telemetry"].get("episode")
             if telemetry_episode is None:
                 new_episode = reset_now

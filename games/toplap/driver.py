@@ -17,7 +17,9 @@ from control.actions import ACTION_NAMES
 from games.toplap.sim import MAX_SPEED, STEER, TURBO_SPEED, CarState
 from games.toplap.track import SPACING, Track, generate
 
-LEFT, RIGHT, UP, LEFT_UP, RIGHT_UP, DOWN, TURBO = (ACTION_NAMES.index(n) for n in ACTION_NAMES)
+LEFT, RIGHT, UP, LEFT_UP, RIGHT_UP, DOWN, TURBO = (
+    ACTION_NAMES.index(n) for n in ("left", "right", "up", "left+up", "right+up", "down", "up+x")
+)
 DEADBAND = 0.06  # radians of heading error left uncorrected
 GRIP = 0.9  # share of the turning radius the speed target leaves for corrections
 
