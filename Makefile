@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_PACKAGES := $(shell grep -v '^\#' apt-packages.txt)
 
-.PHONY: venv sysdeps demo test lint bench clean
+.PHONY: venv sysdeps demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: venv
 
 test: sysdeps venv lint
 	$(PY) -m pytest
+
+# The tests that need no screen, no learning and no long run: a minute's check while working. `make test` runs all.
+test-fast: venv
+	$(PY) -m pytest -m "not screen and not learning and not slow"
 
 bench: sysdeps venv
 	$(PY) benchmarks/screen_loop.py

@@ -61,6 +61,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "recipe, lr 1e-4": {"lr": 1e-4},
     "recipe, 4 frames": {"frame_stack": 4},
     "recipe, no pooling": {"pool": 1},
+    "recipe, input norm": {"input_norm": True},
+    "recipe, frame differences": {"frame_differences": True},
     "recipe, crash penalty 25": {"env_kwargs": {"laps": 3, "max_episode_steps": 1000, "crash_penalty": 25.0}},
     "recipe, crash penalty 25, annealed": {
         "env_kwargs": {"laps": 3, "max_episode_steps": 1000, "crash_penalty": 25.0},

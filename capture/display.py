@@ -20,13 +20,14 @@ APT_HINT = "install it with: sudo apt-get install xvfb openbox x11-xserver-utils
 class VirtualDesktop:
     """Starts ``Xvfb`` on a free display number and a window manager on it; stops both on exit.
 
-    Use as a context manager. ``display`` is the ``:N`` name; ``env()`` gives a child process environment.
+    Use as a context manager. ``display`` is the ``:N`` name; ``env()`` gives a child process environment. The
+    default size is a common desktop's, wide enough for the panel with an 800x600 game beside it.
     """
 
     def __init__(
         self,
-        width: int = 1280,
-        height: int = 1024,
+        width: int = 1920,
+        height: int = 1080,
         window_manager: str | None = "openbox",
         timeout: float = 15.0,
     ) -> None:
@@ -128,6 +129,10 @@ class VirtualDesktop:
                 proc.wait()
         err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
         return err.splitlines()[-1] if err else ""
+
+    def groups(self) -> list[int]:
+        """The process groups of the running desktop (Xvfb and the window manager each lead their own)."""
+        return [p.pid for p in (self._xvfb, self._wm) if p is not None and p.poll() is None]
 
     def stop(self) -> None:
         self._stop_process(self._wm)

@@ -35,3 +35,7 @@ class WindowMinimizedError(WindowError):
 
 class WindowBusyError(WindowError):
     """Another pixelpilot process already drives the window."""
+
+
+class CropError(PixelpilotError, ValueError):
+    """A profile's crop reaches outside the window it is applied to."""

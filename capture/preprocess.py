@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from capture.errors import CropError
+
 OBS_HEIGHT = 128
 OBS_WIDTH = 200
 OBS_SHAPE = (OBS_HEIGHT, OBS_WIDTH, 1)
@@ -50,11 +52,12 @@ class Crop:
         return frame[self.top : self.top + self.height, self.left : self.left + self.width]
 
     def check_fits(self, height: int, width: int) -> None:
-        """Raise if this crop reaches outside a ``height`` x ``width`` frame."""
+        """Raise a :class:`CropError` if this crop reaches outside a ``height`` x ``width`` window picture."""
         if self.top + self.height > height or self.left + self.width > width:
-            raise ValueError(
-                f"crop (top={self.top}, left={self.left}, height={self.height}, width={self.width}) "
-                f"does not fit a {width}x{height} frame"
+            raise CropError(
+                f"crop (top={self.top}, left={self.left}, height={self.height}, width={self.width}) reaches "
+                f"{self.left + self.width} px across and {self.top + self.height} px down: it does not fit the "
+                f"{width}x{height} window; make the profile's crop fit inside it"
             )
 
 

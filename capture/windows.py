@@ -64,6 +64,10 @@ class WindowBackend(Protocol):
         """Raise the window and give it keyboard focus."""
         ...
 
+    def move(self, handle: int, left: int, top: int) -> None:
+        """Put the window's top-left corner at (``left``, ``top``) on the screen."""
+        ...
+
 
 class X11Backend:
     """X11 through pywinctl.
@@ -99,7 +103,14 @@ class X11Backend:
         self._root: Any = ewmhlib.defaultEwmhRoot
         self._xerrors = (Xlib.error.XError, Xlib.error.ConnectionClosedError)
         self._windows: dict[int, Any] = {}
+        self._titles: dict[int, str] = {}
+        """the last title seen of each window: a closed window can no longer be asked for it"""
         self._lock = threading.RLock()
+
+    def _name(self, handle: int) -> str:
+        """How messages name a window: its title as last seen, with the id that tells same-titled ones apart."""
+        title = self._titles.get(handle)
+        return f"window {title!r} (0x{handle:x})" if title is not None else f"window 0x{handle:x}"
 
     def _window(self, handle: int) -> Any:
         win = self._windows.get(handle)
@@ -107,7 +118,7 @@ class X11Backend:
             try:
                 win = self._pywinctl.Window(handle)
             except self._xerrors as exc:
-                raise WindowClosedError(f"window 0x{handle:x} is gone") from exc
+                raise WindowClosedError(f"{self._name(handle)} is gone") from exc
             self._windows[handle] = win
         return win
 
@@ -125,6 +136,7 @@ class X11Backend:
                 continue  # closed between listing and asking: not a visible window any more
             handle = int(win.getHandle())
             self._windows[handle] = win
+            self._titles[handle] = title
             infos.append(WindowInfo(handle, title, Rect(box.left, box.top, box.width, box.height)))
         return infos
 
@@ -140,9 +152,9 @@ class X11Backend:
             box = win.box
         except self._xerrors as exc:
             self._windows.pop(handle, None)
-            raise WindowClosedError(f"window 0x{handle:x} was closed") from exc
+            raise WindowClosedError(f"{self._name(handle)} was closed") from exc
         if box.width <= 0 or box.height <= 0:
-            raise WindowMinimizedError(f"window 0x{handle:x} has no visible area")
+            raise WindowMinimizedError(f"{self._name(handle)} has no visible area")
         return Rect(box.left, box.top, box.width, box.height)
 
     def active_handle(self) -> int | None:
@@ -158,7 +170,14 @@ class X11Backend:
             with self._lock:
                 self._window(handle).activate(wait=True)
         except self._xerrors as exc:
-            raise WindowClosedError(f"window 0x{handle:x} was closed") from exc
+            raise WindowClosedError(f"{self._name(handle)} was closed") from exc
+
+    def move(self, handle: int, left: int, top: int) -> None:
+        try:
+            with self._lock:
+                self._window(handle).moveTo(left, top, wait=True)
+        except self._xerrors as exc:
+            raise WindowClosedError(f"{self._name(handle)} was closed") from exc
 
 
 _backend: WindowBackend | None = None

@@ -41,3 +41,9 @@ class WindowClaim:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the lock
             self._fd = None
+
+    def __enter__(self) -> WindowClaim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -11,7 +11,8 @@ Exit paths and what releases the keys:
 - focus loss: :class:`~control.focus.FocusGuard` makes ``apply`` release everything and hold back presses;
 - kill switch: :meth:`Keyboard.stop` releases at once and makes every later ``apply`` raise AgentStopped.
 
-A process killed with SIGKILL cannot release anything; whoever supervises it must.
+A process killed with SIGKILL cannot release anything: the :mod:`control.guardian` process each sender starts
+does it then.
 """
 
 from __future__ import annotations
@@ -163,6 +164,13 @@ class Keyboard:
                 self._held.add(key)
             self.stats.add("send_ms", (time.perf_counter() - t0) * 1000.0)
             return True
+
+    def release_stale(self, keys: Iterable[str]) -> None:
+        """Release managed ``keys`` that the X server holds down although this keyboard never pressed them: left
+        by a run that was killed (a person still holding one presses it again with the next key repeat)."""
+        with self._lock:
+            for key in sorted(frozenset(keys) & self.managed - self._held):
+                self._sender.release(key)
 
     def release_all(self) -> None:
         """Release every key this keyboard holds (each one is tried even if another fails)."""

@@ -31,7 +31,7 @@ from PyQt5.QtWidgets import (
 from agent.envs.launcher import GameProcess, wait_for_window
 from agent.envs.profile import GameProfile, load_profile
 from capture.errors import PixelpilotError, WindowNotFoundError
-from capture.windows import WindowInfo, find_window
+from capture.windows import WindowInfo, default_backend, find_window
 from games import PROFILES_DIR
 from gui.preview import PREVIEW_BOX, PreviewFrame, run_preview
 from gui.window_list import THUMBNAIL, ListedWindow, match_window, run_window_list
@@ -315,9 +315,33 @@ class GameTab(QWidget):
                 self.pool.start(Task("stop game", lambda t: game.stop(), self))
                 return
             self.game = game
+            self._place_beside_the_panel(window)
         self.pick_window(window)
         if self._listing is not None:
             self._listing.poke()  # show the new window in the list now
+
+    def _place_beside_the_panel(self, window: WindowInfo) -> None:
+        """A game launched over the panel would hide its readouts and probability bars: put it to the right of
+        the panel, or to its left; where neither side has the room, move the panel to the screen's left edge and
+        the game beside it; on a screen too narrow for both, the game goes to the right edge."""
+        top_level, screen_of = self.window(), self.screen()
+        if top_level is None or screen_of is None:
+            return
+        panel, screen = top_level.frameGeometry(), screen_of.availableGeometry()
+        gap, width = 8, window.rect.width
+        if panel.right() + gap + width <= screen.right():
+            left = panel.right() + gap
+        elif panel.left() - gap - width >= screen.left():
+            left = panel.left() - gap - width
+        elif panel.width() + gap + width <= screen.width():
+            top_level.move(screen.left(), panel.top())
+            left = screen.left() + panel.width() + gap
+        else:
+            left = screen.right() + 1 - width
+        top = max(screen.top(), panel.top())
+        task = Task("place game", lambda t: default_backend().move(window.handle, left, top), self)
+        task.failed.connect(self.error)
+        self.pool.start(task)
 
     def _launch_finished(self) -> None:
         self._launching = None

@@ -8,7 +8,8 @@ pilot in the checkpoint field, ready to play.
 The autopilot button and the kill switch go through the same state as the hotkeys (F8 and F12 keep working
 while the panel plays, and the button shows the effective state whichever of them flipped it); the numbers
 and the probability bars are the pilot's own (``PlayControl.progress``, from the forward pass that chose the
-action), read by a timer.
+action), read by a timer, next to the frame that pass saw. With no pilot playing the autopilot button says so
+rather than showing "on".
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt5.QtCore import QSettings
-from PyQt5.QtGui import QFont
+from PyQt5.QtGui import QFont, QPixmap
 from PyQt5.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -27,6 +28,7 @@ from PyQt5.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -35,8 +37,10 @@ from PyQt5.QtWidgets import (
 from agent.demos.corrections import learn_from_corrections
 from agent.demos.pretrain import PretrainResult
 from agent.drive.play import PlayControl, PlayProgress, PlayResult, play
+from capture.preprocess import OBS_HEIGHT, OBS_WIDTH
 from gui.bars import Bars
 from gui.game_tab import GameTab
+from gui.images import gray_image
 from gui.readouts import readout_grid
 from gui.task_tab import TaskTab
 from gui.worker import Task, TaskPool
@@ -44,7 +48,11 @@ from gui.worker import Task, TaskPool
 AUTOPILOT_STYLE = {
     True: "QPushButton { background: #2a8f3c; color: white; padding: 14px; }",
     False: "QPushButton { background: #777; color: white; padding: 14px; }",
+    None: "QPushButton { background: #bbb; color: #555; padding: 14px; }",
 }
+AUTOPILOT_TEXT = {True: "AUTOPILOT ON", False: "AUTOPILOT OFF", None: "AUTOPILOT (no pilot playing)"}
+SEEN_SCALE = 2
+"""the pilot's 200x128 view is shown at twice its size"""
 
 
 def ms(value: float) -> str:
@@ -60,13 +68,13 @@ class PlayTab(TaskTab):
 
     NAME = "play"
     SPEAKER = "pilot"
-    FIELDS = ("driver", "action", "fps", "decide p50", "decide p99", "steps", "episodes", "override")
+    FIELDS = ("driver", "action", "fps", "decide p50", "decide p99", "steps", "episode", "override")
 
     def __init__(self, pool: TaskPool, settings: QSettings, game: GameTab) -> None:
         super().__init__(pool, settings, game)
         self.control: PlayControl | None = None
         self.result: PlayResult | PretrainResult | None = None
-        self._autopilot_shown: bool | None = None
+        self._autopilot_shown: bool | str | None = "not yet"
         self.corrections: list[Path] = []
         """datasets of corrections recorded for the pilot in the checkpoint field, not yet learned from"""
         self._recording: Path | None = None
@@ -127,12 +135,20 @@ class PlayTab(TaskTab):
         self.probs = Bars(full_scale=1.0)
         probs_box = QGroupBox("Policy probabilities (the chosen action highlighted)")
         QVBoxLayout(probs_box).addWidget(self.probs)
+        self.seen = QLabel("not playing")
+        self.seen.setFixedSize(OBS_WIDTH * SEEN_SCALE, OBS_HEIGHT * SEEN_SCALE)
+        self.seen.setToolTip("What the pilot sees: the processed frame it decides on, live")
+        seen_box = QGroupBox("What the pilot sees")
+        QVBoxLayout(seen_box).addWidget(self.seen)
+        watching = QHBoxLayout()
+        watching.addWidget(seen_box)
+        watching.addWidget(probs_box, 1)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addLayout(stats)
-        layout.addWidget(probs_box)
+        layout.addLayout(watching)
         layout.addWidget(self.log)
         layout.addStretch(1)
 
@@ -252,22 +268,25 @@ class PlayTab(TaskTab):
             "decide p50": ms(progress.decide_p50),
             "decide p99": ms(progress.decide_p99),
             "steps": f"{progress.steps} (pilot {progress.pilot_steps}, human {progress.human_steps})",
-            "episodes": str(progress.episodes),
+            "episode": f"{progress.episodes + 1} ({progress.episodes} finished)",
             "override": f"human: {progress.label}" if progress.driver == "human" else "no",
         }
         for name, text in fields.items():
             self.values[name].setText(text)
+        if progress.seen is not None:
+            self.seen.setPixmap(QPixmap.fromImage(gray_image(progress.seen, SEEN_SCALE)))
         if len(progress.probs) == len(self.probs.names):
             self.probs.set_values(progress.probs, progress.action if progress.driver == "pilot" else None)
         self._follow(progress.driver)
 
     def _show_autopilot(self) -> None:
-        on = self.control.autopilot if self.control is not None and self._task is not None else True
-        if on == self._autopilot_shown:
+        playing = self.control is not None and self._task is not None and not self._learning
+        on = self.control.autopilot if playing and self.control is not None else None
+        if on is self._autopilot_shown:
             return  # a style sheet set 10 times a second would re-polish the button 10 times a second
         self._autopilot_shown = on
-        self.autopilot_button.setChecked(on)
-        self.autopilot_button.setText("AUTOPILOT ON" if on else "AUTOPILOT OFF")
+        self.autopilot_button.setChecked(bool(on))
+        self.autopilot_button.setText(AUTOPILOT_TEXT[on])
         self.autopilot_button.setStyleSheet(AUTOPILOT_STYLE[on])
 
     def _show_state(self, state: str) -> None:

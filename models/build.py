@@ -23,6 +23,12 @@ def build_for(
     frame_stack: int = 1,
     pool: int = 1,
     layer_norm: bool = False,
+    input_norm: bool = False,
+    frame_differences: bool = False,
 ) -> ActorCriticModule:
     """The actor-critic for these spaces (see :func:`~models.spec.spec_for`)."""
-    return build(spec_for(observation_space, action_space, kind, hidden, frame_stack, pool, layer_norm))
+    return build(
+        spec_for(
+            observation_space, action_space, kind, hidden, frame_stack, pool, layer_norm, input_norm, frame_differences
+        )
+    )

@@ -4,8 +4,10 @@ Four 3x3 stride-2 convolutions with 32 filters and ELU, flattened (the size is c
 so frame stacks and other resolutions work), an LSTM core of 256 units (or a one-layer MLP core), and linear policy
 and value heads. The policy head starts with small weights (row norm 0.01) so the first policy is close to uniform;
 the value head with row norm 1.0. The spec can average-pool the frame first (``pool``: the convolutions then cost a
-``pool``² part) and layer-normalise the LSTM's gates (``layer_norm``: its cell cannot saturate the way a plain one
-does over 1000-step episodes).
+``pool``² part), layer-normalise the LSTM's gates (``layer_norm``: its cell cannot saturate the way a plain one
+does over 1000-step episodes), show stacked frames as what moved between them (``frame_differences``) and
+standardise each observation before the convolutions (``input_norm``). Both input transforms have no weights and
+run inside the model, so training, evaluation and play see them alike and a checkpoint carries them in its spec.
 """
 
 from __future__ import annotations
@@ -24,6 +26,24 @@ SATURATED = 0.99
 """an LSTM output this close to ±1 no longer follows its input (tanh's slope there is below 0.02)"""
 SATURATED_GATE = 4.6
 """a gate pre-activation beyond ±4.6 holds its sigmoid within 1% of 0 or 1"""
+NORM_FLOOR = 0.01
+"""the smallest spread ``input_norm`` divides by: a flat channel (a frame difference with nothing moving) stays
+near 0 instead of turning sensor noise into full-contrast patterns"""
+
+
+def frame_differences(obs: torch.Tensor, frames: int) -> torch.Tensor:
+    """Stacked frames (B, H, W, frames·C), oldest first, as the newest frame then newest − previous, previous −
+    the one before, ... (same shape): the picture once, and what moved in each step."""
+    stack = obs.unflatten(-1, (frames, -1))
+    moved = stack[..., 1:, :] - stack[..., :-1, :]
+    return torch.cat((stack[..., -1:, :], moved.flip(-2)), dim=-2).flatten(-2)
+
+
+def standardised(obs: torch.Tensor) -> torch.Tensor:
+    """Each observation's channels (B, H, W, C) shifted to mean 0 and scaled to spread 1 over their pixels."""
+    mean = obs.mean(dim=(1, 2), keepdim=True)
+    spread = obs.std(dim=(1, 2), keepdim=True).clamp_min(NORM_FLOOR)
+    return (obs - mean) / spread
 
 
 class LSTMCore(nn.Module):
@@ -98,6 +118,10 @@ class CNNActorCritic(ActorCriticModule):
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         """The convolution features of observations (B, H, W, C) → (B, flat_size)."""
+        if self.spec.frame_differences:
+            obs = frame_differences(obs, self.spec.frame_stack)
+        if self.spec.input_norm:
+            obs = standardised(obs)
         return self.conv(obs.permute(0, 3, 1, 2))
 
     def decide(self, features: torch.Tensor, state: State = None) -> tuple[Distribution, torch.Tensor, State]:

@@ -54,6 +54,11 @@ class ModelSpec:
     """cnn-*: average-pool the frame by this factor before the convolutions (they then cost a pool² part)"""
     layer_norm: bool = False
     """cnn-lstm: layer-normalise the LSTM's gates and cell"""
+    input_norm: bool = False
+    """cnn-*: standardise each observation's channels over its own pixels before the convolutions (a faint picture
+    then reaches them with the contrast of a bright one)"""
+    frame_differences: bool = False
+    """cnn-*: show stacked frames as the newest frame and the differences between consecutive ones (what moved)"""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -69,8 +74,15 @@ class ModelSpec:
             raise SpecError(f"layer_norm: expected true or false, got {self.layer_norm!r}")
         if self.layer_norm and self.kind != "cnn-lstm":
             raise SpecError(f"layer_norm: only the cnn-lstm core has one, not {self.kind}")
+        for name in ("input_norm", "frame_differences"):
+            if not isinstance(getattr(self, name), bool):
+                raise SpecError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         if self.pool > 1 and self.kind == "mlp":
             raise SpecError("pool: only the CNNs pool their frames")
+        if self.kind == "mlp" and (self.input_norm or self.frame_differences):
+            raise SpecError(f"{'input_norm' if self.input_norm else 'frame_differences'}: only the CNNs take frames")
+        if self.frame_differences and self.frame_stack < 2:
+            raise SpecError("frame_differences: needs a frame_stack of 2 or more")
         discrete = self.n_actions is not None
         if discrete == (self.action_low is not None or self.action_high is not None):
             raise SpecError("actions: give n_actions (discrete) or action_low and action_high (continuous)")
@@ -134,7 +146,8 @@ class ModelSpec:
             data["action_low"] = list(self.action_low or ())
             data["action_high"] = list(self.action_high or ())
         data |= {"hidden": self.hidden, "layers": self.layers, "filters": self.filters,
-                 "frame_stack": self.frame_stack, "pool": self.pool, "layer_norm": self.layer_norm}  # fmt: skip
+                 "frame_stack": self.frame_stack, "pool": self.pool, "layer_norm": self.layer_norm,
+                 "input_norm": self.input_norm, "frame_differences": self.frame_differences}  # fmt: skip
         return data
 
     @classmethod
@@ -146,7 +159,8 @@ class ModelSpec:
         if version != SPEC_VERSION:
             raise SpecError(f"version: this pixelpilot reads model specs of version {SPEC_VERSION}, not {version!r}")
         known = {"version", "kind", "observation_shape", "n_actions", "action_low", "action_high", "hidden",
-                 "layers", "filters", "frame_stack", "pool", "layer_norm"}  # fmt: skip
+                 "layers", "filters", "frame_stack", "pool", "layer_norm", "input_norm",
+                 "frame_differences"}  # fmt: skip
         unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise SpecError(f"{unknown[0]}: unknown field")
@@ -162,7 +176,16 @@ class ModelSpec:
         for name in ("action_low", "action_high"):
             if name in data:
                 values[name] = _floats(name, data[name])
-        for name in ("hidden", "layers", "filters", "frame_stack", "pool", "layer_norm"):
+        for name in (
+            "hidden",
+            "layers",
+            "filters",
+            "frame_stack",
+            "pool",
+            "layer_norm",
+            "input_norm",
+            "frame_differences",
+        ):
             if name in data:
                 values[name] = data[name]
         return cls(**values)
@@ -176,10 +199,12 @@ def spec_for(
     frame_stack: int = 1,
     pool: int = 1,
     layer_norm: bool = False,
+    input_norm: bool = False,
+    frame_differences: bool = False,
 ) -> ModelSpec:
     """The spec of the actor-critic for these spaces. ``kind``: auto (mlp for vectors, cnn-lstm for images), mlp,
-    cnn-lstm or cnn-mlp; ``hidden`` defaults to 64 for the MLP and 256 for the CNN core; ``pool`` and
-    ``layer_norm``: see :class:`ModelSpec`."""
+    cnn-lstm or cnn-mlp; ``hidden`` defaults to 64 for the MLP and 256 for the CNN core; ``pool``, ``layer_norm``,
+    ``input_norm`` and ``frame_differences``: see :class:`ModelSpec`."""
     if not isinstance(observation_space, gym.spaces.Box):
         raise UnsupportedSpaceError(f"observations must be a Box (a vector or an image), got {observation_space}")
     shape = tuple(int(d) for d in observation_space.shape)
@@ -202,7 +227,8 @@ def spec_for(
     layers = 2 if kind == "mlp" else 4
     default_hidden = 64 if kind == "mlp" else 256
     return ModelSpec(kind, shape, hidden=hidden or default_hidden, layers=layers, frame_stack=frame_stack,  # type: ignore[arg-type]
-                     pool=pool, layer_norm=layer_norm, **actions)  # fmt: skip
+                     pool=pool, layer_norm=layer_norm, input_norm=input_norm, frame_differences=frame_differences,
+                     **actions)  # fmt: skip
 
 
 def _is_int(value: Any) -> bool:

@@ -25,6 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYWINDOW = ROOT / "tests" / "keywindow.py"
 
 
+SCREEN_FIXTURES = {"desktop", "game_window"}
+"""a test that uses one of these (directly or through another fixture) drives windows on an X display"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test on the session's desktop ``screen`` (the other markers are set where the tests are:
+    ``make test-fast`` runs what has none of them)."""
+    for item in items:
+        if SCREEN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.screen)
+
+
 @pytest.fixture(scope="session")
 def desktop() -> Iterator[str]:
     from capture.display import VirtualDesktop
@@ -109,6 +121,14 @@ def game_window(desktop: str) -> Iterator[Callable[..., GameWindow]]:
     yield start
     for window in started:
         window.stop()
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds (generous: a loaded machine is slow)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)
 
 
 def processes_with(text: str) -> list[psutil.Process]:

@@ -1,12 +1,13 @@
 """Environments for A3C's process tests: one whose first copy crashes mid-run (a crashed worker is restarted), one
 that checks an environment variable (workers see the parent's variables of the moment they start), one that
-allows one copy per process.
+allows one copy per process, one that kills its process with SIGKILL (a dead evaluator is restarted).
 
 Used as ``tests.crash_env:CrashOnce-v0`` / ``tests.crash_env:NeedsVariable-v0``: gymnasium imports this module in
 the worker process.
 """
 
 import os
+import signal
 from pathlib import Path
 from typing import ClassVar
 
@@ -42,7 +43,23 @@ class OnePerProcess(CartPoleEnv):
     metadata: ClassVar[dict] = {**CartPoleEnv.metadata, "instances_per_process": 1}
 
 
+class Killed(CartPoleEnv):
+    """With ``die``, kills its process with SIGKILL at a reset while ``marker`` is missing (``always``: at every
+    reset); it leaves ``marker`` behind first."""
+
+    def __init__(self, marker: str, die: bool = False, always: bool = False) -> None:
+        super().__init__()
+        self.marker, self.die, self.always = Path(marker), die, always
+
+    def reset(self, **kwargs):
+        if self.die and (self.always or not self.marker.exists()):
+            self.marker.write_text("killed")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().reset(**kwargs)
+
+
 if "CrashOnce-v0" not in gym.registry:
     gym.register("CrashOnce-v0", entry_point=CrashOnce, max_episode_steps=500)
     gym.register("NeedsVariable-v0", entry_point=NeedsVariable, max_episode_steps=500)
     gym.register("OnePerProcess-v0", entry_point=OnePerProcess, max_episode_steps=500)
+    gym.register("Killed-v0", entry_point=Killed, max_episode_steps=500)

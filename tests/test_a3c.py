@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -27,6 +28,7 @@ from agent.envs.make import make_envs
 from agent.policy.checkpoint import load_checkpoint
 from agent.policy.evaluation import evaluate
 from agent.policy.rollout import run_episodes
+from capture.errors import PixelpilotError
 from tests.conftest import ROOT
 from tests.test_cli import assert_one_line_error, run
 
@@ -312,6 +314,26 @@ def test_a_crashed_worker_is_restarted_and_the_run_finishes(tmp_path, caplog):
     assert marker.exists() and result.steps >= 2000
     assert "worker 0 crashed: RuntimeError: simulated crash" in caplog.text
     assert "restarting it (1 of 3); the global model is kept" in caplog.text
+
+
+def test_an_evaluator_killed_with_sigkill_is_restarted_and_evaluations_go_on(tmp_path, caplog):
+    marker = str(tmp_path / "killed")
+    args = quick(tmp_path, "evaluator", env_id="tests.crash_env:Killed-v0", env_kwargs={"marker": marker},
+                 eval_env_kwargs={"marker": marker, "die": True}, eval_every=500, eval_episodes=2)  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        result = train(args)
+    assert "the evaluator exited with code -9; restarting it (1 of 3)" in caplog.text
+    assert Path(marker).exists() and len(result.curve) >= 2  # its evaluations, then the final one
+
+
+def test_a_run_whose_evaluator_keeps_dying_says_so_and_ends(tmp_path):
+    marker = str(tmp_path / "killed")
+    args = quick(tmp_path, "no-evaluator", env_id="tests.crash_env:Killed-v0", env_kwargs={"marker": marker},
+                 eval_env_kwargs={"marker": marker, "die": True, "always": True}, eval_every=500, max_restarts=1,
+                 total_steps=10_000_000)  # fmt: skip
+    with pytest.raises(PixelpilotError, match=r"the evaluator died 2 times \(exit code -9\); the run cannot evaluate"):
+        train(args)
+    assert (tmp_path / "no-evaluator" / "checkpoints" / "latest.pt").exists()
 
 
 def test_the_cnn_path_trains_on_neonrace(tmp_path):

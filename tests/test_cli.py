@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import cv2
@@ -13,7 +12,7 @@ import pytest
 
 from agent.envs.launcher import free_port
 from control.xkeys import pressed
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until
 from tests.test_screen import activate
 
 MANAGED = {"left", "right", "up", "down", "x"}
@@ -89,7 +88,7 @@ def test_window_closed_mid_run(game_window, tmp_path):
         text=True,
         cwd=ROOT,
     )
-    time.sleep(1.5)
+    wait_until(lambda: any(tmp_path.glob("obs_*.png")), timeout=60)  # capturing
     window.stop()
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 1 and "Traceback" not in stderr

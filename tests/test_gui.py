@@ -26,6 +26,7 @@ from agent.drive.lap_demo import SHIPPED_PILOT
 from agent.drive.play import PlayResult
 from agent.envs.launcher import free_port
 from agent.policy.checkpoint import load_checkpoint
+from capture.windows import default_backend
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from gui.app import MainWindow, start_demo
@@ -199,6 +200,14 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     checkpoint = always_up_checkpoint(tmp_path)  # its pilot always holds "up"
     title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     launch(qtbot, panel, neonrace_profile(tmp_path / "p.toml", title, port, seed=5), title)
+    assert panel.game.picked is not None
+    game_handle = panel.game.picked.handle
+
+    def beside() -> bool:  # the game's window does not hide the panel's readouts
+        game, frame = default_backend().client_rect(game_handle), panel.frameGeometry()
+        return game.left > frame.right() or game.left + game.width < frame.left()
+
+    qtbot.waitUntil(beside, timeout=10_000)
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow, timeout=5_000)
     qtbot.keyClick(panel, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)  # the Play tab's shortcut
@@ -206,6 +215,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     assert panel.tabs.currentWidget() is play
     play.checkpoint.setText(str(checkpoint))
 
+    assert play.autopilot_button.text() == "AUTOPILOT (no pilot playing)" and not play.autopilot_button.isChecked()
     stalls = StallMeter()
     stalls.start()
     steps_seen: list[int] = []
@@ -222,6 +232,9 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     assert play.values["action"].text() == "up" and play.values["override"].text() == "no"
     assert float(play.values["fps"].text()) > 7 and play.values["decide p99"].text().endswith(" ms")
     assert play.autopilot_button.isChecked() and play.autopilot_button.text() == "AUTOPILOT ON"
+    assert play.values["episode"].text() == "1 (0 finished)"  # the status line's "episode 1" too
+    seen = play.seen.pixmap()  # what the pilot sees, at twice the observation's size
+    assert seen is not None and (seen.width(), seen.height()) == (400, 256)
     assert steps_seen == sorted(steps_seen)  # the numbers grew live
 
     qtbot.mouseClick(play.autopilot_button, Qt.MouseButton.LeftButton)  # off: every key released
@@ -245,6 +258,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     assert play.result is not None and play.result.stopped == "kill switch pressed"
     assert play.result.pilot_steps > 20 and play.result.paused_steps >= 5
     assert play.values["driver"].text() == "idle" and not play.kill_button.isEnabled()
+    assert play.autopilot_button.text() == "AUTOPILOT (no pilot playing)"
     assert panel.settings.value("play/checkpoint") == str(checkpoint)
 
     play.start()  # again, then the panel is closed mid-play
@@ -569,4 +583,4 @@ def test_screenshots_of_every_tab(panel, qtbot, tmp_path):
     panel.play.stop()
     qtbot.waitUntil(lambda: not panel.play.playing, timeout=30_000)
     assert panel.errors == []
-    assert sorted(p.name for p in out.glob("*.png")) >= ["game.png", "play.png", "record.png", "train.png"]
+    assert {"game.png", "play.png", "record.png", "train.png"} <= {p.name for p in out.glob("*.png")}

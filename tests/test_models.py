@@ -7,7 +7,7 @@ import torch
 
 from models.actor_critic import deterministic_action
 from models.build import build, build_for
-from models.cnn import CNNActorCritic
+from models.cnn import CNNActorCritic, frame_differences, standardised
 from models.mlp import MLPActorCritic
 from models.spec import ModelSpec, SpecError, UnsupportedSpaceError, spec_for
 
@@ -119,6 +119,24 @@ def test_a_spec_round_trips_through_plain_data_and_rebuilds_the_same_network(obs
         ({"version": 1, "kind": "mlp", "observation_shape": [4]}, "give n_actions"),
         ({"version": 1, "kind": "mlp", "observation_shape": [4], "n_actions": 2, "hidden": True}, "hidden: expected"),
         ({"version": 1, "kind": "cnn-lstm", "observation_shape": [4], "n_actions": 2}, "(height, width, channels)"),
+        (
+            {
+                "version": 1,
+                "kind": "cnn-mlp",
+                "observation_shape": [8, 8, 1],
+                "n_actions": 2,
+                "frame_differences": True,
+            },
+            "frame_differences: needs a frame_stack of 2",
+        ),
+        (
+            {"version": 1, "kind": "mlp", "observation_shape": [4], "n_actions": 2, "input_norm": True},
+            "input_norm: only the CNNs",
+        ),
+        (
+            {"version": 1, "kind": "cnn-mlp", "observation_shape": [8, 8, 1], "n_actions": 2, "input_norm": "yes"},
+            "input_norm: expected true or false",
+        ),
     ],
 )
 def test_a_bad_spec_names_the_field(data, message):
@@ -162,3 +180,38 @@ def test_health_readings_see_a_blind_network_and_a_saturated_core():
         model.core.weight_hh.mul_(0).add_(100.0)  # every gate driven far past its sigmoid's range
     saturated = model.health(observations, model.initial_state(2), torch.zeros(6, 2))["gate_saturation"]
     assert saturated == pytest.approx(5 / 6)  # every step after the first (h starts at 0)
+
+
+def test_frame_differences_show_the_newest_frame_then_what_moved_newest_first():
+    oldest, middle, newest = (torch.full((1, 2, 3, 1), v) for v in (1.0, 3.0, 7.0))
+    shown = frame_differences(torch.cat((oldest, middle, newest), dim=3), 3)
+    assert shown.shape == (1, 2, 3, 3)
+    assert shown[0, 0, 0].tolist() == [7.0, 4.0, 2.0]  # newest, newest - middle, middle - oldest
+    two_channels = torch.arange(8.0).reshape(1, 1, 1, 8)  # 4 frames of 2 channels: (0, 1), (2, 3), ...
+    assert frame_differences(two_channels, 4)[0, 0, 0].tolist() == [6.0, 7.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+
+
+def test_standardised_frames_have_mean_0_and_spread_1_and_a_flat_one_stays_flat():
+    faint = 0.5 + 0.1 * torch.rand(2, 16, 20, 1)  # a picture of 25 grey levels out of 255
+    shown = standardised(faint)
+    assert torch.allclose(shown.mean(dim=(1, 2)), torch.zeros(2, 1), atol=1e-5)
+    assert torch.allclose(shown.std(dim=(1, 2)), torch.ones(2, 1), atol=1e-4)
+    flat = standardised(torch.full((1, 4, 4, 1), 0.3) + 1e-4 * torch.rand(1, 4, 4, 1))
+    assert flat.abs().max() < 0.02
+
+
+def test_input_transforms_live_in_the_spec_and_a_reloaded_model_decides_alike():
+    space = gym.spaces.Box(0, 1, (32, 40, 2))
+    spec = spec_for(space, gym.spaces.Discrete(7), "cnn-mlp", frame_stack=2, pool=2, input_norm=True,
+                    frame_differences=True)  # fmt: skip
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
+    torch.manual_seed(0)
+    model = build(spec)
+    clone = build(ModelSpec.from_dict(spec.to_dict()))
+    clone.load_state_dict(model.state_dict())
+    obs = torch.rand(3, 32, 40, 2)
+    (d1, v1, _), (d2, v2, _) = model(obs), clone(obs)
+    assert torch.equal(v1, v2) and torch.equal(d1.logits, d2.logits)
+    # the transforms see brightness changes as nothing: the same picture, darker, gives the same decision
+    (d3, v3, _) = model(0.5 * obs)
+    assert torch.allclose(d1.logits, d3.logits, atol=1e-4) and torch.allclose(v1, v3, atol=1e-4)

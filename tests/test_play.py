@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import torch
 
@@ -12,6 +11,7 @@ from agent.a3c.trainer import train
 from agent.drive.play import play
 from control.keyboard import PynputSender
 from control.xkeys import pressed
+from tests.conftest import wait_until
 from tests.test_screen_training import short_neonrace
 
 DRIVING = {"left", "right", "up", "down", "x"}
@@ -32,15 +32,16 @@ def test_the_pilot_drives_and_yields_to_a_human(tmp_path, desktop):
     checkpoint = always_up_checkpoint(tmp_path)
     human = PynputSender()
 
+    lines: list[str] = []
+
     def press_left_for_a_while() -> None:
-        time.sleep(4.0)  # the game is up and the pilot drives by then
+        wait_until(lambda: any(line.startswith("pilot  up ") for line in lines), timeout=60)
         human.press("left")
-        time.sleep(0.6)
+        wait_until(lambda: sum(line.startswith("human  left") for line in lines) >= 2)  # seen on 10 steps
         human.release("left")
 
     thread = threading.Thread(target=press_left_for_a_while)
     thread.start()
-    lines: list[str] = []
     result = play(short_neonrace(tmp_path), checkpoint, max_seconds=8, quiet_seconds=0.5, status=lines.append)
     thread.join()
     human.close()

@@ -23,7 +23,7 @@ from capture.errors import WindowNotFoundError
 from capture.preprocess import Crop
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
-from tests.conftest import processes_with
+from tests.conftest import processes_with, wait_until
 from tests.test_neonrace_window import MANAGED, neonrace_profile
 
 
@@ -138,13 +138,6 @@ def test_a_window_that_is_not_there_leaves_no_dataset(desktop, tmp_path):
     with pytest.raises(WindowNotFoundError):
         record(profile, tmp_path / "demos", max_seconds=1.0)
     assert not (tmp_path / "demos").exists()
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.02)
 
 
 def test_a_reset_tap_shorter_than_a_step_starts_a_new_episode(game_window, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 import uuid
 
 import gymnasium as gym
@@ -18,7 +17,7 @@ from agent.envs.launcher import free_port
 from capture.errors import WindowClosedError
 from control.keyboard import AgentStopped
 from control.xkeys import pressed
-from tests.conftest import KEYWINDOW, write_profile
+from tests.conftest import KEYWINDOW, wait_until, write_profile
 from tests.test_screen import activate
 
 MANAGED = {"left", "right", "up", "down", "x", "enter"}
@@ -114,13 +113,13 @@ def test_launches_the_game_from_the_profile_and_stops_it(tmp_path, desktop):
     assert game.proc.poll() is not None
 
 
-def test_minimised_window_pauses_the_episode_with_keys_released(open_env):
+def test_minimised_window_pauses_the_episode_with_keys_released(open_env, caplog):
     env, window = open_env()
     seen_during_pause = []
 
     def minimise_then_restore():
         subprocess.run(["xdotool", "windowminimize", str(window.handle)], check=True)
-        time.sleep(1.0)
+        wait_until(lambda: "pausing until it is back" in caplog.text)
         seen_during_pause.append(pressed(MANAGED))
         activate(window.handle)
 
@@ -128,12 +127,14 @@ def test_minimised_window_pauses_the_episode_with_keys_released(open_env):
     env.step(4)
     assert pressed(MANAGED) == {"right", "up"}
     thread = threading.Thread(target=minimise_then_restore)
-    thread.start()
-    started = time.monotonic()
-    while thread.is_alive():
-        env.step(4)
-    thread.join()
-    assert time.monotonic() - started >= 1.0
+    with caplog.at_level("WARNING"):
+        thread.start()
+        while thread.is_alive():
+            env.step(4)
+        thread.join()
+        env.step(4)  # the step that waited out the pause
+    assert "is minimised: pausing until it is back" in caplog.text
+    assert "paused_s" in env.unwrapped.timing.counters  # the env waited, and counted the wait
     assert seen_during_pause == [set()]
     obs, *_ = env.step(4)
     assert obs.shape == (128, 200, 1)

@@ -58,6 +58,11 @@ class Args:
     """cnn-*: average-pool each frame by this factor before the convolutions (they then cost a pool² part)"""
     layer_norm: bool = False
     """cnn-lstm: layer-normalise the LSTM's gates and cell (its state cannot saturate over long episodes)"""
+    input_norm: bool = False
+    """cnn-*: standardise each observation over its pixels inside the model (faint pictures reach the
+    convolutions with full contrast)"""
+    frame_differences: bool = False
+    """cnn-*: the model sees the newest frame and what changed between the stacked ones (needs frame-stack ≥ 2)"""
     seed: int = 1
     """seed of the environments and of each worker's sampling"""
     eval_every: int = 20_000

@@ -45,6 +45,8 @@ from models.spec import SpecError, spec_for
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 2.0
+LOG_EVERY_UPDATES = 100
+"""a progress row every LOG_EVERY_S seconds or LOG_EVERY_UPDATES updates, whichever comes first, and one at the end"""
 
 
 @dataclass
@@ -74,7 +76,8 @@ def global_model_for(args: Args) -> ActorCriticModule:
                               f"{args.envs_per_worker}")  # fmt: skip
         try:
             return build(spec_for(probe.observation_space, probe.action_space, args.model, args.hidden,
-                                  args.frame_stack, args.pool, args.layer_norm))  # fmt: skip
+                                  args.frame_stack, args.pool, args.layer_norm, args.input_norm,
+                                  args.frame_differences))  # fmt: skip
         except SpecError as exc:
             raise ConfigError(f"{args.env_id}: {exc}") from None
     finally:
@@ -139,6 +142,7 @@ class Trainer:
         self.solved: EvalPoint | None = None
         self.best_eval = -math.inf
         self.failure: str | None = None
+        self.eval_attempts = 0
         self.next_checkpoint = (self.counters["steps"] // args.checkpoint_every + 1) * args.checkpoint_every
         self.bar: Any = None
 
@@ -152,16 +156,31 @@ class Trainer:
         proc.start()
         return proc
 
+    def start_evaluator(self) -> Any:
+        """The evaluator, from the next evaluation point on."""
+        first_at = (self.counters["steps"] // self.args.eval_every + 1) * self.args.eval_every
+        proc = self.ctx.Process(target=evaluator, args=(self.args, self.shared, first_at, self.started),
+                                name="a3c-evaluator", daemon=True)  # fmt: skip
+        proc.start()
+        return proc
+
     def start(self) -> None:
         self.procs = [self.start_worker(rank) for rank in range(self.args.workers)]
         if self.args.eval_every:
-            first_at = (self.counters["steps"] // self.args.eval_every + 1) * self.args.eval_every
-            self.eval_proc = self.ctx.Process(target=evaluator, args=(self.args, self.shared, first_at, self.started),
-                                              name="a3c-evaluator", daemon=True)  # fmt: skip
-            self.eval_proc.start()
+            self.eval_proc = self.start_evaluator()
 
     def supervise(self) -> None:
-        """Restart a worker that exited, up to ``max_restarts`` times each; past that the run fails."""
+        """Restart a worker or the evaluator that exited, up to ``max_restarts`` times each; past that the run
+        fails (a run without its evaluator would go on with no curve, no best.pt and no --target-return)."""
+        if self.eval_proc is not None and self.eval_proc.exitcode is not None:
+            self.eval_attempts += 1
+            if self.eval_attempts > self.args.max_restarts:
+                self.failure = (f"the evaluator died {self.eval_attempts} times (exit code {self.eval_proc.exitcode}); "
+                                "the run cannot evaluate any more")  # fmt: skip
+                return
+            log.warning("the evaluator exited with code %s; restarting it (%d of %d)",
+                        self.eval_proc.exitcode, self.eval_attempts, self.args.max_restarts)  # fmt: skip
+            self.eval_proc = self.start_evaluator()
         for rank, proc in enumerate(self.procs):
             if proc.exitcode is None:
                 continue
@@ -235,12 +254,9 @@ class Trainer:
             self.control._warned(warning)
 
     def on_crash(self, msg: Crashed) -> None:
-        """A crashing process reports its traceback before it exits; a worker is then restarted by
-        :meth:`supervise`, while a crashed evaluator ends the run."""
+        """A crashing process reports its traceback before it exits; :meth:`supervise` then restarts it."""
         where = "the evaluator" if msg.rank == EVALUATOR else f"worker {msg.rank}"
         log.error("%s crashed: %s", where, msg.last_line)
-        if msg.rank == EVALUATOR:
-            self.failure = f"the evaluator crashed: {msg.last_line}"
 
     # -- logging and checkpoints -----------------------------------------------------------------------------
     def report(self, since: float, since_steps: int) -> None:
@@ -313,7 +329,9 @@ class Trainer:
                     case Evaluated():
                         self.on_evaluation(msg)
                 self.control._counted(counters)
-                if time.monotonic() - last_log >= LOG_EVERY_S and self.losses:
+                if self.losses and (
+                    time.monotonic() - last_log >= LOG_EVERY_S or len(self.losses) >= LOG_EVERY_UPDATES
+                ):
                     self.report(last_log, last_log_steps)
                     last_log, last_log_steps = time.monotonic(), counters["steps"]
         except KeyboardInterrupt:
@@ -326,6 +344,8 @@ class Trainer:
             if in_main_thread:
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
             self.stop_processes()
+            if self.losses:  # the last updates: a run shorter than a log interval still has its row
+                self.report(last_log, last_log_steps)
             self.checkpoint()
             if self.bar is not None:
                 self.bar.close()

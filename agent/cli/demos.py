@@ -52,6 +52,7 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"{meta.get('fps')} fps, crop {meta.get('crop')}, pixelpilot {meta.get('pixelpilot_version')}")  # fmt: skip
     print(f"episodes {s['episodes']}, frames {s['frames']} ({duration}), segments {s['segments']}, "
           f"without an action {s['idle_frames']}, discarded {s['discarded_frames']}, "
+          f"damaged {len(s['damaged_segments'])}, "
           f"on disk {s['disk_bytes'] / 2**20:.1f} MiB")  # fmt: skip
     total = max(1, sum(s["actions"].values()))
     print("actions:")
@@ -90,6 +91,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     demos = export(args.dataset, args.out)
     print(f"wrote {args.out}: {len(demos.actions)} steps of {len(np.unique(demos.episode))} races as {demos.segments} "
           f"Minari episodes (minari.MinariDataset({str(Path(args.out) / 'data')!r}))")  # fmt: skip
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from agent.demos.reprocess import repair
+
+    demos = repair(args.dataset, args.out)
+    left_out = ", ".join(str(i) for i in demos.meta["damaged_segments"]) or "none"
+    print(f"wrote {args.out}: {len(demos.actions)} steps in {demos.segments} segments; damaged segments left out: "
+          f"{left_out}")  # fmt: skip
     return 0
 
 
@@ -163,6 +174,10 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     q.add_argument("dataset", help="a dataset folder written by pixelpilot record")
     q.add_argument("--out", required=True, help="the new dataset folder (must not exist)")
     q.set_defaults(func=cmd_export)
+    q = sub.add_parser("repair", help="a new dataset with the readable segments of one with damaged segments")
+    q.add_argument("dataset", help="a dataset folder written by pixelpilot record")
+    q.add_argument("--out", required=True, help="the new dataset folder (must not exist)")
+    q.set_defaults(func=cmd_repair)
 
     p = subparsers.add_parser("pretrain", help="behaviour cloning of a dataset into a checkpoint A3C can fine-tune")
     config.add_arguments(p, PretrainArgs)

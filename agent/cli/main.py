@@ -25,11 +25,12 @@ def desktop(virtual: bool, automatic: bool) -> Iterator[None]:
         yield
         return
     from capture.display import VirtualDesktop
+    from control.guardian import Guardian
 
     if not virtual:
         log.warning("no DISPLAY: starting a virtual desktop (Xvfb + openbox)")
     previous = os.environ.get("DISPLAY")
-    with VirtualDesktop() as vd:
+    with VirtualDesktop() as vd, Guardian(groups=vd.groups()):  # the desktop goes even after a SIGKILL
         os.environ["DISPLAY"] = vd.display or ""
         try:
             yield

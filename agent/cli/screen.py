@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -83,15 +84,19 @@ def cmd_keys_test(args: argparse.Namespace) -> int:
     from agent.envs.profile import load_profile
     from capture.windows import default_backend, find_window
     from control.actions import ActionTable
+    from control.claim import WindowClaim
     from control.focus import FocusGuard
+    from control.guardian import Guardian
     from control.hotkeys import Hotkeys
     from control.keyboard import AgentStopped, Keyboard, PynputSender
 
     table = load_profile(args.profile).actions if args.profile else ActionTable()
     window = find_window(args.window)
+    claim = WindowClaim(os.environ.get("DISPLAY", ""), window.handle, window.title)  # one driver per window
     default_backend().activate(window.handle)
     keyboard = Keyboard(PynputSender(), table.managed_keys, FocusGuard(window.handle))
-    with keyboard, Hotkeys(kill=args.kill_key, toggle=args.toggle_key, on_kill=keyboard.stop):
+    with claim, Guardian(table.managed_keys), keyboard, Hotkeys(kill=args.kill_key, toggle=args.toggle_key,
+                                                                on_kill=keyboard.stop):  # fmt: skip
         print(f"sending the {table.n} actions to {window.title!r}, {args.hold:g} s each ({args.kill_key} stops)")
         try:
             for action, name in enumerate(table.names):

@@ -14,7 +14,9 @@ segment is written as one Minari episode. A game episode longer than that spans 
 truncation (the game went on). Killing the recorder loses the unwritten segment. Minari rewrites its top-level
 ``metadata.json`` in place after every segment; a copy of the last good one is kept beside it
 (``metadata.json.bak``, replaced atomically), and opening a dataset whose metadata was torn mid-write restores
-it: the segment that was being written is then ignored.
+it: the segment that was being written is then ignored. A segment whose files are damaged costs only itself:
+readers skip it with a warning naming it, keep every readable one, and ``pixelpilot demos repair`` writes a copy
+without it.
 
 Per step (Minari ``infos``): ``time`` (seconds since the recording started), ``keys`` (bit mask of the held
 logical keys in :data:`control.actions.LOGICAL_KEYS` order) and ``idle`` (1 when no held key combination is an
@@ -26,8 +28,10 @@ their episode metadata); readers of this module honour the mark.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,7 @@ FRAME_SPACE = spaces.Box(0, 255, (OBS_HEIGHT, OBS_WIDTH), np.uint8)
 MIN_FREE_BYTES = 200 * 2**20
 """Recording refuses to start with less free disk than this (about 2 hours of lossless frames at 15 fps)."""
 DATASET_ID = "pixelpilot/demos-v0"
+log = logging.getLogger(__name__)
 
 
 def _data_dir(path: Path) -> Path:
@@ -119,6 +124,7 @@ class DemoWriter:
             }
         )
         self._backup()
+        self._meta = meta
         self.segment_steps = segment_steps
         self.raw_frames = raw_frames
         self.game_episode = -1
@@ -262,21 +268,28 @@ class DemoWriter:
             },
         )
         segment_id = self.storage.total_episodes
-        if self.raw_frames:  # first: a segment is never without its raw frames
-            raw.write_segment(self.path, segment_id, seg.raw)
-        self._backup()
-        self.storage.update_episodes([buffer])
-        _write_json_atomically(
-            _data_dir(self.path) / str(segment_id) / "metadata.json",
-            {
-                "id": segment_id,
-                "total_steps": n,
-                "game_episode": self.game_episode,
-                "segment": self._segment_of_episode,
-                "episode_end": ended,
-            },
-        )
-        self._backup()
+        try:
+            if self.raw_frames:  # first: a segment is never without its raw frames
+                raw.write_segment(self.path, segment_id, seg.raw)
+            self._backup()
+            self.storage.update_episodes([buffer])
+            _write_json_atomically(
+                _data_dir(self.path) / str(segment_id) / "metadata.json",
+                {
+                    "id": segment_id,
+                    "total_steps": n,
+                    "game_episode": self.game_episode,
+                    "segment": self._segment_of_episode,
+                    "episode_end": ended,
+                },
+            )
+            self._backup()
+        except OSError as exc:  # a full disk, say: what was written stays readable, this segment is lost
+            self._current = None  # closing must not try it again
+            fps = float(self._meta.get("fps") or 0)
+            kept = f" ({self.steps_written / fps:.0f} s)" if fps else ""
+            raise DemoError(f"{self.path}: cannot write segment {segment_id} ({exc.strerror or exc}); the "
+                            f"{self.segments} segments written before it{kept} are kept") from None  # fmt: skip
         self._written.append((segment_id, n))
         self._segment_actions[segment_id] = np.where(np.asarray(seg.idle, bool), -1, np.asarray(seg.actions))
         self._segment_kept[segment_id] = n
@@ -319,6 +332,8 @@ class Demos:
     ended: np.ndarray  # bool (N,): the step that ended its game episode
     segments: int
     discarded: int
+    damaged: tuple[int, ...] = ()
+    """Minari episode ids of the segments that could not be read and were left out"""
 
     def returns(self, gamma: float) -> np.ndarray:
         """Discounted reward-to-go within each game episode (an unfinished one counts nothing after its end)."""
@@ -342,6 +357,7 @@ class Demos:
             "frames": len(self.actions),
             "idle_frames": int(self.idle.sum()),
             "discarded_frames": self.discarded,
+            "damaged_segments": list(self.damaged),
             "duration_s": len(self.actions) / fps if fps else None,
             "actions": {name: int(c) for name, c in zip(self.meta.get("actions", []), counts, strict=False)},
             "returns": returns,
@@ -370,6 +386,7 @@ def join_demos(parts: list[Demos]) -> Demos:
         n_actions=first.n_actions,
         segments=sum(p.segments for p in parts),
         discarded=sum(p.discarded for p in parts),
+        damaged=(),  # segment ids are per dataset: each part named its own when it was loaded
         episode=np.concatenate(episodes),
         **{k: np.concatenate([getattr(p, k) for p in parts]) for k in columns},
     )
@@ -399,10 +416,18 @@ def open_minari(path: str | Path) -> Any:
     if not (data / "metadata.json").is_file():
         raise DemoError(f"{path}: not a pixelpilot demo dataset (no Minari metadata at {data / 'metadata.json'})")
     _restore_torn_metadata(data)
+    metadata = json.loads((data / "metadata.json").read_text())
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("pixelpilot"), dict):
+        raise DemoError(f"{path}: not a pixelpilot demo dataset (its Minari metadata has no 'pixelpilot' table)")
+    if not all(isinstance(metadata.get(k), str) for k in ("observation_space", "action_space")):
+        # Without them Minari makes the environment the metadata names (importing its entry point) to find them:
+        # a dataset is data, and opening one never runs what it names.
+        raise DemoError(f"{path}: its metadata does not describe its observation and action spaces")
     try:
         return minari.MinariDataset(data)
     except Exception as exc:  # Minari raises assertion, key and value errors for foreign metadata
-        raise DemoError(f"{path}: not a readable Minari dataset ({type(exc).__name__}: {exc})") from None
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else f"Minari refused its metadata ({type(exc).__name__})"
+        raise DemoError(f"{path}: not a readable Minari dataset ({detail})".split("\n")[0]) from None
 
 
 def load_demos(path: str | Path, n_actions: int | None = None) -> Demos:
@@ -410,9 +435,7 @@ def load_demos(path: str | Path, n_actions: int | None = None) -> Demos:
     ``n_actions``: the action table the caller will use (a dataset of another table is refused)."""
     path = Path(path)
     dataset = open_minari(path)
-    meta = dataset.storage.metadata.get("pixelpilot")
-    if not isinstance(meta, dict):
-        raise DemoError(f"{path}: a Minari dataset, but not recorded by pixelpilot (no 'pixelpilot' metadata)")
+    meta = dataset.storage.metadata["pixelpilot"]  # open_minari checked it
     obs_space, act_space = dataset.observation_space, dataset.action_space
     if not (isinstance(obs_space, spaces.Box) and obs_space.shape == FRAME_SPACE.shape and obs_space.dtype == np.uint8):
         raise DemoError(
@@ -429,31 +452,32 @@ def load_demos(path: str | Path, n_actions: int | None = None) -> Demos:
         k: [] for k in ("frames", "actions", "rewards", "idle", "episode", "time", "ended")
     }
     discarded, game_episode = 0, 0
-    ids = range(dataset.storage.total_episodes)
-    try:
-        episode_meta = list(dataset.storage.get_episode_metadata(ids))
-        for seg_meta, ep in zip(episode_meta, dataset.iterate_episodes(), strict=True):
-            n = len(ep.actions)
-            kept = int(seg_meta.get("kept_steps", n))
-            discarded += n - kept
-            infos = ep.infos
-            columns["frames"].append(ep.observations[:kept])
-            columns["actions"].append(np.asarray(ep.actions[:kept], np.int64))
-            columns["rewards"].append(np.asarray(ep.rewards[:kept], np.float32))
-            columns["idle"].append(np.asarray(infos["idle"][:kept, 0], bool))
-            columns["time"].append(np.asarray(infos["time"][:kept, 0], np.float64))
-            # Missing only on a segment whose writer was killed between Minari's write and ours: it went on with
-            # the previous segment's game episode.
-            game_episode = int(seg_meta.get("game_episode", game_episode))
-            columns["episode"].append(np.full(kept, game_episode, np.int64))
-            ended = np.zeros(kept, bool)
-            if kept == n and kept and seg_meta.get("episode_end", True):
-                ended[-1] = True
-            columns["ended"].append(ended)
-    except DemoError:
-        raise
-    except Exception as exc:  # parquet, arrow and JPEG decoding errors of a damaged segment
-        raise DemoError(f"{path}: a recorded segment is damaged ({type(exc).__name__}: {exc})".split("\n")[0]) from None
+    damaged: list[int] = []
+    for seg_meta, ep in readable_segments(dataset, damaged):
+        n = len(ep.actions)
+        kept = int(seg_meta.get("kept_steps", n))
+        discarded += n - kept
+        infos = ep.infos
+        columns["frames"].append(ep.observations[:kept])
+        columns["actions"].append(np.asarray(ep.actions[:kept], np.int64))
+        columns["rewards"].append(np.asarray(ep.rewards[:kept], np.float32))
+        columns["idle"].append(np.asarray(infos["idle"][:kept, 0], bool))
+        columns["time"].append(np.asarray(infos["time"][:kept, 0], np.float64))
+        # Missing only on a segment whose writer was killed between Minari's write and ours: it went on with the
+        # previous segment's game episode.
+        game_episode = int(seg_meta.get("game_episode", game_episode))
+        columns["episode"].append(np.full(kept, game_episode, np.int64))
+        ended = np.zeros(kept, bool)
+        if kept == n and kept and seg_meta.get("episode_end", True):
+            ended[-1] = True
+        columns["ended"].append(ended)
+    total = dataset.storage.total_episodes
+    if damaged and len(damaged) == total:
+        raise DemoError(f"{path}: every recorded segment is damaged ({_ids(damaged)})")
+    if damaged:
+        log.warning("%s: %d of %d recorded segments are damaged and left out (%s); `pixelpilot demos repair %s "
+                    "--out NEW` writes a copy without them",
+                    path, len(damaged), total, _ids(damaged), path)  # fmt: skip
     if not columns["actions"] or sum(len(a) for a in columns["actions"]) == 0:
         raise DemoError(f"{path}: the dataset has no recorded steps")
     stacked = {k: np.concatenate(v) for k, v in columns.items()}
@@ -461,7 +485,32 @@ def load_demos(path: str | Path, n_actions: int | None = None) -> Demos:
         path=path,
         meta=meta,
         n_actions=int(act_space.n),
-        segments=len(episode_meta),
+        segments=total - len(damaged),
         discarded=discarded,
+        damaged=tuple(damaged),
         **stacked,
     )
+
+
+# What a damaged segment's files raise while read: parquet and arrow errors (ValueErrors and OSErrors), a torn
+# JSON file (ValueError), missing columns or fields (KeyError, IndexError), undecodable frames (ValueError).
+UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, AssertionError)
+
+
+def readable_segments(dataset: Any, damaged: list[int]) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Each segment of a Minari ``dataset`` that can be read, in order, as (its episode metadata, its episode);
+    the id of each one that cannot is added to ``damaged``. Read one at a time, so that one segment's bad file
+    costs only that segment (Minari reads a list of episodes as one arrow dataset, which one bad file refuses)."""
+    for i in range(dataset.storage.total_episodes):
+        try:
+            seg_meta = next(iter(dataset.storage.get_episode_metadata([i])))
+            episode = next(dataset.iterate_episodes([i]))
+        except UNREADABLE:
+            damaged.append(i)
+            continue
+        yield seg_meta, episode
+
+
+def _ids(ids: list[int]) -> str:
+    listed = ", ".join(str(i) for i in ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    return f"segment{'s' if len(ids) > 1 else ''} {listed}"

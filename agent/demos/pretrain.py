@@ -177,7 +177,7 @@ def pretrain(
         height, width, channels = OBS_SHAPE
         obs_space = spaces.Box(0.0, 1.0, (height, width, channels * args.frame_stack), np.float32)
         model = build_for(obs_space, spaces.Discrete(demos.n_actions), args.model, args.hidden, args.frame_stack,
-                          args.pool)  # fmt: skip
+                          args.pool, input_norm=args.input_norm, frame_differences=args.frame_differences)  # fmt: skip
         # The critic starts at the mean return: from 0, the first value gradients (the mean is several standard
         # deviations away) reshape the shared trunk towards a constant and the policy stays at the action prior.
         with torch.no_grad():

@@ -26,9 +26,14 @@ class PretrainArgs:
     as in training and play)"""
     pool: int = 1
     """average-pool each frame by this factor before the convolutions"""
+    input_norm: bool = False
+    """standardise each window of frames over its pixels inside the model (a faint sprite reaches the convolutions
+    with the contrast of a bright one)"""
+    frame_differences: bool = False
+    """the model sees the newest frame and what changed between the stacked ones (needs frame-stack ≥ 2)"""
     init_from: str | None = None
     """a checkpoint to start from (another round of cloning, a pilot to correct): its network, weights included,
-    replaces model, hidden, frame_stack and pool"""
+    replaces model, hidden, frame_stack, pool, input_norm and frame_differences"""
     epochs: int = 30
     """passes over the training windows at most"""
     patience: int = 4
@@ -92,3 +97,5 @@ class PretrainArgs:
         check_fields(self, checks)
         if self.model not in ("cnn-lstm", "cnn-mlp"):
             raise ConfigError(f"model: choose cnn-lstm or cnn-mlp, got {self.model!r}")
+        if self.frame_differences and self.frame_stack < 2 and self.init_from is None:
+            raise ConfigError("frame-differences: needs --frame-stack 2 or more")

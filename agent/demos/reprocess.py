@@ -7,6 +7,8 @@
   races opens in Minari as 72 episodes. The export joins the segments of each race; where a race has a gap (a
   pause, or seconds forgotten with the discard key) its stretches stay separate episodes, the earlier one
   truncated, both with the race's ``game_episode`` in their metadata.
+- ``pixelpilot demos repair DATASET --out NEW``: the readable segments of a dataset with damaged ones, as they
+  were (the source is never changed: what cannot be read there may still be worth a closer look).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.demos.dataset import Demos, DemoWriter, load_demos, open_minari
+from agent.demos.dataset import Demos, DemoWriter, load_demos, open_minari, readable_segments
 from agent.demos.errors import DemoError
 from agent.demos.raw import read_segment
 from capture.preprocess import Crop, Grey, to_uint8
@@ -53,6 +55,14 @@ def export(source: str | Path, out: str | Path) -> Demos:
     return _rewrite(source, out, demos.n_actions, meta, lambda seg_meta, ep, kept: ep.observations[: kept + 1], True)
 
 
+def repair(source: str | Path, out: str | Path) -> Demos:
+    """A new dataset at ``out`` with ``source``'s readable segments (the damaged ones left out)."""
+    source = Path(source)
+    demos = load_demos(source)
+    meta = {**demos.meta, "raw_frames": False, "repaired_from": str(source), "damaged_segments": list(demos.damaged)}
+    return _rewrite(source, out, demos.n_actions, meta, lambda seg_meta, ep, kept: ep.observations[: kept + 1], False)
+
+
 def _rewrite(
     source: Path, out: str | Path, n_actions: int, meta: dict[str, Any], frames_of: Frames, join: bool
 ) -> Demos:
@@ -61,10 +71,9 @@ def _rewrite(
     dataset = open_minari(source)
     writer = DemoWriter(out, n_actions, meta, segment_steps=2**31)
     try:
-        ids = range(dataset.storage.total_episodes)
         previous_episode = None
         open_end: np.ndarray | None = None  # the last frame of a segment the race went on after
-        for seg_meta, ep in zip(dataset.storage.get_episode_metadata(ids), dataset.iterate_episodes(), strict=True):
+        for seg_meta, ep in readable_segments(dataset, []):  # load_demos has named the damaged ones
             n = len(ep.actions)
             kept = int(seg_meta.get("kept_steps", n))
             if kept == 0:

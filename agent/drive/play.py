@@ -74,6 +74,8 @@ class PlayProgress:
     decide_p50: float = math.nan
     decide_p99: float = math.nan
     """decision latency (ms) over the last 1000 decisions"""
+    seen: np.ndarray | None = None
+    """what the pilot sees: the latest observation frame, uint8 (128, 200)"""
 
 
 class PlayControl:
@@ -191,7 +193,7 @@ def play(
                 status(_status_line(driver, label, result, session.elapsed, info))
             if control is not None:
                 ticks.append(time.monotonic())
-                control.progress = _progress(driver, label, action, pilot, result, ticks)
+                control.progress = _progress(driver, label, action, pilot, result, ticks, _frame(env))
             if terminated or truncated:
                 result.episodes.append(episode_return)
                 episode_return = 0.0
@@ -212,7 +214,7 @@ def play(
 
 
 def _progress(driver: str, label: str, action: int | None, pilot: Pilot, result: PlayResult,
-              ticks: deque[float]) -> PlayProgress:  # fmt: skip
+              ticks: deque[float], seen: np.ndarray | None) -> PlayProgress:  # fmt: skip
     decide = result.timing.summary().get("decide_ms", {})
     span = ticks[-1] - ticks[0]
     return PlayProgress(
@@ -228,6 +230,7 @@ def _progress(driver: str, label: str, action: int | None, pilot: Pilot, result:
         fps=(len(ticks) - 1) / span if span > 0 else 0.0,
         decide_p50=decide.get("p50", math.nan),
         decide_p99=decide.get("p99", math.nan),
+        seen=seen,
     )
 
 

@@ -47,8 +47,10 @@ from capture.timing import TimingStats
 from capture.windows import WindowInfo, default_backend, find_window
 from control.claim import WindowClaim
 from control.focus import FocusGuard
+from control.guardian import Guardian
 from control.hotkeys import Hotkeys
 from control.keyboard import Keyboard, PynputSender
+from control.xkeys import pressed
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
         self.frames: FrameSource | None = None
         self._reward: RewardSource | None = None
         self.claim: WindowClaim | None = None
+        self.guardian: Guardian | None = None
         self._last_frame: Frame | None = None
         self._obs_time = 0.0
         self._steps = 0
@@ -174,11 +177,12 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
 
     def _open(self) -> None:
         profile = self.profile
+        managed = profile.actions.managed_keys | set(profile.reset_keys)
         if self._private:
             self._open_private_display()
-        # First: a busy port must fail before a game is launched.
-        self._reward = make_reward_source(profile, any_port=self._private)
-        port = self._reward.receiver.port if isinstance(self._reward, TelemetryReward) else None
+        # From here on a SIGKILL leaves nothing behind: the guardian releases this env's keys and stops what it
+        # starts (its desktop now, its game once launched).
+        self.guardian = Guardian(() if self._observe_only else managed, self.desktop.groups() if self.desktop else [])
         window = None
         if not self._private:  # a new private display has no windows yet: its game is always launched
             try:
@@ -186,21 +190,36 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             except WindowNotFoundError:
                 if not (self._launch and profile.launch):
                     raise
+        if window is not None:  # first the claim: another driver is named as such, not as a busy port
+            self._claim(window)
+        # Then the reward: a busy port must fail before a game is launched.
+        self._reward = make_reward_source(profile, any_port=self._private)
+        port = self._reward.receiver.port if isinstance(self._reward, TelemetryReward) else None
         if window is None:
             self.game = GameProcess(profile.launch_command(port))
+            self.guardian.watch(self.game.proc.pid)
             window = wait_for_window(profile.window, profile.launch_timeout, self.game)
+            self._claim(window)
         self.window = window
         handle = self.window.handle
-        if not self._observe_only:
-            self.claim = WindowClaim(os.environ.get("DISPLAY", ""), handle, self.window.title)
         self.frames = FrameSource(WindowGrabber(handle), profile.crop, profile.fps, grey=profile.grey)
         focus = FocusGuard(handle) if self._focus_guard else None
-        managed = profile.actions.managed_keys | set(profile.reset_keys)
         self.keyboard = Keyboard(PynputSender(), managed, focus).open()
+        if not self._observe_only:
+            stale = pressed(managed)
+            if stale:
+                log.warning("%s held down before this run pressed anything (left by a run that was killed?): "
+                            "released", ", ".join(sorted(stale)))  # fmt: skip
+                self.keyboard.release_stale(stale)
         if self._kill_switch:
             self.hotkeys = Hotkeys(profile.kill_key, profile.toggle_key, on_kill=self.keyboard.stop)
             self.hotkeys.start()
         default_backend().activate(handle)
+
+    def _claim(self, window: WindowInfo) -> None:
+        """One driver per window: claim it before sending keys (a recorder only watches)."""
+        if not self._observe_only:
+            self.claim = WindowClaim(os.environ.get("DISPLAY", ""), window.handle, window.title)
 
     def _open_private_display(self) -> None:
         """Start this env's desktop and make it the process's X display (what window lookup, capture, keys and
@@ -360,3 +379,6 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
                     os.environ.pop("DISPLAY", None)
                 else:
                     os.environ["DISPLAY"] = self._outer_display
+            if self.guardian is not None:  # last: everything it would clean up is cleaned up
+                self.guardian.close()
+                self.guardian = None
