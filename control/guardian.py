@@ -203,10 +203,11 @@ def main() -> int:
     groups = [int(g) for g in config["groups"]]
     if _watch(int(config["sender"]), pending, groups):
         return 0
-    said = [f"pixelpilot: the process sending keys (pid {config['sender']}) ended without cleaning up"]
+    said = [f"pixelpilot: process {config['sender']} ended without cleaning up"]
     try:
         held = _release(config.get("display"), list(config["keys"]))
-        said.append(f"released {', '.join(held)}" if held else "no key was held")
+        if config["keys"]:
+            said.append(f"released {', '.join(held)}" if held else "no key of it was held")
     except Exception as exc:  # the display may be gone with the sender; the process groups still need stopping
         said.append(f"could not reach the X display {config.get('display')!r} ({type(exc).__name__})")
     stopped = stop_groups(groups)

@@ -4,9 +4,9 @@ Exit paths and what releases the keys:
 
 - normal close or an exception in a ``with Keyboard(...)`` block: ``__exit__``;
 - SIGTERM/SIGHUP: a handler (installed while a keyboard is open, from the main thread) marks every open
-  keyboard as stopped and raises ``SystemExit`` so the ``with`` blocks unwind and release. It sends no keys
-  itself: it may have interrupted a send that holds the X connection's lock. SIGINT raises
-  KeyboardInterrupt, which unwinds the same way;
+  keyboard as stopped and raises :class:`Terminated` (a ``SystemExit``) so the ``with`` blocks unwind and
+  release. It sends no keys itself: it may have interrupted a send that holds the X connection's lock. SIGINT
+  raises KeyboardInterrupt, which unwinds the same way;
 - interpreter exit: an ``atexit`` hook releases whatever is still held;
 - focus loss: :class:`~control.focus.FocusGuard` makes ``apply`` release everything and hold back presses;
 - kill switch: :meth:`Keyboard.stop` releases at once and makes every later ``apply`` raise AgentStopped.
@@ -38,6 +38,15 @@ log = logging.getLogger(__name__)
 
 class AgentStopped(PixelpilotError):
     """The kill switch or a termination signal stopped the agent; its keys are released."""
+
+
+class Terminated(SystemExit):
+    """A termination signal arrived while keys were being sent: the ``with`` blocks unwind (releasing every key)
+    and the process exits with 128 + the signal's number, as a shell reports it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signal_name = signal.Signals(signum).name
 
 
 class KeySender(Protocol):
@@ -249,7 +258,7 @@ class _Registry:
         name = signal.Signals(signum).name
         for keyboard in list(self._open):
             keyboard.request_stop(f"stopped by {name}")
-        raise SystemExit(128 + signum)
+        raise Terminated(signum)
 
     def release_everything(self) -> None:
         for keyboard in list(self._open):

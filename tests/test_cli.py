@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -134,8 +135,9 @@ def test_demo_races_a_lap_of_neonrace(desktop, tmp_path, driver):
     result = run("demo", "--profile", str(profile), "--out", str(tmp_path / "demo"), *expert, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "lap time" in result.stdout and "keys still held by the X server after closing: none" in result.stdout
-    video = cv2.VideoCapture(str(tmp_path / "demo" / "lap.mp4"))
-    assert video.get(cv2.CAP_PROP_FRAME_COUNT) > 100
     summary = (tmp_path / "demo" / "summary.txt").read_text()
+    steps = int(re.search(r"over (\d+) steps", summary).group(1))  # fewer on a loaded machine: it runs in real time
+    video = cv2.VideoCapture(str(tmp_path / "demo" / "lap.mp4"))
+    assert steps > 30 and video.get(cv2.CAP_PROP_FRAME_COUNT) == steps  # a frame per step
     assert summary.startswith({"pilot": "driver: the pilot", "expert": "driver: the scripted expert"}[driver])
-    assert "decision   p50" in summary
+    assert "  decision (the pilot) " in summary and "overran the 66.7 ms period" in summary

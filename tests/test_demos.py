@@ -226,12 +226,13 @@ def test_pretrain_clones_the_expert_into_a_checkpoint_a3c_takes(tmp_path, capsys
     clone = load_checkpoint(tmp_path / "runs" / "bc")
     assert clone.env_id == "pixelpilot/NeonRace-v0" and clone.optimizer is None and clone.is_clone
     # The checkpoint drives the in-process game and fine-tunes with A3C.
+    # The options name another network (Args' defaults: the recurrent one on single frames): the clone's is trained.
     ft = Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"max_episode_steps": 50}, workers=1, total_steps=100,
-              model="cnn-mlp", frame_stack=2, pool=2, eval_every=0, init_from=str(result.checkpoint),
-              runs_dir=str(tmp_path / "runs"), run_name="ft", progress=False)  # fmt: skip
+              eval_every=0, init_from=str(result.checkpoint), runs_dir=str(tmp_path / "runs"), run_name="ft",
+              progress=False)  # fmt: skip
     train(ft)
     tuned = load_checkpoint(tmp_path / "runs" / "ft")
-    assert tuned.counters["steps"] >= 100 and not tuned.is_clone
+    assert tuned.counters["steps"] >= 100 and not tuned.is_clone and tuned.spec == clone.spec
     assert not torch.equal(tuned.weights["policy_head.weight"], clone.weights["policy_head.weight"])
 
 

@@ -97,7 +97,7 @@ def test_sigterm_unwinds_and_releases():
     with pytest.raises(SystemExit) as exit_info, Keyboard(sender, MANAGED) as kb:
         kb.apply({"right", "up"})
         os.kill(os.getpid(), signal.SIGTERM)
-    assert exit_info.value.code == 128 + signal.SIGTERM
+    assert exit_info.value.code == 128 + signal.SIGTERM and exit_info.value.signal_name == "SIGTERM"
     assert sender.down == set()
     assert kb.stopped
     assert signal.getsignal(signal.SIGTERM) is previous

@@ -63,7 +63,7 @@ def test_reward_termination_truncation_and_reset(open_env):
         steps += 1
         assert not truncated and steps < 15
     assert total >= 20 and info["telemetry"]["done"]
-    assert set(info["timing"]) == {"decide_ms", "send_ms", "capture_ms"}
+    assert set(info["timing"]) == {"agent_ms", "send_ms", "capture_ms"}
 
     obs, info = env.reset()  # presses Enter: the window starts a new episode with score 0
     assert info["episode_number"] == 2

@@ -87,7 +87,8 @@ class Args:
     runs_dir: str = "runs"
     """where run folders go"""
     init_from: str | None = None
-    """start from this checkpoint's model weights (same architecture), e.g. to fine-tune"""
+    """start from this checkpoint's network, weights included (it replaces model, hidden, frame_stack, pool,
+    layer_norm, input_norm and frame_differences), e.g. to fine-tune a clone"""
     critic_warmup: int = 0
     """with init_from: the value head starts afresh and, for this many environment steps, learns alone. A
     checkpoint trained on another reward (a clone of screen recordings, which count the game's score) has a

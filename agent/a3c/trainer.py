@@ -41,7 +41,7 @@ from agent.runs import new_run_dir, timestamp
 from capture.errors import PixelpilotError
 from models.actor_critic import ActorCriticModule
 from models.build import build
-from models.spec import SpecError, spec_for
+from models.spec import ModelSpec, SpecError, spec_for
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 2.0
@@ -64,6 +64,18 @@ def resume_args(checkpoint: Checkpoint, **overrides: Any) -> Args:
     if checkpoint.optimizer is None or checkpoint.config is None:
         raise ConfigError(f"{checkpoint.where}: an exported policy cannot be resumed; use --init-from to train on")
     return from_config(checkpoint.config, checkpoint.where, **overrides)
+
+
+def with_network_of(args: Args, spec: ModelSpec) -> Args:
+    """``args`` training the network ``spec`` describes: with init_from, the checkpoint's network is the one trained
+    on (a clone of 2 pooled frames, say), whatever the environment's preset would build from scratch."""
+    network: dict[str, Any] = {"model": spec.kind, "hidden": spec.hidden, "frame_stack": spec.frame_stack,
+                               "pool": spec.pool, "layer_norm": spec.layer_norm, "input_norm": spec.input_norm,
+                               "frame_differences": spec.frame_differences}  # fmt: skip
+    changed = {k: v for k, v in network.items() if getattr(args, k) != v}
+    if changed:
+        log.info("init-from: training the checkpoint's network (%s)", ", ".join(f"{k} {v}" for k, v in changed.items()))
+    return dataclasses.replace(args, **network)
 
 
 def global_model_for(args: Args) -> ActorCriticModule:
@@ -89,6 +101,9 @@ class Trainer:
 
     def __init__(self, args: Args, resume: str | Path | Checkpoint | None, control: TrainControl) -> None:
         self.entered = time.monotonic()  # the clock includes setting up: models, environments, processes
+        start = load_checkpoint(args.init_from) if args.init_from else None
+        if start is not None:
+            args = with_network_of(args, start.spec)
         self.args, self.control = args, control
         torch.set_num_threads(args.torch_threads)
         self.counters: dict[str, Any] = {"steps": 0, "updates": 0, "episodes": 0, "wall_s": 0.0}
@@ -97,7 +112,6 @@ class Trainer:
             resume_args(resumed)  # an exported policy is refused before anything starts
             self.counters.update(resumed.counters)
         self.model = global_model_for(args)
-        start = load_checkpoint(args.init_from) if args.init_from else None
         if resumed is not None:
             load_weights(self.model, resumed)
         elif start is not None:

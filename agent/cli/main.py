@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from agent.cli import bench, demos, digits, drive, screen, train
 from capture.errors import PixelpilotError
+from control.keyboard import Terminated
 
 log = logging.getLogger("pixelpilot")
 GROUPS = (screen, drive, train, demos, digits, bench)
@@ -72,3 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pixelpilot: interrupted; all keys released", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"pixelpilot: stopped by {exc.signal_name}; all keys released", file=sys.stderr)
+        return int(exc.code or 1)

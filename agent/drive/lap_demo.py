@@ -84,15 +84,19 @@ def run_demo(profile: str, out: Path, max_seconds: float = 120.0, checkpoint: Pa
     stuck = pressed(managed)
     lap_time = telemetry.get("last_lap_time")
     p50, p99 = np.percentile(decide_ms, [50, 99]) if decide_ms else (0.0, 0.0)
+    labels = {"agent_ms": "turn (obs → keys)", "send_ms": "key send", "capture_ms": "capture (tick → frame)"}
     lines = [
         f"driver: {driver}",
         f"lap time {lap_time:.1f} s" if lap_time is not None else "the lap was not finished",
         f"score {telemetry.get('score')}, crashes {telemetry.get('crashes')}, "
         f"reward {total_reward:g} over {steps} steps",
-        f"achieved {fps:.1f} fps (target {env.profile.fps:g}); dropped {counters.get('dropped', 0)}, "
-        f"overruns {counters.get('overruns', 0)}",
-        f"  {'decision':10s} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms",
-        *(f"  {name:10s} p50 {t['p50']:6.2f} ms   p99 {t['p99']:6.2f} ms" for name, t in timing.items()),
+        f"achieved {fps:.1f} fps (target {env.profile.fps:g}): {counters.get('overruns', 0)} of {steps} steps "
+        f"overran the {1000 / env.profile.fps:.1f} ms period, {counters.get('dropped', 0)} frames dropped",
+        f"latency (ms)             {'p50':>7s} {'p99':>7s}",
+        f"  {'decision (the pilot)':22s} {p50:7.2f} {p99:7.2f}",
+        *(f"  {labels[name]:22s} {t['p50']:7.2f} {t['p99']:7.2f}" for name, t in timing.items() if name in labels),
+        "  (decision: the pilot's forward pass; turn: from the observation to the keys, the decision and the "
+        "video frame this demo writes; capture: from the step's tick to the processed frame)",
         f"video: {video_path}",
         f"keys still held by the X server after closing: {', '.join(sorted(stuck)) or 'none'}",
     ]

@@ -305,7 +305,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"an observe-only env sends no keys, got {sorted(keys)}")
         assert self.frames is not None and self._reward is not None
         t0 = time.perf_counter()
-        decide_ms = (t0 - self._obs_time) * 1000.0
+        agent_ms = (t0 - self._obs_time) * 1000.0  # the caller's turn: its decision and whatever else it did
         sent = self.keyboard.apply(keys)
         t1 = time.perf_counter()
         frame = self._read()
@@ -317,7 +317,7 @@ class ScreenEnv(gym.Env[np.ndarray, np.int64]):
             self._no_progress_steps is not None and self._since_progress >= self._no_progress_steps
         )
         timing = {
-            "decide_ms": decide_ms,
+            "agent_ms": agent_ms,
             "send_ms": (t1 - t0) * 1000.0,
             "capture_ms": (t2 - frame.time) * 1000.0,  # from the tick to the processed frame
         }
