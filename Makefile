@@ -62,6 +62,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/neonrace_screen.py  # about 20 min: A3C through the screen from the clone, 2 virtual desktops
 	$(PY) benchmarks/neonrace_screen_recipe.py  # about an hour: the recipe through the screen, from scratch and the pilot
 	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C (pixelpilot bench gym)
+	$(PY) benchmarks/reliability.py  # about 15 min: faults injected into each kind of process (docs/reliability.md)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -152,10 +152,31 @@ def read_progress(run_dir: Path) -> tuple[list[dict[str, float]], list[dict[str,
 
 
 def held_out(checkpoint: Path, episodes: int) -> Any:
-    """The checkpoint's deterministic policy on the held-out tracks."""
-    from agent.policy.evaluation import evaluate
+    """The checkpoint's deterministic policy on the held-out tracks; cached beside it (by its steps and the number
+    of tracks), so that a benchmark finished over several sittings drives each checkpoint once."""
+    from agent.policy.checkpoint import load_checkpoint
+    from agent.policy.evaluation import Evaluation, evaluate
+    from agent.policy.rollout import Episode
 
-    return evaluate(checkpoint, episodes, HELD_OUT_SEED, env_kwargs=TEST_KWARGS)
+    steps = load_checkpoint(checkpoint).counters["steps"]
+    cache = checkpoint.parent / f"held_out__{steps}__{episodes}.json"
+    if cache.exists():
+        data = json.loads(cache.read_text())
+        runs = [Episode(e["ret"], e["steps"], e["info"], None if e["actions"] is None else np.asarray(e["actions"]))
+                for e in data.pop("episodes")]  # fmt: skip
+        return Evaluation(episodes=runs, **data)
+    evaluation = evaluate(checkpoint, episodes, HELD_OUT_SEED, env_kwargs=TEST_KWARGS)
+    cache.write_text(json.dumps(dataclasses.asdict(evaluation), default=plain))
+    return evaluation
+
+
+def plain(value: Any) -> Any:
+    """numpy values as JSON takes them."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
 def first_at(run: Run, laps: float, lap_time: float) -> dict[str, float] | None:

@@ -94,6 +94,7 @@ class RecordActions(gym.Wrapper):
         return self.env.step(action)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env_id", "kwargs"),
     [("CartPole-v1", {}), ("pixelpilot/NeonRace-v0", {"difficulty_name": "easy", "max_episode_steps": 25})],
@@ -153,6 +154,7 @@ def quick(tmp_path, name, **kwargs):
     return Args(**{**defaults, **kwargs})
 
 
+@pytest.mark.slow
 def test_one_worker_with_a_fixed_seed_is_deterministic(tmp_path):
     a = train(quick(tmp_path, "a", seed=7))
     b = train(quick(tmp_path, "b", seed=7))
@@ -162,6 +164,7 @@ def test_one_worker_with_a_fixed_seed_is_deterministic(tmp_path):
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
 
 
+@pytest.mark.slow
 def test_eval_sample_evaluates_the_sampled_policy_as_evaluate_does(tmp_path):
     """The curve's final point is the trained model's sampled evaluation: ``evaluate --sample`` with the run's
     evaluation seed repeats it exactly, and it differs from the most likely actions'."""
@@ -171,6 +174,7 @@ def test_eval_sample_evaluates_the_sampled_policy_as_evaluate_does(tmp_path):
     assert result.curve[-1].mean == pytest.approx(sampled.mean) and sampled.mean != greedy.mean
 
 
+@pytest.mark.slow
 def test_learns_cartpole(tmp_path):
     """Fails if A3C stops solving CartPole-v1: 2 workers, deterministic evaluation mean >= 475."""
     result = train(quick(tmp_path, "learn", workers=2, total_steps=200_000, eval_every=10_000, target_return=475))
@@ -179,6 +183,7 @@ def test_learns_cartpole(tmp_path):
     assert final.mean >= 475
 
 
+@pytest.mark.slow
 def test_learns_cartpole_with_environments_side_by_side(tmp_path):
     """The benchmark's setting: 16 envs per worker, 5 steps each, gradient norm clipped at 0.5."""
     args = quick(tmp_path, "learn16", workers=2, envs_per_worker=16, n_steps=5, max_grad_norm=0.5, eval_every=5_000,
@@ -187,6 +192,7 @@ def test_learns_cartpole_with_environments_side_by_side(tmp_path):
     assert result.solved is not None, [round(p.mean) for p in result.curve]
 
 
+@pytest.mark.slow
 def test_workers_see_the_environment_variables_of_when_they_start(tmp_path, monkeypatch):
     """The fork server started earlier; a variable set since (e.g. the DISPLAY of a virtual desktop) still counts."""
     warm_up()
@@ -197,6 +203,7 @@ def test_workers_see_the_environment_variables_of_when_they_start(tmp_path, monk
     assert train(args).steps >= 2000
 
 
+@pytest.mark.slow
 def test_an_env_that_allows_one_copy_per_process_gets_one(tmp_path):
     """Screen-v0 drives a real window: never two per worker, and evaluations run its episodes one by one."""
     args = quick(tmp_path, "one", env_id="tests.crash_env:OnePerProcess-v0", envs_per_worker=2)
@@ -208,6 +215,7 @@ def test_an_env_that_allows_one_copy_per_process_gets_one(tmp_path):
     assert len(result.curve) >= 2  # its evaluations ran
 
 
+@pytest.mark.slow
 def test_checkpoint_and_resume(tmp_path):
     first = train(quick(tmp_path, "resume", total_steps=1000))
     saved = load_checkpoint(first.run_dir)
@@ -225,6 +233,7 @@ def test_checkpoint_and_resume(tmp_path):
     assert state and all("exp_avg" in s for s in state.values())
 
 
+@pytest.mark.slow
 def test_critic_warmup_trains_a_fresh_value_head_alone(tmp_path):
     """Fine-tuning a checkpoint whose critic counts another reward: its value head starts afresh and learns
     while everything else stays as it was."""
@@ -237,6 +246,7 @@ def test_critic_warmup_trains_a_fresh_value_head_alone(tmp_path):
         quick(tmp_path, "x", critic_warmup=1000)
 
 
+@pytest.mark.slow
 def test_init_kl_coef_keeps_the_policy_near_the_starting_one(tmp_path):
     """The penalty for drifting from the init_from policy: a fine-tune at a high learning rate stays far closer
     to where it started with it than without it, and the run logs the divergence (a row each 2 s)."""
@@ -261,6 +271,7 @@ def test_init_kl_coef_keeps_the_policy_near_the_starting_one(tmp_path):
         quick(tmp_path, "x", init_kl_coef=1.0)
 
 
+@pytest.mark.slow
 def test_a_control_from_another_thread_sees_the_progress_and_stops_the_run_as_ctrl_c_does(tmp_path):
     """train() on a thread that is not the main one (the control panel's case), stopped through its control."""
     control = TrainControl()
@@ -306,6 +317,7 @@ def test_a_thinned_history_keeps_the_whole_run_in_a_bounded_number_of_points():
     assert history.points == list(range(0, 100, 16))  # evenly spread over the run, the newest stride kept
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_is_restarted_and_the_run_finishes(tmp_path, caplog):
     marker = tmp_path / "crashed"
     args = quick(tmp_path, "crash", env_id="tests.crash_env:CrashOnce-v0", env_kwargs={"marker": str(marker)})
@@ -316,6 +328,7 @@ def test_a_crashed_worker_is_restarted_and_the_run_finishes(tmp_path, caplog):
     assert "restarting it (1 of 3); the global model is kept" in caplog.text
 
 
+@pytest.mark.slow
 def test_an_evaluator_killed_with_sigkill_is_restarted_and_evaluations_go_on(tmp_path, caplog):
     marker = str(tmp_path / "killed")
     args = quick(tmp_path, "evaluator", env_id="tests.crash_env:Killed-v0", env_kwargs={"marker": marker},
@@ -326,6 +339,7 @@ def test_an_evaluator_killed_with_sigkill_is_restarted_and_evaluations_go_on(tmp
     assert Path(marker).exists() and len(result.curve) >= 2  # its evaluations, then the final one
 
 
+@pytest.mark.slow
 def test_a_run_whose_evaluator_keeps_dying_says_so_and_ends(tmp_path):
     marker = str(tmp_path / "killed")
     args = quick(tmp_path, "no-evaluator", env_id="tests.crash_env:Killed-v0", env_kwargs={"marker": marker},
@@ -336,6 +350,7 @@ def test_a_run_whose_evaluator_keeps_dying_says_so_and_ends(tmp_path):
     assert (tmp_path / "no-evaluator" / "checkpoints" / "latest.pt").exists()
 
 
+@pytest.mark.slow
 def test_the_cnn_path_trains_on_neonrace(tmp_path):
     args = quick(tmp_path, "cnn", env_id="pixelpilot/NeonRace-v0", env_kwargs={"difficulty_name": "easy"},
                  total_steps=400, n_steps=20, envs_per_worker=2)  # fmt: skip
@@ -347,6 +362,7 @@ def test_the_cnn_path_trains_on_neonrace(tmp_path):
     assert all(torch.isfinite(t).all() for t in saved.weights.values())
 
 
+@pytest.mark.slow
 def test_bad_input(tmp_path):
     with pytest.raises(ConfigError, match="unknown environment 'NoSuchEnv-v9'"):
         train(quick(tmp_path, "x", env_id="NoSuchEnv-v9"))
@@ -510,6 +526,7 @@ def test_a_rollout_bootstraps_a_truncation_from_its_final_observation_and_a_term
     assert make_vector_env(Args(), 2, 0).metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
 
 
+@pytest.mark.slow
 def test_a_process_waiting_for_the_lock_of_a_killed_main_process_exits():
     """SIGKILL can land while the main process holds the global model's lock (it does during every update): the
     lock is never released, and a worker or the evaluator waiting for it must still notice and exit."""
@@ -521,6 +538,7 @@ def test_a_process_waiting_for_the_lock_of_a_killed_main_process_exits():
     assert_gone([waiting], 30)
 
 
+@pytest.mark.slow
 def test_a_run_logs_what_shows_collapse(tmp_path):
     """progress.csv and TensorBoard get the share of each action, the critic's explained variance and the
     network's health (a recurrent CNN's saturation too), and evaluations their action shares and lap times."""

@@ -56,6 +56,7 @@ def test_a_format_1_checkpoint_loads_with_its_spec_read_off_the_weights(tmp_path
     torch.testing.assert_close(d1.mean if spaces[1].shape else d1.logits, d2.mean if spaces[1].shape else d2.logits)
 
 
+@pytest.mark.slow
 def test_the_pilot_once_shipped_in_format_1_still_loads_and_drives():
     loaded = load_checkpoint(FORMAT_1_PILOT)
     assert loaded.spec.kind == "cnn-lstm" and loaded.spec.observation_shape == (128, 200, 1)
@@ -65,6 +66,7 @@ def test_the_pilot_once_shipped_in_format_1_still_loads_and_drives():
     assert result.episodes[0].steps == 30
 
 
+@pytest.mark.slow
 def test_a_checkpoint_round_trips_through_its_spec_not_its_options(tmp_path):
     """The training options are stored for --resume, but the model is built from the spec: a checkpoint whose
     options this version does not know still drives."""
@@ -104,6 +106,7 @@ def evil_module(tmp_path, monkeypatch) -> Path:
     return marker
 
 
+@pytest.mark.slow
 def test_a_checkpoint_naming_a_module_to_import_is_refused_without_importing_it(tmp_path, evil_module):
     path = crafted(tmp_path, env_id="pixelpilot_evil:Evil-v0", config={"env_id": "pixelpilot_evil:Evil-v0"})
     message = "names the environment 'pixelpilot_evil:Evil-v0', which is not one of pixelpilot's or Gymnasium's"
@@ -115,6 +118,7 @@ def test_a_checkpoint_naming_a_module_to_import_is_refused_without_importing_it(
     assert not evil_module.exists()
 
 
+@pytest.mark.slow
 def test_a_checkpoint_naming_a_profile_never_opens_it_nor_launches_its_game(tmp_path):
     marker = tmp_path / "launched"
     profile = tmp_path / "evil.toml"
@@ -134,6 +138,7 @@ def test_a_checkpoint_naming_a_profile_never_opens_it_nor_launches_its_game(tmp_
     assert not marker.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("payload", "message"),
     [

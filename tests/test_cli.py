@@ -113,6 +113,7 @@ def test_bad_input_gives_one_clear_line(game_window, tmp_path):
     assert pressed(MANAGED) == set()
 
 
+@pytest.mark.slow
 def test_no_display(tmp_path):
     env = dict(os.environ, DISPLAY=":9999")
     assert_one_line_error(run("windows", env=env), "cannot open X display ':9999'")

@@ -19,6 +19,8 @@ from agent.policy.checkpoint import load_checkpoint
 from games.neonrace.expert import expert_action
 from tests.test_demos import expert_frames, write
 
+pytestmark = pytest.mark.slow  # clones trained, the game driven
+
 
 def test_stacked_frames_match_the_frame_stack_of_training_and_play():
     """Two stretches (an end after step 2): each step's stack is what FrameStack gives over its own stretch."""

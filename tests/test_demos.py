@@ -55,6 +55,7 @@ def write(path, episodes, segment_steps=10, idle_every=0):
     return writer
 
 
+@pytest.mark.slow
 def test_round_trip_segments_and_episodes(tmp_path):
     first, second = expert_frames(25, seed=1), expert_frames(17, seed=2)
     writer = write(tmp_path / "d", [first, second], segment_steps=10, idle_every=7)
@@ -85,6 +86,7 @@ def test_round_trip_segments_and_episodes(tmp_path):
     assert dataset.total_episodes == 5 and dataset.observation_space.shape == (128, 200)
 
 
+@pytest.mark.slow
 def test_discard_reaches_into_written_segments(tmp_path):
     frames, actions, rewards = expert_frames(30)
     writer = DemoWriter(tmp_path / "d", 7, META, 10)
@@ -120,6 +122,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_a_killed_recorder_leaves_a_dataset_that_opens(tmp_path):
     path = tmp_path / "crash"
     proc = subprocess.Popen([sys.executable, "-c", CRASH_WRITER, str(path)], stdout=subprocess.PIPE, text=True,
@@ -138,6 +141,7 @@ def test_a_killed_recorder_leaves_a_dataset_that_opens(tmp_path):
     assert demos.actions.tolist() == [i % 7 for i in range(len(demos.actions))]
 
 
+@pytest.mark.slow
 def test_sessions_join_with_their_own_episodes(tmp_path):
     write(tmp_path / "a", [expert_frames(12, seed=1), expert_frames(9, seed=2)], segment_steps=5)
     write(tmp_path / "b", [expert_frames(7, seed=3)], segment_steps=5)
@@ -151,6 +155,7 @@ def test_sessions_join_with_their_own_episodes(tmp_path):
         join_demos([a, b])
 
 
+@pytest.mark.slow
 def test_torn_metadata_is_restored_from_its_copy(tmp_path):
     write(tmp_path / "d", [expert_frames(12)], segment_steps=5)
     main_file = tmp_path / "d" / "data" / "metadata.json"
@@ -158,6 +163,7 @@ def test_torn_metadata_is_restored_from_its_copy(tmp_path):
     assert len(load_demos(tmp_path / "d").actions) == 12
 
 
+@pytest.mark.slow
 def test_bad_datasets_give_clear_errors(tmp_path, capsys):
     with pytest.raises(DemoError, match="no such dataset"):
         load_demos(tmp_path / "missing")
@@ -205,6 +211,7 @@ def test_bad_datasets_give_clear_errors(tmp_path, capsys):
             DemoWriter(locked / "d", 7, META, 5)
 
 
+@pytest.mark.slow
 def test_pretrain_clones_the_expert_into_a_checkpoint_a3c_takes(tmp_path, capsys):
     episodes = [expert_frames(200, seed=s) for s in range(4)]
     write(tmp_path / "d", episodes, segment_steps=75)
@@ -236,6 +243,7 @@ def test_pretrain_clones_the_expert_into_a_checkpoint_a3c_takes(tmp_path, capsys
     assert not torch.equal(tuned.weights["policy_head.weight"], clone.weights["policy_head.weight"])
 
 
+@pytest.mark.slow
 def test_pretrain_starts_the_critic_at_the_mean_return(tmp_path):
     """Racing returns sit many standard deviations above 0. A critic starting at 0 made the value loss (in units of
     the targets' variance) tens of times the cross-entropy; its gradients pulled the shared trunk towards that
@@ -254,6 +262,7 @@ def test_pretrain_starts_the_critic_at_the_mean_return(tmp_path):
     assert float(first["train_value_loss"]) < 2.0  # 1.1 here; 4.4 with a critic starting at 0
 
 
+@pytest.mark.slow
 def test_raw_frames_reprocess_with_another_crop(tmp_path):
     from agent.demos.reprocess import reprocess
     from capture.preprocess import Crop, to_uint8
@@ -287,12 +296,14 @@ def test_raw_frames_reprocess_with_another_crop(tmp_path):
         reprocess(tmp_path / "r", tmp_path / "rr", crop)
 
 
+@pytest.mark.slow
 def test_a_relative_dataset_path_records_past_its_first_segment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write("demo1", [expert_frames(25, seed=1)], segment_steps=10)
     assert len(load_demos(tmp_path / "demo1", n_actions=7).actions) == 25
 
 
+@pytest.mark.slow
 def test_export_gives_minari_one_episode_per_race_and_keeps_gaps_apart(tmp_path):
     import minari
 
@@ -359,6 +370,7 @@ def test_augmentation_moves_each_window_as_a_whole_and_keeps_values_in_range():
         augment(obs, 2, 1.5, np.random.default_rng(0))
 
 
+@pytest.mark.slow
 def test_a_damaged_segment_costs_only_itself_and_repair_writes_a_clean_copy(tmp_path, caplog):
     write(tmp_path / "d", [expert_frames(12)], segment_steps=5)  # segments of 5, 5 and 2 steps
     whole = load_demos(tmp_path / "d")
@@ -400,6 +412,7 @@ def test_opening_a_dataset_never_makes_the_environment_its_metadata_names(tmp_pa
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_full_disk_mid_recording_keeps_every_segment_written_before_it(tmp_path):
     frames, actions, rewards = expert_frames(30)
     writer = DemoWriter(tmp_path / "d", 7, META, segment_steps=5)

@@ -22,7 +22,10 @@ from control.xkeys import pressed
 from tests.test_digits import run_cli
 
 # Importing Box2D's SWIG wrappers warns about their types; nothing pixelpilot can change.
-pytestmark = pytest.mark.filterwarnings("ignore:builtin type .* has no __module__ attribute:DeprecationWarning")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:builtin type .* has no __module__ attribute:DeprecationWarning"),
+]
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from agent.envs.launcher import free_port
 from agent.envs.profile import load_profile
 from agent.envs.screen import ScreenEnv
@@ -11,6 +13,8 @@ from benchmarks.digits_neonrace import rendered_frames
 from capture.digits import DigitReader
 from capture.telemetry import TelemetryReceiver
 from games import PROFILES_DIR
+
+pytestmark = pytest.mark.slow
 
 
 def test_reads_the_hud_score_of_rendered_frames():

@@ -26,6 +26,7 @@ def test_laps_come_from_the_info_or_the_telemetry():
     assert lap_completion([{"x": 1.0}]) is None  # CartPole & co. report no laps
 
 
+@pytest.mark.slow
 def test_evaluation_reports_returns_laps_and_latency(tmp_path):
     args = Args(env_id="pixelpilot/NeonRace-v0", env_kwargs={"difficulty_name": "easy"}, workers=1, total_steps=40,
                 eval_every=0, runs_dir=str(tmp_path), run_name="pilot", progress=False)  # fmt: skip
@@ -55,6 +56,7 @@ def cartpole_run(tmp_path):
                       run_name="cartpole", progress=False))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_profile_and_an_env_do_not_go_together(tmp_path):
     result = cartpole_run(tmp_path)
     bad = run("evaluate", "--checkpoint", str(result.run_dir), "--profile", "neonrace", "--env", "CartPole-v1")
@@ -63,6 +65,7 @@ def test_a_profile_and_an_env_do_not_go_together(tmp_path):
     assert "lap" not in text and "actions: " in text and ("actions: 0 " in text or "actions: 1 " in text)
 
 
+@pytest.mark.slow
 def test_sampled_evaluation_draws_from_the_policy_and_repeats_with_its_seed(tmp_path):
     result = cartpole_run(tmp_path)
     torch.manual_seed(0)
@@ -87,6 +90,7 @@ def test_sampled_action_draws_from_categorical_and_gaussian_policies():
         sampled_action(Normal(torch.zeros(1), torch.ones(1)), generator)
 
 
+@pytest.mark.slow
 def test_an_exported_policy_drives_like_its_checkpoint_and_cannot_be_resumed(tmp_path):
     result = train(Args(env_id="pixelpilot/NeonRace-v0", workers=1, total_steps=40, eval_every=0,
                         runs_dir=str(tmp_path), run_name="pilot", progress=False))  # fmt: skip

@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import psutil
+import pytest
 
 from agent.drive.play import play
 from control.keyboard import PynputSender
@@ -18,6 +19,8 @@ from tests.conftest import wait_until
 from tests.test_error_lines import PILOT, PIXELPILOT, keywindow_profile
 from tests.test_play import always_up_checkpoint
 from tests.test_screen_training import short_neonrace
+
+pytestmark = pytest.mark.screen  # real senders, games and desktops
 
 DRIVING = {"left", "right", "up", "down", "x"}
 

@@ -7,7 +7,11 @@ import argparse
 import dataclasses
 import re
 
+import pytest
+
 from benchmarks import gym_bench, screen_loop
+
+pytestmark = [pytest.mark.learning, pytest.mark.slow]
 
 
 def bench(tmp_path, monkeypatch, *options: str) -> str:

@@ -25,6 +25,8 @@ from agent.policy.evaluation import evaluate, policy_episodes
 from control.actions import ACTION_NAMES
 from tests.conftest import ROOT
 
+pytestmark = [pytest.mark.learning, pytest.mark.slow]
+
 HELD_OUT = 1_000_000
 TEST_KWARGS = {"difficulty_name": "normal", "laps": 1, "max_episode_steps": 300}
 """20 s of driving from a standing start: the return is the distance covered, so it measures speed"""

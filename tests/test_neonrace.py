@@ -64,6 +64,7 @@ def test_tracks_are_closed_loops():
     assert not np.array_equal(generate(1).curve, generate(2).curve)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("difficulty", "max_lap"), [("easy", 18), ("normal", 25), ("hard", 40)])
 def test_the_expert_finishes_every_track(difficulty, max_lap):
     for seed in range(4):
@@ -159,6 +160,7 @@ def test_segment_geometry_is_consistent():
     assert 0 <= game.progress() < 1
 
 
+@pytest.mark.slow
 def test_no_driver_beats_the_lap_time_bound_and_the_bound_is_reached_on_a_straight():
     """The bound is exact: on a straight, empty road of the track's length the best turbo schedule drives it, and
     holding up+x there (pulsing the turbo on an empty meter) happens to be that schedule. Both drivers that read the

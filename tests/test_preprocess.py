@@ -48,7 +48,7 @@ def test_bad_inputs_name_the_value():
         Crop(-1, 0, 10, 10)
     with pytest.raises(ValueError, match="must be an integer"):
         Crop(0, 0, 10.5, 10)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="does not fit a 800x500 frame"):
+    with pytest.raises(ValueError, match="does not fit the 800x500 window"):
         preprocess(np.zeros((500, 800, 3), np.uint8), Crop(0, 0, 600, 800))
     with pytest.raises(ValueError, match="uint8 HxWx3 or HxWx4"):
         preprocess(np.zeros((500, 800), np.uint8))

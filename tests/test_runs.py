@@ -30,6 +30,7 @@ def test_generated_names_never_collide_even_when_started_at_once(tmp_path):
     assert free_path(tmp_path, "same-second") == tmp_path / "same-second-9"
 
 
+@pytest.mark.slow
 def test_a_named_run_that_exists_is_refused_and_unnamed_runs_get_their_own_folders(tmp_path):
     new_run_dir(tmp_path, "mine", "unused")
     with pytest.raises(ConfigError, match="a run of that name exists; resume it"):

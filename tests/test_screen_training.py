@@ -14,6 +14,8 @@ from agent.policy.checkpoint import load_checkpoint
 from tests.conftest import ROOT, processes_with
 from tests.test_cli import assert_one_line_error, run
 
+pytestmark = [pytest.mark.screen, pytest.mark.slow]  # private virtual desktops, training runs
+
 
 def short_neonrace(tmp_path: Path) -> Path:
     """neonrace.toml with 6-second episodes on the easy track, so a smoke run sees several."""

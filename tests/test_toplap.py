@@ -32,6 +32,7 @@ def test_the_scripted_driver_finishes_every_race_on_the_road(seed):
     assert 20 * 30 < race.state.last_lap_ticks < 40 * 30  # 20-40 s a lap
 
 
+@pytest.mark.slow
 def test_the_simulation_is_deterministic():
     a, b = drive(5, 500).state, drive(5, 500).state
     assert (a.x, a.y, a.heading, a.speed, a.score) == (b.x, b.y, b.heading, b.speed, b.score)
@@ -45,6 +46,7 @@ def test_driving_backwards_scores_nothing_and_completes_no_lap():
     assert race.state.score == 0 and race.state.laps_done == 0
 
 
+@pytest.mark.slow
 def test_off_the_road_the_car_crawls():
     race = drive(2, 80)
     assert not race.state.offroad and race.state.speed > 0.9 * MAX_SPEED
@@ -97,6 +99,7 @@ def test_glyphs_learned_from_telemetry_and_a_recording_by_the_scripted_driver(de
     assert demos.rewards.sum() >= 10  # the score read from the screen with the learned glyphs grew
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("view", ["north", "chase"])
 def test_the_chase_view_turns_the_world_so_the_car_points_up(view, monkeypatch):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
