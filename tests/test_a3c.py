@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
@@ -331,19 +332,29 @@ def test_a_crashed_worker_is_restarted_and_the_run_finishes(tmp_path, caplog):
 @pytest.mark.slow
 def test_an_evaluator_killed_with_sigkill_is_restarted_and_evaluations_go_on(tmp_path, caplog):
     marker = str(tmp_path / "killed")
+    dies = {"marker": marker, "die": True, "spare": os.getpid()}
     args = quick(tmp_path, "evaluator", env_id="tests.crash_env:Killed-v0", env_kwargs={"marker": marker},
-                 eval_env_kwargs={"marker": marker, "die": True}, eval_every=500, eval_episodes=2)  # fmt: skip
+                 eval_env_kwargs=dies, eval_every=500, eval_episodes=2, total_steps=10_000_000)  # fmt: skip
+    control, results = TrainControl(), []
+    thread = threading.Thread(target=lambda: results.append(train(args, control=control)))
     with caplog.at_level(logging.WARNING):
-        result = train(args)
+        thread.start()
+        # the evaluator dies at its first evaluation, is restarted, and its successor evaluates
+        deadline = time.monotonic() + 120
+        while not (Path(marker).exists() and len(control.progress.evaluations) >= 2):
+            assert time.monotonic() < deadline and thread.is_alive(), "no evaluation after the restart"
+            time.sleep(0.05)
+        control.stop()
+        thread.join(60)
     assert "the evaluator exited with code -9; restarting it (1 of 3)" in caplog.text
-    assert Path(marker).exists() and len(result.curve) >= 2  # its evaluations, then the final one
+    assert results and len(results[0].curve) >= 2
 
 
-@pytest.mark.slow
 def test_a_run_whose_evaluator_keeps_dying_says_so_and_ends(tmp_path):
     marker = str(tmp_path / "killed")
     args = quick(tmp_path, "no-evaluator", env_id="tests.crash_env:Killed-v0", env_kwargs={"marker": marker},
-                 eval_env_kwargs={"marker": marker, "die": True, "always": True}, eval_every=500, max_restarts=1,
+                 eval_env_kwargs={"marker": marker, "die": True, "always": True, "spare": os.getpid()},
+                 eval_every=500, max_restarts=1,
                  total_steps=10_000_000)  # fmt: skip
     with pytest.raises(PixelpilotError, match=r"the evaluator died 2 times \(exit code -9\); the run cannot evaluate"):
         train(args)
