@@ -70,7 +70,7 @@ class VirtualDesktop:
             )
             os.close(write_fd)
             write_fd = -1
-            number = _read_line(read_fd, self.timeout)
+            number = read_line(read_fd, self.timeout)
         finally:
             os.close(read_fd)
             if write_fd >= 0:
@@ -147,16 +147,17 @@ class VirtualDesktop:
         self.stop()
 
 
-def _read_line(fd: int, timeout: float) -> str:
-    """Read Xvfb's display number from the -displayfd pipe, giving up after ``timeout`` seconds."""
+def read_line(fd: int, timeout: float) -> str:
+    """One line from the pipe ``fd`` (Xvfb's display number, a child's answer), or what arrived of it within
+    ``timeout`` seconds."""
     data = b""
     deadline = time.monotonic() + timeout
     while not data.endswith(b"\n"):
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
             break
-        chunk = os.read(fd, 64)
+        chunk = os.read(fd, 256)
         if not chunk:
             break
         data += chunk
-    return data.decode().strip()
+    return data.decode(errors="replace").strip()

@@ -29,8 +29,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any
 
+from capture.display import read_line
 from capture.errors import PixelpilotError
 
 READY, BYE = "ready", "bye"
@@ -56,7 +57,7 @@ class Guardian:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps(config).encode() + b"\n")
         self._proc.stdin.flush()
-        answer = _read_line(self._proc.stdout, START_TIMEOUT)
+        answer = read_line(self._proc.stdout.fileno(), START_TIMEOUT)
         if answer != READY:
             self._proc.kill()
             self._proc.wait()
@@ -98,21 +99,6 @@ class Guardian:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _read_line(stream: IO[bytes], timeout: float) -> str:
-    """One line from ``stream`` (a pipe), or what arrived of it within ``timeout`` seconds."""
-    data, deadline = b"", time.monotonic() + timeout
-    fd = stream.fileno()
-    while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-            break
-        chunk = os.read(fd, 256)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").strip()
 
 
 # -- the guardian process ----------------------------------------------------------------------------------------

@@ -22,6 +22,16 @@ def keywindow_profile(tmp_path: Path, extra: str = "") -> Path:
     return path
 
 
+def playing(*args: str, until: str = "pilot ", stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    """``pixelpilot ARGS`` started (a play), returned once its status line starts with ``until``: it drives."""
+    run = subprocess.Popen([*PIXELPILOT, *args], stdout=subprocess.PIPE, stderr=stderr, text=True)
+    assert run.stdout is not None
+    for line in run.stdout:
+        if line.startswith(until):
+            break
+    return run
+
+
 def test_a_crop_that_does_not_fit_the_window_is_one_line_from_record_and_play(tmp_path, desktop):
     profile = keywindow_profile(tmp_path, "crop = { top = 0, left = 0, height = 4000, width = 100 }\n")
     for command in (["record", "--out", str(tmp_path / "demo")], ["play", "--checkpoint", str(PILOT)]):
@@ -36,14 +46,9 @@ def test_a_crop_that_does_not_fit_the_window_is_one_line_from_record_and_play(tm
 
 
 def test_a_window_closed_mid_play_is_named_by_its_title(tmp_path, desktop):
-    play = subprocess.Popen([*PIXELPILOT, "play", "--profile", str(keywindow_profile(tmp_path)), "--checkpoint",
-                             str(PILOT), "--max-seconds", "120"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    play = playing("play", "--profile", str(keywindow_profile(tmp_path)), "--checkpoint", str(PILOT),
+                   "--max-seconds", "120")  # fmt: skip
     try:
-        assert play.stdout is not None
-        for line in play.stdout:  # the pilot drives once it prints a status line
-            if line.startswith("pilot "):
-                break
         games = [
             p for p in psutil.Process(play.pid).children(recursive=True) if "keywindow.py" in " ".join(p.cmdline())
         ]

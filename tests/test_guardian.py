@@ -13,31 +13,17 @@ import psutil
 import pytest
 
 from agent.drive.play import play
+from benchmarks.reliability import alive, command_of
 from control.keyboard import PynputSender
 from control.xkeys import pressed
 from tests.conftest import wait_until
-from tests.test_error_lines import PILOT, PIXELPILOT, keywindow_profile
+from tests.test_error_lines import PILOT, PIXELPILOT, keywindow_profile, playing
 from tests.test_play import always_up_checkpoint
 from tests.test_screen_training import short_neonrace
 
 pytestmark = pytest.mark.screen  # real senders, games and desktops
 
 DRIVING = {"left", "right", "up", "down", "x"}
-
-
-def command(process: psutil.Process) -> str:
-    """Its command line ("" once it has gone)."""
-    try:
-        return " ".join(process.cmdline())
-    except psutil.NoSuchProcess:
-        return ""
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 SENDER = textwrap.dedent(
@@ -66,10 +52,11 @@ def test_a_sender_killed_with_sigkill_leaves_no_key_down_and_nothing_it_started(
                               stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert sender.stdout is not None
     sleeper = int(sender.stdout.readline())
+    sleeping = psutil.Process(sleeper)
     wait_until(lambda: pressed({"up", "x"}) == {"up", "x"})
     sender.kill()
     sender.wait()
-    wait_until(lambda: not pressed(DRIVING) and not alive(sleeper))
+    wait_until(lambda: not pressed(DRIVING) and not alive(sleeping))
     _, err = sender.communicate(timeout=30)
     assert f"ended without cleaning up; released up, x; stopped what it started (process groups {sleeper})" in err
 
@@ -79,28 +66,23 @@ def test_a_sender_that_says_goodbye_leaves_its_guardian_nothing_to_do(desktop):
     assert sender.stdout is not None
     sleeper = int(sender.stdout.readline())
     assert sender.stdout.readline().strip() == "closed"
-    guardians = [p for p in psutil.Process(sender.pid).children() if "control.guardian" in command(p)]
+    guardians = [p for p in psutil.Process(sender.pid).children() if "control.guardian" in command_of(p)]
     sender.kill()
     sender.wait()
-    assert guardians == [] and alive(sleeper)  # it exited on the goodbye, and stops nothing afterwards
+    assert guardians == [] and alive(psutil.Process(sleeper))  # it exited on the goodbye, and stops nothing afterwards
     os.killpg(sleeper, signal.SIGKILL)
 
 
 def test_kill_9_of_play_releases_its_keys_and_stops_the_game_it_launched(tmp_path, desktop):
-    run = subprocess.Popen([*PIXELPILOT, "play", "--profile", str(keywindow_profile(tmp_path)), "--checkpoint",
-                            str(always_up_checkpoint(tmp_path)), "--max-seconds", "120"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    run = playing("play", "--profile", str(keywindow_profile(tmp_path)), "--checkpoint",
+                  str(always_up_checkpoint(tmp_path)), "--max-seconds", "120", until="pilot  up")  # fmt: skip
     try:
-        assert run.stdout is not None
-        for line in run.stdout:
-            if line.startswith("pilot  up"):
-                break
-        game = [p for p in psutil.Process(run.pid).children(recursive=True) if "keywindow.py" in command(p)]
+        game = [p for p in psutil.Process(run.pid).children(recursive=True) if "keywindow.py" in command_of(p)]
         assert len(game) == 1
         wait_until(lambda: "up" in pressed(DRIVING))
         run.send_signal(signal.SIGKILL)
         run.wait()
-        wait_until(lambda: not pressed(DRIVING) and not alive(game[0].pid))
+        wait_until(lambda: not pressed(DRIVING) and not alive(game[0]))
     finally:
         if run.poll() is None:
             run.kill()
@@ -123,14 +105,9 @@ def test_keys_held_when_a_pilot_starts_are_released_not_taken_for_a_person(tmp_p
 
 def test_a_second_sender_to_a_driven_window_is_told_which_process_drives_it(tmp_path, desktop):
     profile = keywindow_profile(tmp_path)
-    run = subprocess.Popen([*PIXELPILOT, "play", "--profile", str(profile), "--checkpoint", str(PILOT),
-                            "--max-seconds", "120"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    run = playing("play", "--profile", str(profile), "--checkpoint", str(PILOT), "--max-seconds", "120",
+                  stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        assert run.stdout is not None
-        for line in run.stdout:
-            if line.startswith("pilot "):
-                break
         busy = f"is driven by another pixelpilot process (pid {run.pid}); stop that one first"
         for command in (
             ["keys-test", "--window", "KeyWindow"],  # same telemetry port: the claim speaks first
@@ -154,16 +131,16 @@ def test_kill_9_of_a_screen_training_worker_leaves_no_game_or_desktop_behind(tmp
 
         def started() -> list[psutil.Process]:
             tree = psutil.Process(train.pid).children(recursive=True)
-            return [p for p in tree if "agent.cli game" in command(p)]
+            return [p for p in tree if "agent.cli game" in command_of(p)]
 
         wait_until(lambda: len(started()) == 1, timeout=120)
         game = started()[0]
         worker = game.parent()
-        wait_until(lambda: any("control.guardian" in command(p) for p in worker.children()))
+        wait_until(lambda: any("control.guardian" in command_of(p) for p in worker.children()))
         desktop = [p for p in worker.children() if p.name() in ("Xvfb", "openbox")]
         assert worker is not None and len(desktop) == 2
         worker.kill()
-        wait_until(lambda: not any(alive(p.pid) for p in (game, *desktop)))
+        wait_until(lambda: not any(alive(p) for p in (game, *desktop)))
         _, err = train.communicate(timeout=120)  # with no restarts left, the run ends and says why
     finally:
         if train.poll() is None:
@@ -178,14 +155,14 @@ def test_kill_9_of_the_panel_while_its_pilot_drives_leaves_no_key_down_and_no_ga
 
         def started() -> list[psutil.Process]:
             tree = psutil.Process(panel.pid).children(recursive=True)
-            return [p for p in tree if "agent.cli game" in command(p) or "control.guardian" in command(p)]
+            return [p for p in tree if "agent.cli game" in command_of(p) or "control.guardian" in command_of(p)]
 
         wait_until(lambda: len(started()) == 2, timeout=120)  # the game, and the guardian of the keys sent to it
         wait_until(lambda: pressed(DRIVING), timeout=60)  # the pilot drives
-        game = next(p for p in started() if "agent.cli game" in command(p))
+        game = next(p for p in started() if "agent.cli game" in command_of(p))
         panel.kill()
         panel.wait()
-        wait_until(lambda: not pressed(DRIVING) and not alive(game.pid))
+        wait_until(lambda: not pressed(DRIVING) and not alive(game))
         _, err = panel.communicate(timeout=30)
     finally:
         if panel.poll() is None:
@@ -194,20 +171,15 @@ def test_kill_9_of_the_panel_while_its_pilot_drives_leaves_no_key_down_and_no_ga
 
 
 def test_kill_9_of_a_command_on_its_own_virtual_desktop_leaves_no_desktop(tmp_path):
-    run = subprocess.Popen([*PIXELPILOT, "--virtual", "play", "--profile", str(keywindow_profile(tmp_path)),
-                            "--checkpoint", str(PILOT), "--max-seconds", "120"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    run = playing("--virtual", "play", "--profile", str(keywindow_profile(tmp_path)), "--checkpoint", str(PILOT),
+                  "--max-seconds", "120")  # fmt: skip
     try:
-        assert run.stdout is not None
-        for line in run.stdout:
-            if line.startswith("pilot "):
-                break
         started = [p for p in psutil.Process(run.pid).children(recursive=True)
-                   if p.name() in ("Xvfb", "openbox") or "keywindow.py" in command(p)]  # fmt: skip
+                   if p.name() in ("Xvfb", "openbox") or "keywindow.py" in command_of(p)]  # fmt: skip
         assert len(started) == 3
         run.kill()
         run.wait()
-        wait_until(lambda: not any(alive(p.pid) for p in started))
+        wait_until(lambda: not any(alive(p) for p in started))
     finally:
         if run.poll() is None:
             run.kill()

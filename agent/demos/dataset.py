@@ -124,7 +124,7 @@ class DemoWriter:
             }
         )
         self._backup()
-        self._meta = meta
+        self._fps = float(meta.get("fps") or 0)
         self.segment_steps = segment_steps
         self.raw_frames = raw_frames
         self.game_episode = -1
@@ -286,8 +286,7 @@ class DemoWriter:
             self._backup()
         except OSError as exc:  # a full disk, say: what was written stays readable, this segment is lost
             self._current = None  # closing must not try it again
-            fps = float(self._meta.get("fps") or 0)
-            kept = f" ({self.steps_written / fps:.0f} s)" if fps else ""
+            kept = f" ({self.steps_written / self._fps:.0f} s)" if self._fps else ""
             raise DemoError(f"{self.path}: cannot write segment {segment_id} ({exc.strerror or exc}); the "
                             f"{self.segments} segments written before it{kept} are kept") from None  # fmt: skip
         self._written.append((segment_id, n))

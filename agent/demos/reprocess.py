@@ -52,7 +52,12 @@ def export(source: str | Path, out: str | Path) -> Demos:
     meta = {**demos.meta, "raw_frames": False, "segment_seconds": None, "exported_from": str(source),
             "minari_episodes": "one per race; a race with a gap (a pause, a discard) has one per stretch, the same "
             "game_episode in their episode metadata"}  # fmt: skip
-    return _rewrite(source, out, demos.n_actions, meta, lambda seg_meta, ep, kept: ep.observations[: kept + 1], True)
+    return _rewrite(source, out, demos.n_actions, meta, _stored_frames, True)
+
+
+def _stored_frames(seg_meta: dict[str, Any], ep: Any, kept: int) -> list[np.ndarray]:
+    """The frames a segment stored (its kept steps' and the one after them), as they are."""
+    return list(ep.observations[: kept + 1])
 
 
 def repair(source: str | Path, out: str | Path) -> Demos:
@@ -60,7 +65,7 @@ def repair(source: str | Path, out: str | Path) -> Demos:
     source = Path(source)
     demos = load_demos(source)
     meta = {**demos.meta, "raw_frames": False, "repaired_from": str(source), "damaged_segments": list(demos.damaged)}
-    return _rewrite(source, out, demos.n_actions, meta, lambda seg_meta, ep, kept: ep.observations[: kept + 1], False)
+    return _rewrite(source, out, demos.n_actions, meta, _stored_frames, False)
 
 
 def _rewrite(
