@@ -367,7 +367,9 @@ def main() -> None:
         "(`tests/test_screen.py`, `tests/test_screen_env.py`, `tests/test_gui.py`), a window closed mid-play "
         "(`tests/test_error_lines.py`), a full disk while recording (`tests/test_demos.py`), a crop that does not "
         "fit (`tests/test_error_lines.py`), damaged segments (`tests/test_demos.py`), keys left held by a killed "
-        "run (`tests/test_guardian.py`).",
+        "run (`tests/test_guardian.py`), a worker or the evaluator killed in the middle of copying the global "
+        "weights (`tests/test_a3c.py`: the main process's next update no longer waits for it; a lock held by the "
+        "dead copier once stopped the run for good).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

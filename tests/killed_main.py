@@ -1,25 +1,46 @@
-"""A training's main process killed while it holds the global model's lock: run as a script, it takes the lock,
-starts a process that waits for it as a worker does, prints that process's pid and waits to be killed."""
+"""Processes of a training killed at awkward moments, and their helpers (started through the workers' own process
+context, so they must be importable). Run as a script: the main process dies in the middle of writing the global
+weights; it starts a process that copies them as a worker does, prints that process's pid and waits to be killed."""
 
 import sys
 import time
+from typing import Any
 
-from agent.a3c.processes import MainProcessGone, holding, start_method
+import torch
+
+from agent.a3c.processes import MainProcessGone, read_weights, start_method, writing
 
 
-def wait_for_the_lock(lock: object) -> None:
+def big_model() -> torch.nn.Module:
+    """Large enough that a copy takes a few milliseconds, so that a write can overlap it."""
+    model = torch.nn.Linear(1000, 1000)
+    model.share_memory()
+    return model
+
+
+def copy_for_ever(version: Any, source: torch.nn.Module) -> None:
+    """A worker's copies of the global weights, one after the other, until the process is killed."""
+    target = torch.nn.Linear(1000, 1000)
     try:
-        with holding(lock):
-            pass
+        while True:
+            read_weights(version, source, target)  # type: ignore[arg-type]
     except MainProcessGone:
         sys.exit(0)
 
 
+def write_for_ever(version: Any, model: torch.nn.Module) -> None:
+    """The main process's updates, each setting every parameter to the update's number."""
+    for n in range(1, 10**9):
+        with writing(version), torch.no_grad():
+            for p in model.parameters():
+                p.fill_(n)
+
+
 if __name__ == "__main__":
     ctx = start_method()
-    lock = ctx.Lock()
-    lock.acquire()  # as the main process does while it applies a gradient
-    child = ctx.Process(target=wait_for_the_lock, args=(lock,))
+    version = ctx.RawValue("q", 0)
+    version.value += 1  # as the main process does while it applies a gradient
+    child = ctx.Process(target=copy_for_ever, args=(version, big_model()))
     child.start()
     print(child.pid, flush=True)
     time.sleep(600)

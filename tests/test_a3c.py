@@ -21,7 +21,7 @@ import torch
 
 from agent.a3c.algorithm import gae
 from agent.a3c.args import Args
-from agent.a3c.processes import warm_up
+from agent.a3c.processes import read_weights, start_method, warm_up, writing
 from agent.a3c.progress import Thinned, TrainControl
 from agent.a3c.trainer import train
 from agent.config import ConfigError
@@ -30,7 +30,7 @@ from agent.policy.checkpoint import load_checkpoint
 from agent.policy.evaluation import evaluate
 from agent.policy.rollout import run_episodes
 from capture.errors import PixelpilotError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until
 from tests.test_cli import assert_one_line_error, run
 
 
@@ -538,15 +538,60 @@ def test_a_rollout_bootstraps_a_truncation_from_its_final_observation_and_a_term
 
 
 @pytest.mark.slow
-def test_a_process_waiting_for_the_lock_of_a_killed_main_process_exits():
-    """SIGKILL can land while the main process holds the global model's lock (it does during every update): the
-    lock is never released, and a worker or the evaluator waiting for it must still notice and exit."""
+def test_a_process_copying_the_weights_of_a_killed_main_process_exits():
+    """SIGKILL can land while the main process writes the global weights (it does during every update): the write
+    never ends, and a worker or the evaluator waiting to copy them must still notice and exit."""
     proc = subprocess.Popen([sys.executable, "-m", "tests.killed_main"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     waiting = psutil.Process(int(proc.stdout.readline()))
     proc.kill()
     proc.wait(10)
     assert_gone([waiting], 30)
+
+
+def test_copies_of_the_global_weights_never_see_half_an_update():
+    """Every copy a worker takes while the main process keeps writing holds one update's weights, not a mix."""
+    from tests.killed_main import big_model, write_for_ever
+
+    ctx = start_method()
+    version, source, target = ctx.RawValue("q", 0), big_model(), torch.nn.Linear(1000, 1000)
+    writer = ctx.Process(target=write_for_ever, args=(version, source), daemon=True)
+    writer.start()
+    try:
+        wait_until(lambda: version.value > 10, 60)
+        seen = set()
+        for _ in range(50):
+            read_weights(version, source, target)
+            values = torch.cat([p.detach().flatten() for p in target.parameters()]).unique()
+            assert len(values) == 1, f"a copy mixed updates {values.tolist()[:5]}"
+            seen.add(values.item())
+        assert len(seen) > 1  # the writer went on while the copies were taken
+    finally:
+        writer.kill()
+        writer.join()
+
+
+def test_a_worker_killed_while_it_copies_the_weights_never_stops_an_update():
+    """SIGKILL can land on a worker (or the evaluator) in the middle of its copy of the global weights; the main
+    process's next update must not wait for it (a lock held by the dead copier did, for ever)."""
+    from tests.killed_main import big_model, copy_for_ever
+
+    ctx = start_method()
+    version, model = ctx.RawValue("q", 0), big_model()
+    copier = ctx.Process(target=copy_for_ever, args=(version, model))
+    copier.start()
+    wait_until(lambda: psutil.Process(copier.pid).cpu_times().user > 0.2, 60)  # copying, over and over
+    copier.kill()
+    copier.join()
+    done = threading.Event()
+
+    def update() -> None:
+        with writing(version):
+            pass
+        done.set()
+
+    threading.Thread(target=update, daemon=True).start()
+    assert done.wait(10), "the update waited for a process that had died"
 
 
 @pytest.mark.slow

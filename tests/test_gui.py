@@ -30,7 +30,7 @@ from capture.windows import default_backend
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from gui.app import MainWindow, start_demo
-from tests.conftest import processes_with
+from tests.conftest import ROOT, processes_with
 from tests.test_a3c import running
 from tests.test_neonrace_window import MANAGED, neonrace_profile
 from tests.test_play import always_up_checkpoint
@@ -532,13 +532,17 @@ def test_play_and_training_through_this_desktop_exclude_each_other(panel, qtbot,
     assert processes_with(title) == [] and pressed(MANAGED) == set() and training_processes() == []
 
 
-def test_screenshots_of_every_tab(panel, qtbot, tmp_path):
+def test_screenshots_of_every_tab(panel, qtbot, tmp_path, monkeypatch):
     """PNGs of the four tabs at work (1100x750): into $PIXELPILOT_SCREENSHOTS when set (docs/screenshots for the
-    README), else into a temporary folder."""
-    out = Path(os.environ.get("PIXELPILOT_SCREENSHOTS") or tmp_path / "screenshots")
+    README), else into a temporary folder. The panel works in a folder of its own, as a user's would, so the paths
+    it shows are the short relative ones a user types, and the Play tab drives with the shipped pilot."""
+    out = Path(os.environ.get("PIXELPILOT_SCREENSHOTS") or tmp_path / "screenshots").absolute()
     out.mkdir(parents=True, exist_ok=True)
+    work = tmp_path / "racing"
+    work.mkdir()
+    (work / "models").symlink_to(ROOT / "models")
+    monkeypatch.chdir(work)
     panel.resize(1100, 750)
-    checkpoint = always_up_checkpoint(tmp_path)
     title, port = f"NeonRace-{uuid.uuid4().hex[:6]}", free_port()
     launch(qtbot, panel, neonrace_profile(tmp_path / "neonrace.toml", title, port, seed=4), title)
 
@@ -554,7 +558,7 @@ def test_screenshots_of_every_tab(panel, qtbot, tmp_path):
     shoot("game")
 
     panel.tabs.setCurrentWidget(panel.record)
-    panel.record.dataset.setText(str(tmp_path / "demos" / "neonrace-session"))
+    panel.record.dataset.setText("demos/neonrace-session")
     panel.record.start()
     qtbot.waitUntil(lambda: panel.record.values["state"].text() == "recording", timeout=30_000)
     person = Person(start_after=0.2, script=(("up", 1.5), ("left up", 0.8), ("up", 0.5), ("right up", 0.6)))
@@ -565,10 +569,10 @@ def test_screenshots_of_every_tab(panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not panel.record.recording, timeout=30_000)
 
     panel.tabs.setCurrentWidget(panel.train)
-    set_up_training(panel, tmp_path / "runs", envs_per_worker="8", n_steps="5")
+    set_up_training(panel, Path("runs"), envs_per_worker="8", n_steps="5")
     panel.train.start()
-    qtbot.waitUntil(lambda: len(panel.train.control.progress.evaluations) >= 4, timeout=120_000)
-    qtbot.waitUntil(lambda: len(panel.train.control.progress.losses) >= 3, timeout=30_000)
+    qtbot.waitUntil(lambda: len(panel.train.control.progress.evaluations) >= 8, timeout=240_000)  # it learns
+    qtbot.waitUntil(lambda: len(panel.train.control.progress.losses) >= 8, timeout=60_000)
     images = panel.train.plot.images
     qtbot.waitUntil(lambda: panel.train.plot.images > images, timeout=10_000)
     shoot("train")
@@ -576,7 +580,7 @@ def test_screenshots_of_every_tab(panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not panel.train.running, timeout=60_000)
 
     panel.tabs.setCurrentWidget(panel.play)
-    panel.play.checkpoint.setText(str(checkpoint))
+    panel.play.checkpoint.setText("models/pretrained/neonrace-pilot.pt")
     panel.play.start()
     qtbot.waitUntil(lambda: panel.play.values["driver"].text() == "pilot" and panel.play.updates > 10, timeout=60_000)
     shoot("play")

@@ -16,10 +16,9 @@ from agent.a3c.processes import (
     Evaluated,
     MainProcessGone,
     Shared,
-    copy_weights,
     enter_child,
-    holding,
     main_process_alive,
+    read_weights,
 )
 from agent.envs.make import close_all, make_envs
 from agent.policy.evaluation import EvalPoint, eval_point
@@ -55,8 +54,7 @@ def evaluator(args: Args, shared: Shared, first_at: int, started: float) -> None
                     return
                 time.sleep(0.05)
                 continue
-            with holding(shared.lock):
-                copy_weights(shared.global_model, model)
+            read_weights(shared.version, shared.global_model, model)
             point = evaluate_now(args, model, envs, at, time.monotonic() - started)
             shared.messages.put(Evaluated(point, {k: v.clone() for k, v in model.state_dict().items()}))
             next_at = (at // args.eval_every + 1) * args.eval_every

@@ -10,8 +10,10 @@
   gradient then landed on weights that had moved on by the worker's own previous update.)
 - The evaluator periodically copies the global weights and sends :class:`Evaluated` results, stamped with the
   steps and clock of the snapshot: the curve shows when the weights were that good, not when the verdict came in.
-- Copies of the global weights are taken under ``lock``, which the main process holds while it writes them, so
-  no copy sees half an update.
+- Copies of the global weights never see half an update, and nothing a copier holds can stop the main process: a
+  sequence counter (:func:`writing`, :func:`read_weights`) is odd while the main process writes, and a copy that
+  overlapped a write is taken again. A lock did the same until a worker killed mid-copy (SIGKILL) kept it held and
+  the next update waited for it for ever; with the counter the writer never waits for anyone.
 - Processes start from a fork server that has already imported torch (where the platform has one, else ``spawn``):
   like ``spawn`` each starts clean, without the parent's threads, windows or sockets, but in milliseconds instead of
   the second it takes to import torch.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,7 +90,8 @@ class Shared:
     """the starting policy ``init_kl_coef`` keeps the policy near (never written)"""
     grads: list[list[torch.Tensor]]
     """one gradient buffer per worker, in the order of the model's parameters"""
-    lock: Any
+    version: Any
+    """the global parameters' sequence counter: even at rest, odd while the main process writes them"""
     messages: Any
     acks: list[Any]
     """one semaphore per worker, released once per applied gradient. Not an Event: a waiter whose timed wait ends as
@@ -102,14 +106,44 @@ class Shared:
 def share(global_model: ActorCritic, reference: ActorCritic | None, workers: int, steps: int) -> Shared:
     ctx = start_method()
     grads = [[torch.zeros_like(p).share_memory_() for p in global_model.parameters()] for _ in range(workers)]
-    return Shared(global_model, reference, grads, ctx.Lock(), ctx.Queue(), [ctx.Semaphore(0) for _ in range(workers)],
-                  ctx.Event(), ctx.Value("q", steps), dict(os.environ))  # fmt: skip
+    acks = [ctx.Semaphore(0) for _ in range(workers)]
+    return Shared(global_model, reference, grads, ctx.RawValue("q", 0), ctx.Queue(), acks, ctx.Event(),
+                  ctx.Value("q", steps), dict(os.environ))  # fmt: skip
 
 
 def copy_weights(source: ActorCritic, target: ActorCritic) -> None:
     with torch.no_grad():
         for s, t in zip(source.parameters(), target.parameters(), strict=True):
             t.copy_(s)
+
+
+@contextlib.contextmanager
+def writing(version: Any) -> Iterator[None]:
+    """``with writing(shared.version)``: the main process writes the global parameters inside, the only writer."""
+    version.value += 1
+    try:
+        yield
+    finally:
+        version.value += 1
+
+
+def read_weights(version: Any, source: ActorCritic, target: ActorCritic) -> None:
+    """Copy ``source`` (the global model) into ``target`` as no write changed it meanwhile, retrying otherwise.
+
+    The counter is read before and after the copy: equal and even, no write overlapped it. x86-64 keeps stores in
+    order and loads in order, which is all this needs; where memory is ordered more weakly, a torn copy mixes two
+    consecutive updates, as every copy does in lock-free (Hogwild) A3C. A main process that dies mid-write leaves
+    the counter odd: the reader then notices that it is gone and stops.
+    """
+    while True:
+        before = version.value
+        if before % 2 == 0:
+            copy_weights(source, target)
+            if version.value == before:
+                return
+        if not main_process_alive():
+            raise MainProcessGone
+        time.sleep(0.001)  # an update takes milliseconds; spinning would take the core it needs
 
 
 # -- starting and stopping processes ---------------------------------------------------------------------------
@@ -172,19 +206,8 @@ class MainProcessGone(Exception):
 
 
 def wait_for(semaphore: Any) -> None:
-    """Acquire ``semaphore`` (a lock too), checking every second that the main process still runs: killed while it
-    held the lock (SIGKILL mid-update) or before it acknowledged a gradient, it never releases them, and a process
-    blocked on them for good would outlive the run."""
+    """Acquire ``semaphore``, checking every second that the main process still runs: killed before it
+    acknowledged a gradient, it never releases it, and a process blocked on it for good would outlive the run."""
     while not semaphore.acquire(timeout=1.0):
         if not main_process_alive():
             raise MainProcessGone
-
-
-@contextlib.contextmanager
-def holding(lock: Any) -> Iterator[None]:
-    """``with holding(lock)``: the lock held as ``with lock`` holds it, given up when the main process is gone."""
-    wait_for(lock)
-    try:
-        yield
-    finally:
-        lock.release()

@@ -28,7 +28,17 @@ import torch
 from agent.a3c import algorithm
 from agent.a3c.args import Args, from_config, schedule
 from agent.a3c.evaluator import evaluate_now, evaluator, make_eval_envs
-from agent.a3c.processes import EVALUATOR, Crashed, EpisodeEnd, Evaluated, Gradient, Shared, share, start_method
+from agent.a3c.processes import (
+    EVALUATOR,
+    Crashed,
+    EpisodeEnd,
+    Evaluated,
+    Gradient,
+    Shared,
+    share,
+    start_method,
+    writing,
+)
 from agent.a3c.progress import TrainControl
 from agent.a3c.run_log import RunLog, plot_curve
 from agent.a3c.worker import WorkerSpec, worker
@@ -218,14 +228,14 @@ class Trainer:
 
     # -- messages ----------------------------------------------------------------------------------------------
     def on_gradient(self, msg: Gradient) -> None:
-        # Synchronisation: the only writer of the global parameters; the lock keeps the workers' and the
-        # evaluator's copies from seeing half an update. The worker waits until its acknowledgement.
+        # Synchronisation: the only writer of the global parameters; the sequence counter tells the workers' and
+        # the evaluator's copies that overlapped the write to copy again. The worker waits until its acknowledgement.
         warming_up = self.counters["steps"] < self.args.critic_warmup
         if self.args.anneal_lr:
             lr = schedule(self.args.lr, 0.0, self.counters["steps"], self.args.total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-        with self.shared.lock:
+        with writing(self.shared.version):
             algorithm.apply(self.model, self.optimizer, self.shared.grads[msg.rank],
                             self.critic_only if warming_up else None)  # fmt: skip
         self.shared.acks[msg.rank].release()

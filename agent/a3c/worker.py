@@ -17,9 +17,8 @@ from agent.a3c.processes import (
     Gradient,
     MainProcessGone,
     Shared,
-    copy_weights,
     enter_child,
-    holding,
+    read_weights,
     wait_for,
 )
 from agent.envs.make import make_env
@@ -54,8 +53,7 @@ def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
     try:
         torch.manual_seed(who.seed(args))
         model = build(shared.global_model.spec)
-        with holding(shared.lock):
-            copy_weights(shared.global_model, model)
+        read_weights(shared.version, shared.global_model, model)
         envs = make_vector_env(args, args.envs_per_worker, who.seed(args))
         actor = algorithm.Actor(envs, who.seed(args), model)
         reference = None
@@ -83,8 +81,7 @@ def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
             wait_for(ack)
             if shared.stop.is_set():
                 break
-            with holding(shared.lock):  # the main process holds it while it writes the global parameters
-                copy_weights(shared.global_model, model)
+            read_weights(shared.version, shared.global_model, model)
     except MainProcessGone:
         return
     except Exception:
