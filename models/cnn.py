@@ -80,6 +80,25 @@ class LSTMCore(nn.Module):
         return torch.sigmoid(o) * torch.tanh(shown), c
 
 
+class AveragePool(nn.Module):
+    """``nn.AvgPool2d(k)`` with the same result, as the mean of the k² strided views of the frame: on a CPU, for the
+    two channels of a frame stack in channels-last layout, 1.6–2x faster (AvgPool2d vectorises over channels, and
+    two are too few); the pooling is a sixth of the recipe's forward pass."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.k
+        x = x[:, :, : x.shape[2] // k * k, : x.shape[3] // k * k]  # AvgPool2d drops what does not fill a window
+        views = [x[:, :, i::k, j::k] for i in range(k) for j in range(k)]
+        total = views[0]
+        for view in views[1:]:
+            total = total + view
+        return total * (1.0 / (k * k))
+
+
 class CNNActorCritic(ActorCriticModule):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
@@ -89,7 +108,7 @@ class CNNActorCritic(ActorCriticModule):
         height, width, channels = spec.observation_shape
         self.obs_shape = spec.observation_shape
         self.recurrent = spec.recurrent
-        convs: list[nn.Module] = [nn.AvgPool2d(spec.pool)] if spec.pool > 1 else []
+        convs: list[nn.Module] = [AveragePool(spec.pool)] if spec.pool > 1 else []
         for _ in range(spec.layers):
             convs += [nn.Conv2d(channels, spec.filters, 3, stride=2, padding=1), nn.ELU(inplace=True)]
             channels = spec.filters

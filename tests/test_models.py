@@ -7,7 +7,7 @@ import torch
 
 from models.actor_critic import deterministic_action
 from models.build import build, build_for
-from models.cnn import CNNActorCritic, frame_differences, standardised
+from models.cnn import AveragePool, CNNActorCritic, frame_differences, standardised
 from models.mlp import MLPActorCritic
 from models.spec import ModelSpec, SpecError, UnsupportedSpaceError, spec_for
 
@@ -215,3 +215,11 @@ def test_input_transforms_live_in_the_spec_and_a_reloaded_model_decides_alike():
     # the transforms see brightness changes as nothing: the same picture, darker, gives the same decision
     (d3, v3, _) = model(0.5 * obs)
     assert torch.allclose(d1.logits, d3.logits, atol=1e-4) and torch.allclose(v1, v3, atol=1e-4)
+
+
+@pytest.mark.parametrize("k, shape", [(2, (3, 2, 128, 200)), (2, (2, 4, 7, 9)), (3, (2, 1, 10, 11))])
+def test_average_pool_is_torchs_average_pool(k, shape):
+    """Same numbers as nn.AvgPool2d, rows and columns that do not fill a window dropped, in either memory layout."""
+    x = torch.rand(shape)
+    for layout in (x, x.contiguous(memory_format=torch.channels_last)):
+        assert torch.equal(AveragePool(k)(layout), torch.nn.AvgPool2d(k)(layout))
