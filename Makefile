@@ -59,6 +59,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/cloning_variants.py  # about 40 min: cloning options on 10 minutes of the expert's driving
 	$(PY) benchmarks/toplap_clone.py  # about 80 min: TopLap (north and chase views), cloned from 10 minutes of its window each
 	$(PY) benchmarks/carracing_clone.py  # about an hour: gymnasium's CarRacing, cloned from 10 minutes of its window
+	$(PY) benchmarks/carracing_dagger.py  # about 40 min: DAgger through the CarRacing window, the pursuit driver labelling
 	$(PY) benchmarks/neonrace_screen.py  # about 20 min: A3C through the screen from the clone, 2 virtual desktops
 	$(PY) benchmarks/neonrace_screen_recipe.py  # about an hour: the recipe through the screen, from scratch and the pilot
 	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C (pixelpilot bench gym)

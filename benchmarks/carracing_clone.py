@@ -80,6 +80,8 @@ cnn-lstm one 1-2 min."""
 MODELS: dict[str, dict[str, Any]] = {
     "cnn-lstm": {},  # pretrain's default network
     "cnn-mlp": {"model": "cnn-mlp", "frame_stack": 2, "pool": 2},  # A3C's pixel recipe
+    # the same, each observation standardised inside the model (what lifted TopLap's chase-view clone)
+    "cnn-mlp-input-norm": {"model": "cnn-mlp", "frame_stack": 2, "pool": 2, "input_norm": True},
 }
 LEFT, RIGHT, UP, LEFT_UP, RIGHT_UP, DOWN = range(6)  # the action table's indices (action 6, up+x, is up here)
 
@@ -522,7 +524,8 @@ def report(options: argparse.Namespace, record: dict[str, Any], rows: list[Measu
         f"{len(record['scores'])} episodes; the game ran at {record['game_fps']:.0f} frames/s (it aims at 50). "
         f"Clones: `pixelpilot pretrain` for {options.epochs} epochs (`--patience {options.epochs}`; the weights of "
         "the epoch with the best validation loss): its default cnn-lstm, "
-        f"and cnn-mlp on 2 stacked frames pooled 2x2 (A3C's pixel recipe). Test: {options.episodes} episodes each "
+        f"cnn-mlp on 2 stacked frames pooled 2x2 (A3C's pixel recipe), and that with each observation standardised "
+        f"inside the model (`input_norm`). Test: {options.episodes} episodes each "
         "through the window (clones: `pixelpilot evaluate --profile`), the same held-out tracks for every driver, "
         "the profile's rules (60 s, or 8 s without a new tile). Both networks first sit at the action prior "
         "(the best validation loss after epoch 1): with patience 3, as in the NeonRace cloning benchmark, both "
