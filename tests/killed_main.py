@@ -29,11 +29,14 @@ def copy_for_ever(version: Any, source: torch.nn.Module) -> None:
 
 
 def write_for_ever(version: Any, model: torch.nn.Module) -> None:
-    """The main process's updates, each setting every parameter to the update's number."""
+    """The main process's updates, each setting every parameter to the update's number, 10 ms apart: as
+    in training, where an update waits for a worker's gradient, copies find moments between writes (back to back,
+    a copy overlaps one nearly every time and retries for as long as the machine is busy)."""
     for n in range(1, 10**9):
         with writing(version), torch.no_grad():
             for p in model.parameters():
                 p.fill_(n)
+        time.sleep(0.01)
 
 
 if __name__ == "__main__":

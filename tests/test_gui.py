@@ -49,25 +49,38 @@ def qapp(desktop: str) -> Iterator[QApplication]:
 
 
 class StallMeter:
-    """A 10 ms timer on the GUI thread: the longest gap between its ticks is the longest the GUI was frozen."""
+    """A 10 ms timer on the GUI thread: the longest gap between its ticks that the panel itself caused.
+
+    A gap is time the GUI thread was busy, blocked, or ready to run while other processes had the cores. Only the
+    last is not the panel's doing, and on a loaded machine it alone reaches hundreds of milliseconds; the kernel
+    counts it per thread (``run_delay`` in ``/proc/thread-self/schedstat``), so each gap is measured without it.
+    """
 
     def __init__(self) -> None:
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
-        self.last: float | None = None
+        self.last: tuple[float, float] | None = None
         self.worst = 0.0
         self.ticks = 0
-        self.long: list[tuple[float, float]] = []  # (seconds since start, gap ms) of gaps over 50 ms
+        self.long: list[tuple[float, float, float]] = []  # (s since start, own gap ms, gap ms) of gaps over 50 ms
+
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        """(wall clock, seconds this thread has waited for a core), both in seconds."""
+        with open("/proc/thread-self/schedstat") as file:
+            waited_ns = int(file.read().split()[1])
+        return time.perf_counter(), waited_ns / 1e9
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, waited = self._now()
         if self.last is not None:
-            gap = now - self.last
-            self.worst = max(self.worst, gap)
+            gap = now - self.last[0]
+            own = gap - (waited - self.last[1])
+            self.worst = max(self.worst, own)
             if gap > 0.05:
-                self.long.append((round(now - self.began, 2), round(gap * 1000)))
-        self.last = now
+                self.long.append((round(now - self.began, 2), round(own * 1000), round(gap * 1000)))
+        self.last = now, waited
         self.ticks += 1
 
     def start(self) -> None:
@@ -156,7 +169,7 @@ def test_panel_previews_records_and_closes_cleanly(panel, qtbot, tmp_path):
     result = panel.record.result
 
     assert panel.errors == []
-    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
+    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, own ms, ms): {stalls.long}"
     assert len(set(frames_seen)) >= 10 and frames_seen == sorted(frames_seen)  # the numbers grew live
     assert panel.record.values["frames"].text() == str(result.steps) and panel.record.disk_bytes > 0
     histogram = dict(zip(panel.record.histogram.names, panel.record.histogram.values, strict=True))
@@ -267,7 +280,7 @@ def test_panel_plays_toggles_the_autopilot_kills_and_closes_cleanly(panel, qtbot
     panel.close()
     qtbot.waitUntil(lambda: panel.stopped_cleanly, timeout=30_000)
     assert panel.errors == [] and panel.pool.running() == []
-    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
+    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, own ms, ms): {stalls.long}"
     assert processes_with(title) == [] and pressed(MANAGED) == set()
 
 
@@ -483,7 +496,7 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
     assert load_checkpoint(second).counters["steps"] >= 1000
     assert training_processes() == [] and not any(running(p) for p in workers)
     assert tensorboard.proc.poll() is not None and not answers(url)
-    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, ms): {stalls.long}"
+    assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, own ms, ms): {stalls.long}"
     print(f"max GUI-thread stall while training: {stalls.worst * 1000:.0f} ms over {stalls.ticks} ticks", stalls.long)
 
 

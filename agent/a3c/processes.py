@@ -119,12 +119,14 @@ def copy_weights(source: ActorCritic, target: ActorCritic) -> None:
 
 @contextlib.contextmanager
 def writing(version: Any) -> Iterator[None]:
-    """``with writing(shared.version)``: the main process writes the global parameters inside, the only writer."""
-    version.value += 1
+    """``with writing(shared.version)``: the main process writes the global parameters inside, the only writer.
+    Each store is one step, so Ctrl-C landing anywhere in here still leaves the counter even and moved on."""
+    at_rest = version.value
     try:
+        version.value = at_rest + 1
         yield
     finally:
-        version.value += 1
+        version.value = at_rest + 2
 
 
 def read_weights(version: Any, source: ActorCritic, target: ActorCritic) -> None:
