@@ -217,14 +217,31 @@ class Trainer:
             self.procs[rank] = self.start_worker(rank)
 
     def stop_processes(self) -> None:
+        """Ask every process to stop, then SIGTERM (it closes its environments) what still runs after 10 s, and
+        SIGKILL what runs 10 s after that. Meanwhile the message queue is read and dropped: a process exits only
+        once what it put there has gone into the pipe (multiprocessing waits for its feeder thread at exit), and
+        workers that sent faster than a busy main process read once kept a stopped run waiting for ever."""
         self.shared.stop.set()
         for ack in self.shared.acks:
             ack.release()  # wake every worker waiting for its update, so it sees the stop
-        for proc in [*self.procs, *([self.eval_proc] if self.eval_proc else [])]:
-            proc.join(10)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+        procs = [*self.procs, *([self.eval_proc] if self.eval_proc else [])]
+        for escalate in (None, "SIGTERM", "SIGKILL"):
+            running = [proc for proc in procs if proc.is_alive()]
+            if not running:
+                break
+            if escalate is not None:
+                log.warning("%d process(es) still running 10 s after the stop: sending %s", len(running), escalate)
+                for proc in running:
+                    if escalate == "SIGTERM":
+                        proc.terminate()
+                    else:
+                        proc.kill()
+            deadline = time.monotonic() + 10
+            while any(proc.is_alive() for proc in running) and time.monotonic() < deadline:
+                with contextlib.suppress(queue_module.Empty):
+                    self.shared.messages.get(timeout=0.1)
+        for proc in procs:
+            proc.join()  # reaped
 
     # -- messages ----------------------------------------------------------------------------------------------
     def on_gradient(self, msg: Gradient) -> None:
