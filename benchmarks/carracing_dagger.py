@@ -155,9 +155,11 @@ def retrain(out: Path, name: str, datasets: list[Path], start: Path, options: di
 
 def report(options: argparse.Namespace, rounds: list[Round], demo: Measurement, base: Measurement,
            final: Measurement, minutes: float) -> list[str]:  # fmt: skip
+    shown = ("rounds", "minutes", "base", "epochs")
     command = "`.venv/bin/python benchmarks/carracing_dagger.py" + "".join(
-        f" --{k.replace('_', '-')} {v}" for k, v in (("rounds", options.rounds), ("minutes", options.minutes),
-                                                      ("base", options.base)))  # fmt: skip
+        f" --{name} {getattr(options, name):g}" if isinstance(getattr(options, name), float | int)
+        else f" --{name} {getattr(options, name)}" for name in shown
+    )  # fmt: skip
     labelled = sum(r.steps for r in rounds[1:]) / FPS / 60
 
     def spread(values: Sequence[float]) -> str:
