@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +28,13 @@ KEYWINDOW = ROOT / "tests" / "keywindow.py"
 
 SCREEN_FIXTURES = {"desktop", "game_window"}
 """a test that uses one of these (directly or through another fixture) drives windows on an X display"""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as a terminal delivers it, for this process and every one a test starts. A suite started in the
+    background by a script (``make test &``) inherits SIGINT ignored, Python then leaves it so, and so does every
+    child: the tests that stop a run or a key sender with SIGINT would wait for a process that never hears it."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
