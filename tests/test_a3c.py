@@ -155,6 +155,21 @@ def quick(tmp_path, name, **kwargs):
     return Args(**{**defaults, **kwargs})
 
 
+def test_a_run_whose_clean_up_fails_gives_ctrl_c_and_sigterm_back(tmp_path, monkeypatch):
+    """A training ignores both signals while it cleans up; when the clean-up fails the caller (the panel, a test
+    suite) must get them back, or it and every process it starts ignore Ctrl-C and SIGTERM from then on."""
+    from agent.a3c.trainer import Trainer
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk gone")
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(Trainer, "checkpoint", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        train(quick(tmp_path, "broken", total_steps=200))
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
 @pytest.mark.slow
 def test_one_worker_with_a_fixed_seed_is_deterministic(tmp_path):
     a = train(quick(tmp_path, "a", seed=7))

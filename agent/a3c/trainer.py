@@ -384,25 +384,29 @@ class Trainer:
             previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
             if in_main_thread:
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            self.stop_processes()
-            if self.losses:  # the last updates: a run shorter than a log interval still has its row
-                self.report(last_log, last_log_steps)
-            self.checkpoint()
-            if self.bar is not None:
-                self.bar.close()
-            if (
-                args.eval_every
-                and not interrupted
-                and self.failure is None
-                and (not self.curve or self.curve[-1].steps < counters["steps"])
-            ):
-                self.add_to_curve(self.final_evaluation())
-            self.log.close()
-            with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
-                plot_curve(self.run_dir / "reward_curve.png", self.episodes, self.curve, f"A3C on {args.env_id}")
-            if in_main_thread:
-                signal.signal(signal.SIGINT, previous_sigint)
-                signal.signal(signal.SIGTERM, previous_sigterm)
+            try:
+                self.stop_processes()
+                if self.losses:  # the last updates: a run shorter than a log interval still has its row
+                    self.report(last_log, last_log_steps)
+                self.checkpoint()
+                if self.bar is not None:
+                    self.bar.close()
+                if (
+                    args.eval_every
+                    and not interrupted
+                    and self.failure is None
+                    and (not self.curve or self.curve[-1].steps < counters["steps"])
+                ):
+                    self.add_to_curve(self.final_evaluation())
+                self.log.close()
+                with contextlib.suppress(Exception):  # a plot is a convenience: it must not hide the run's outcome
+                    plot_curve(self.run_dir / "reward_curve.png", self.episodes, self.curve, f"A3C on {args.env_id}")
+            finally:
+                # Whatever failed above, the caller gets its Ctrl-C and SIGTERM back (a process that trains twice,
+                # the panel or a test suite, would otherwise ignore both from then on, and so would its children).
+                if in_main_thread:
+                    signal.signal(signal.SIGINT, previous_sigint)
+                    signal.signal(signal.SIGTERM, previous_sigterm)
         if self.failure:
             raise PixelpilotError(f"training stopped: {self.failure}; the last checkpoint is {self.latest}")
         return TrainResult(self.run_dir, counters["steps"], counters["wall_s"], self.curve, self.solved, interrupted)
