@@ -238,7 +238,8 @@ class Trainer:
                         proc.kill()
             deadline = time.monotonic() + 10
             while any(proc.is_alive() for proc in running) and time.monotonic() < deadline:
-                with contextlib.suppress(queue_module.Empty):
+                # OSError: an evaluation's weights are shared through their sender, which may be gone by now.
+                with contextlib.suppress(queue_module.Empty, OSError):
                     self.shared.messages.get(timeout=0.1)
         for proc in procs:
             proc.join()  # reaped
