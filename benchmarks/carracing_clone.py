@@ -449,15 +449,16 @@ def measure_demonstrator(out: Path, episodes: int, profile: Path, driver: Pursui
                        time.monotonic() - t0)  # fmt: skip
 
 
-def clone(out: Path, name: str, data: Path, options: dict[str, Any], epochs: int) -> tuple[Path, dict[str, Any]]:
-    """``pixelpilot pretrain`` on the recording: the checkpoint and how the training went (kept in result.json)."""
+def clone(out: Path, name: str, data: list[Path], options: dict[str, Any], epochs: int) -> tuple[Path, dict[str, Any]]:
+    """``pixelpilot pretrain`` on the datasets (the recording; DAgger adds its rounds' and ``init_from``): the
+    checkpoint and how the training went (kept in result.json)."""
     from agent.demos.pretrain import PretrainArgs, pretrain
 
     checkpoint, saved = out / name / "checkpoints" / "latest.pt", out / name / "result.json"
     if not saved.exists():
         shutil.rmtree(out / name, ignore_errors=True)  # a training an interrupted run left
-        args = PretrainArgs(data=[str(data)], epochs=epochs, patience=epochs, run_name=name, runs_dir=str(out),
-                            **options)  # fmt: skip
+        args = PretrainArgs(data=[str(d) for d in data], epochs=epochs, patience=epochs, run_name=name,
+                            runs_dir=str(out), **options)  # fmt: skip
         result = pretrain(args)
         fit = {k: v for k, v in dataclasses.asdict(result).items() if k != "checkpoint"}
         saved.write_text(json.dumps(fit, default=str, indent=1))
@@ -589,7 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demonstrator: {rows[0].scores}", flush=True)
         for model in models:
             name = f"clone-{model}-{options.minutes:g}min-{options.epochs}epochs"
-            checkpoint, fit = clone(out, name, data, MODELS[model], options.epochs)
+            checkpoint, fit = clone(out, name, [data], MODELS[model], options.epochs)
             print(f"{name}: {fit}", flush=True)
             measure = partial(measure_clone, out, name, checkpoint, fit, options.episodes, profile)
             rows.append(cached(out / f"{name}-{suffix}.json", measure))

@@ -82,7 +82,7 @@ def collect(out: Path, r: int, checkpoint: Path, profile: Path, meta: dict[str, 
     by the demonstrator, into a dataset (kept with its numbers in ``dagger-NN.json`` for a second run)."""
     import torch
 
-    from agent.demos.dataset import DemoWriter
+    from agent.demos.dataset import DemoWriter, stored_frame
     from agent.envs.screen import ScreenEnv
     from agent.envs.wrappers import StackFrames
     from agent.policy.checkpoint import load_checkpoint
@@ -106,7 +106,7 @@ def collect(out: Path, r: int, checkpoint: Path, profile: Path, meta: dict[str, 
                 while time.monotonic() < deadline:
                     obs, _ = env.reset()  # presses Enter: a new track
                     telemetry.forget()
-                    writer.begin(newest(obs))
+                    writer.begin(stored_frame(obs))
                     state, done = model.initial_state(1), False
                     while not done:
                         label = driver.act(telemetry.latest())
@@ -118,7 +118,7 @@ def collect(out: Path, r: int, checkpoint: Path, profile: Path, meta: dict[str, 
                         steps, clock = steps + 1, clock + 1 / FPS
                         cut = time.monotonic() >= deadline  # the round ends: this race is cut short
                         done = terminated or truncated or cut
-                        writer.step(label, float(reward), newest(obs), clock, key_bits(ACTIONS[label]),
+                        writer.step(label, float(reward), stored_frame(obs), clock, key_bits(ACTIONS[label]),
                                     terminated=terminated, truncated=done and not terminated)  # fmt: skip
                     episodes += 1
                     clock += 1.0  # a gap: the next race is another stretch
@@ -130,27 +130,6 @@ def collect(out: Path, r: int, checkpoint: Path, profile: Path, meta: dict[str, 
     numbers = {"steps": steps, "episodes": episodes, "agreement": agreed / max(steps, 1)}
     saved.write_text(json.dumps(numbers, indent=1))
     return data, numbers
-
-
-def newest(stack: np.ndarray) -> np.ndarray:
-    """The newest frame of a stacked observation, as recordings store it."""
-    return np.rint(stack[..., -1] * 255.0).astype(np.uint8)
-
-
-def retrain(out: Path, name: str, datasets: list[Path], start: Path, options: dict[str, Any], epochs: int,
-            seed: int) -> tuple[Path, dict[str, Any]]:  # fmt: skip
-    """``pixelpilot pretrain`` on every dataset so far, from the last round's weights (kept in result.json)."""
-    from agent.demos.pretrain import PretrainArgs, pretrain
-
-    checkpoint, saved = out / name / "checkpoints" / "latest.pt", out / name / "result.json"
-    if not saved.exists():
-        shutil.rmtree(out / name, ignore_errors=True)
-        args = PretrainArgs(data=[str(d) for d in datasets], init_from=str(start), epochs=epochs, patience=epochs,
-                            seed=seed, run_name=name, runs_dir=str(out), **options)  # fmt: skip
-        result = pretrain(args)
-        fit = {k: v for k, v in dataclasses.asdict(result).items() if k != "checkpoint"}
-        saved.write_text(json.dumps(fit, default=str, indent=1))
-    return checkpoint, json.loads(saved.read_text())
 
 
 def report(options: argparse.Namespace, rounds: list[Round], demo: Measurement, base: Measurement,
@@ -224,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     profile = session_profile(out / "carracing.toml")
     meta = load_demos(recording).meta
     base_name = f"clone-{options.base}-{options.recording:g}min-{EPOCHS}epochs"
-    checkpoint, fit = clone(out, base_name, recording, MODELS[options.base], EPOCHS)
+    checkpoint, fit = clone(out, base_name, [recording], MODELS[options.base], EPOCHS)
     rounds = [Round(0, 1.0, 0, 0, float("nan"), fit["val_accuracy"], str(checkpoint), fit)]
     datasets = [recording]
     t0 = time.monotonic()
@@ -235,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             data, numbers = collect(out, r, checkpoint, profile, meta, options.minutes, beta)
             datasets.append(data)
             name = f"dagger-{options.base}-{r:02d}-clone"
-            checkpoint, fit = retrain(out, name, datasets, checkpoint, MODELS[options.base], options.epochs, r)
+            from_last = MODELS[options.base] | {"init_from": str(checkpoint), "seed": r}
+            checkpoint, fit = clone(out, name, datasets, from_last, options.epochs)
             rounds.append(Round(r, beta, numbers["steps"], numbers["episodes"], numbers["agreement"],
                                 fit["val_accuracy"], str(checkpoint), fit))  # fmt: skip
             print(f"round {r}: {numbers}, val. accuracy {fit['val_accuracy']:.1%}", flush=True)

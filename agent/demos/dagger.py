@@ -33,7 +33,7 @@ import torch
 
 from agent.config import to_toml
 from agent.demos.dagger_args import DaggerArgs
-from agent.demos.dataset import DemoWriter
+from agent.demos.dataset import DemoWriter, stored_frame
 from agent.demos.pretrain import pretrain
 from agent.demos.pretrain_args import PretrainArgs
 from agent.envs.make import close_all, make_env, make_envs
@@ -129,12 +129,9 @@ def collect(
                         terminated=last and not truncated, truncated=last and truncated)  # fmt: skip
         clock += 1.0  # a gap: the next race is another stretch
 
-    def frame(stack: np.ndarray) -> np.ndarray:
-        return np.rint(stack[..., -1] * 255.0).astype(np.uint8)  # the newest frame, as recordings store it
-
     try:
         obs = np.stack([env.reset(seed=first_seed + i)[0] for i, env in enumerate(envs)])
-        buffers: list[tuple[list[np.ndarray], list[int], list[float]]] = [([frame(o)], [], []) for o in obs]
+        buffers: list[tuple[list[np.ndarray], list[int], list[float]]] = [([stored_frame(o)], [], []) for o in obs]
         following = len(envs)
         active = np.ones(len(envs), bool)
         state = model.initial_state(len(envs)) if model is not None else None
@@ -153,7 +150,7 @@ def collect(
                     action = labels[i] if rng.random() < beta else chosen[i]
                     o, reward, terminated, truncated, info = envs[i].step(action)
                     frames, taken, rewards = buffers[i]
-                    frames.append(frame(o))
+                    frames.append(stored_frame(o))
                     taken.append(labels[i])
                     rewards.append(float(reward))
                     steps += 1
@@ -164,7 +161,7 @@ def collect(
                         if following < episodes:
                             o, _ = envs[i].reset(seed=first_seed + following)
                             following += 1
-                            buffers[i] = ([frame(o)], [], [])
+                            buffers[i] = ([stored_frame(o)], [], [])
                         else:
                             active[i] = False
                     obs[i] = o

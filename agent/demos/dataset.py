@@ -45,6 +45,13 @@ from capture.preprocess import OBS_HEIGHT, OBS_WIDTH
 
 FRAME_SPACE = spaces.Box(0, 255, (OBS_HEIGHT, OBS_WIDTH), np.uint8)
 """What a dataset stores per observation (the model's input is this / 255, with a channel axis)."""
+
+
+def stored_frame(obs: np.ndarray) -> np.ndarray:
+    """The newest frame of an observation (H, W, stacked frames; values 0-1) as a dataset stores it."""
+    return np.rint(obs[..., -1] * 255.0).astype(np.uint8)
+
+
 MIN_FREE_BYTES = 200 * 2**20
 """Recording refuses to start with less free disk than this (about 2 hours of lossless frames at 15 fps)."""
 DATASET_ID = "pixelpilot/demos-v0"
