@@ -12,6 +12,7 @@ import itertools
 import tomllib
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +31,21 @@ def check_fields(obj: object, checks: dict[str, bool]) -> None:
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """Each field's docstring (the string literal right under it), as CleanRL's ``Args`` documents fields."""
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body  # type: ignore[attr-defined]
+    """Each field's docstring (the string literal right under it), as CleanRL's ``Args`` documents fields; fields
+    a dataclass inherits are documented where they are declared."""
     docs = {}
-    for node, after in itertools.pairwise(body):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(after, ast.Expr)
-            and isinstance(after.value, ast.Constant)
-            and isinstance(after.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(after.value.value.split())
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        tree = ast.parse(inspect.getsource(klass))
+        body = tree.body[0].body  # type: ignore[attr-defined]
+        for node, after in itertools.pairwise(body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(after.value.value.split())
     return docs
 
 
@@ -76,15 +79,28 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return None
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls: type, aliases: dict[str, str] | None = None) -> None:
-    """One ``--kebab-case`` option per dataclass field (plus ``aliases``), typed, with its docstring as help."""
-    hints = typing.get_type_hints(cls)
-    docs = field_docs(cls)
-    for f in dataclasses.fields(cls):
+def add_arguments(
+    parser: argparse.ArgumentParser, cls: type | Sequence[type], aliases: dict[str, str] | None = None
+) -> None:
+    """One ``--kebab-case`` option per dataclass field (plus ``aliases``), typed, with its docstring as help. With
+    several dataclasses (learners' options), a field they share is one option, its defaults listed per class."""
+    classes = [cls] if isinstance(cls, type) else list(cls)
+    fields: dict[str, list[tuple[type, dataclasses.Field[Any]]]] = {}
+    for klass in classes:
+        for f in dataclasses.fields(klass):
+            fields.setdefault(f.name, []).append((klass, f))
+    for name, owners in fields.items():
+        klass, f = owners[0]
+        hints = typing.get_type_hints(klass)
         flags = ["--" + f.name.replace("_", "-"), *([aliases[f.name]] if aliases and f.name in aliases else [])]
         kind, _ = _base_type(hints[f.name])
         default = _default(f)
-        help_text = f"{docs.get(f.name, '')} (default: {default!r})"
+        shown = {repr(_default(g)) for _, g in owners}
+        if len(shown) > 1 or len(owners) < len(classes):
+            default_text = "; ".join(f"{_label(k)}: {_default(g)!r}" for k, g in owners)
+        else:
+            default_text = repr(default)
+        help_text = f"{field_docs(klass).get(name, '')} (default: {default_text})"
         if kind is bool:
             parser.add_argument(
                 *flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
@@ -113,6 +129,11 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, aliases: dict[str,
             parser.add_argument(
                 *flags, dest=f.name, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text
             )
+
+
+def _label(cls: type) -> str:
+    """How a help text names a dataclass of options: its ``label`` (a learner's name), else its class name."""
+    return str(getattr(cls, "label", "") or cls.__name__)
 
 
 def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -> Any:

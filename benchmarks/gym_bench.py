@@ -1,12 +1,16 @@
-"""pixelpilot's A3C next to Stable-Baselines3 A2C on the classic Gymnasium benchmarks (``pixelpilot bench gym``).
+"""pixelpilot's learners next to Stable-Baselines3's on the classic Gymnasium benchmarks (``pixelpilot bench gym``):
+A3C next to SB3's A2C, PPO next to SB3's PPO (``--algos``), each pair a section of docs/benchmarks.md.
 
-Both algorithms run one after the other on the same machine, envs and seeds, and are measured the same way:
+The two of a pair run one after the other on the same machine, envs and seeds, and are measured the same way:
 
 - every ``eval_every`` environment steps, 10 episodes of the deterministic policy on a separate environment
   (reset seeds ``seed + 10_000 + i``, as A3C's evaluator does); a run stops at the first evaluation whose mean
   reaches the threshold, or at its step budget;
 - the policy that reached the threshold (else the last one) is then evaluated on 100 episodes (reset seeds
   10_000 + i).
+
+PPO is ``agent.ppo`` (``agent/ppo/presets.py``: rl-zoo3's PPO settings) in one process that evaluates in between
+updates, as SB3's does: both clocks stop while they evaluate. SB3's PPO has rl-zoo3 2.9.2's ``hyperparams/ppo.yml``.
 
 A3C is ``agent.a3c`` (``agent/a3c/presets.py``'s settings) with 2 workers and one torch thread per process. Its
 clock starts when ``train()`` is called and includes making the model, environments and processes (forked from the
@@ -22,13 +26,15 @@ Stable-Baselines3 is a benchmark dependency only: ``pip install -e '.[bench]'``.
 
 Results go to the console, docs/benchmarks.md (the section between this benchmark's markers) and
 docs/curves/gym_*.png. About an hour on two cores with the default budgets.
-Run: make bench, or .venv/bin/python benchmarks/gym_bench.py [--envs ENV ...] [--seeds N ...] [--budget X]
+Run: make bench, or .venv/bin/python benchmarks/gym_bench.py [--algos a3c ppo] [--envs ENV ...] [--seeds N ...]
+[--budget X]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import datetime
 import os
 import sys
@@ -43,96 +49,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.a3c.presets import CLASSIC  # noqa: E402
 from agent.cli import argtypes  # noqa: E402
+from agent.learners import LEARNERS  # noqa: E402
 from agent.policy.evaluation import EvalPoint  # noqa: E402
 from agent.runs import timestamp  # noqa: E402
 from benchmarks import screen_loop  # noqa: E402
+from benchmarks.gym_settings import BENCHMARKS, PAIRS, Pair  # noqa: E402
 from capture.errors import PixelpilotError  # noqa: E402
 
-START, END = "<!-- gym_bench:start -->", "<!-- gym_bench:end -->"
 EVAL_EPISODES = 10
 FINAL_EPISODES = 100
 FINAL_SEED = 10_000
-
-
-@dataclass(frozen=True)
-class LinearSchedule:
-    """rl-zoo3's ``lin_<x>``: the learning rate falls linearly from ``initial`` to 0 over the run."""
-
-    initial: float
-
-    def __call__(self, progress_remaining: float) -> float:
-        return progress_remaining * self.initial
-
-    def __str__(self) -> str:
-        return f"lin_{self.initial:g}"
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """One environment of the benchmark, with each algorithm's settings for it."""
-
-    env_id: str
-    threshold: float
-    """the env's reward_threshold (Pendulum-v1 has none: -200)"""
-    steps: int
-    """environment steps per run at --budget 1, for both algorithms"""
-    eval_every: int
-    """environment steps between evaluations at --budget 1"""
-    a2c: dict[str, Any]
-    """rl-zoo3 2.9.2 hyperparams/a2c.yml: n_envs, normalize (VecNormalize) and the A2C arguments; its
-    n_timesteps is replaced by ``steps`` (linear schedules decay over the run, as with the zoo's -n)"""
-
-    @property
-    def a3c(self) -> dict[str, Any]:
-        """agent.a3c.args.Args fields that differ from their defaults (``agent.a3c.presets``)"""
-        return CLASSIC[self.env_id]
-
-
-BENCHMARKS = {
-    b.env_id: b
-    for b in (
-        Benchmark("CartPole-v1", 475.0, 500_000, 5_000, {"n_envs": 8, "ent_coef": 0.0}),  # zoo n_timesteps 5e5
-        Benchmark(
-            "Acrobot-v1", -100.0, 500_000, 5_000, {"n_envs": 16, "normalize": True, "ent_coef": 0.0}
-        ),  # zoo n_timesteps 5e5
-        Benchmark(
-            "Pendulum-v1",
-            -200.0,
-            1_000_000,
-            10_000,
-            {  # zoo n_timesteps 1e6
-                "n_envs": 8,
-                "normalize": True,
-                "ent_coef": 0.0,
-                "max_grad_norm": 0.5,
-                "n_steps": 8,
-                "gae_lambda": 0.9,
-                "vf_coef": 0.4,
-                "gamma": 0.9,
-                "use_rms_prop": True,
-                "normalize_advantage": False,
-                "learning_rate": LinearSchedule(7e-4),
-                "use_sde": True,
-                "policy_kwargs": {"log_std_init": -2, "ortho_init": False},
-            },
-        ),
-        Benchmark(
-            "LunarLander-v3",
-            200.0,
-            1_000_000,
-            20_000,
-            {  # zoo n_timesteps 2e5
-                "n_envs": 8,
-                "gamma": 0.995,
-                "n_steps": 5,
-                "learning_rate": LinearSchedule(0.00083),
-                "ent_coef": 0.00001,
-            },
-        ),
-    )
-}
 
 
 @dataclass
@@ -151,6 +78,7 @@ class Run:
 
 @dataclass(frozen=True)
 class BenchConfig:
+    algos: tuple[str, ...] = tuple(PAIRS)
     envs: tuple[str, ...] = tuple(BENCHMARKS)
     seeds: tuple[int, ...] = (1, 2, 3)
     budget: float = 1.0
@@ -158,7 +86,7 @@ class BenchConfig:
     workers: int = 2
     """A3C worker processes"""
     runs_dir: Path = Path("runs/bench")
-    """A3C run folders (config, checkpoints, TensorBoard events)"""
+    """pixelpilot's run folders (config, checkpoints, TensorBoard events)"""
 
     def steps(self, env_id: str) -> int:
         return max(1, round(BENCHMARKS[env_id].steps * self.budget))
@@ -167,35 +95,34 @@ class BenchConfig:
         return max(1, round(BENCHMARKS[env_id].eval_every * self.budget))
 
 
-def run_a3c(config: BenchConfig, env_id: str, seed: int) -> Run:
-    from agent.a3c.args import Args
+def run_ours(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
     from agent.a3c.processes import warm_up
-    from agent.a3c.trainer import train
     from agent.policy.evaluation import evaluate
 
-    warm_up()
+    learner = LEARNERS[pair.learner]
     bench = BENCHMARKS[env_id]
-    args = Args(
-        env_id=env_id,
-        workers=config.workers,
+    args = dataclasses.replace(
+        learner.starting_args(env_id),
         total_steps=config.steps(env_id),
         seed=seed,
         eval_every=config.eval_every(env_id),
         eval_episodes=EVAL_EPISODES,
         target_return=bench.threshold,
-        run_name=f"gym-{env_id}-a3c-s{seed}",
+        run_name=f"gym-{env_id}-{pair.learner}-s{seed}",
         runs_dir=str(config.runs_dir),
         progress=False,
-        **bench.a3c,
     )
-    result = train(args)
+    if pair.learner == "a3c":
+        warm_up()
+        args = dataclasses.replace(args, workers=config.workers)
+    result = learner.train(args)
     if result.interrupted:  # train() turns Ctrl-C into a checkpoint and a normal return; the benchmark stops
         raise KeyboardInterrupt
-    # The policy that reached the threshold (best.pt: the weights that evaluation measured), as A2C's is: the
+    # The policy that reached the threshold (best.pt: the weights that evaluation measured), as SB3's is: A3C's
     # workers went on training while it was evaluated, and latest.pt can be far from it. Else the last one.
     final_policy = "best.pt" if result.solved else "latest.pt"
     final = evaluate(result.run_dir / "checkpoints" / final_policy, episodes=FINAL_EPISODES, seed=FINAL_SEED)
-    return Run("A3C", env_id, seed, result.steps, result.wall_s, result.curve, result.solved, final.returns)
+    return Run(pair.name, env_id, seed, result.steps, result.wall_s, result.curve, result.solved, final.returns)
 
 
 def episode_returns(act: Callable[[np.ndarray], Any], env_id: str, episodes: int, seed: int) -> list[float]:
@@ -211,25 +138,25 @@ def episode_returns(act: Callable[[np.ndarray], Any], env_id: str, episodes: int
         env.close()
 
 
-def run_a2c(config: BenchConfig, env_id: str, seed: int) -> Run:
+def run_sb3(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
     import torch
 
     try:
-        from stable_baselines3 import A2C
+        import stable_baselines3
         from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.vec_env import VecNormalize
     except ImportError:
         raise PixelpilotError("the gym benchmark needs Stable-Baselines3: pip install -e '.[bench]'") from None
     bench = BENCHMARKS[env_id]
-    hyper = copy.deepcopy(bench.a2c)  # SB3 adds its optimizer to policy_kwargs in place
+    hyper = copy.deepcopy(pair.theirs(bench))  # SB3 adds its optimizer to policy_kwargs in place
     n_envs, normalize = hyper.pop("n_envs"), hyper.pop("normalize", False)
     every, steps = config.eval_every(env_id), config.steps(env_id)
     torch.set_num_threads(1)
-    started, paused = time.monotonic(), 0.0  # the clock stops while A2C evaluates (its evaluations block training)
+    started, paused = time.monotonic(), 0.0  # the clock stops while it evaluates (its evaluations block training)
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
     if normalize:  # the zoo gives VecNormalize the algorithm's gamma; evaluation uses frozen statistics
         env = VecNormalize(env, gamma=hyper.get("gamma", 0.99))
-    model = A2C("MlpPolicy", env, seed=seed, **hyper)
+    model = getattr(stable_baselines3, pair.sb3)("MlpPolicy", env, seed=seed, **hyper)
     curve: list[EvalPoint] = []
     next_eval = every
 
@@ -259,16 +186,16 @@ def run_a2c(config: BenchConfig, env_id: str, seed: int) -> Run:
     solved = curve[-1] if curve and curve[-1].mean >= bench.threshold else None
     returns = episode_returns(act, env_id, FINAL_EPISODES, FINAL_SEED)
     env.close()
-    return Run("A2C", env_id, seed, model.num_timesteps, wall_s, curve, solved, returns)
+    return Run(pair.sb3_name, env_id, seed, model.num_timesteps, wall_s, curve, solved, returns)
 
 
-def run_benchmark(config: BenchConfig, log: Callable[[str], None] = print) -> list[Run]:
-    """Every env and seed: A3C, then A2C. ``log`` gets one line per finished run."""
+def run_benchmark(config: BenchConfig, pair: Pair, log: Callable[[str], None] = print) -> list[Run]:
+    """Every env and seed: ours, then SB3's. ``log`` gets one line per finished run."""
     runs = []
     for env_id in config.envs:
         for seed in config.seeds:
-            for run_one in (run_a3c, run_a2c):
-                run = run_one(config, env_id, seed)
+            for run_one in (run_ours, run_sb3):
+                run = run_one(config, pair, env_id, seed)
                 solved = run.solved
                 reached = f"reached at {solved.steps:,} steps, {seconds(solved.wall_s)}" if solved else "not reached"
                 log(
@@ -297,23 +224,23 @@ def _fmt_steps(steps: float, budget: int) -> str:
     return f"{steps:,.0f}" if np.isfinite(steps) else f"> {budget:,}"
 
 
-def ratio(by_algo: dict[str, list[Run]], key: str) -> float:
-    """A3C's median to threshold over A2C's: below 1 A3C is faster; NaN when either never reached it."""
-    a3c, a2c = (_to_threshold(by_algo[a], key) for a in ("A3C", "A2C"))
-    return a3c / a2c if np.isfinite(a3c) and np.isfinite(a2c) else float("nan")
+def ratio(ours: list[Run], theirs: list[Run], key: str) -> float:
+    """Our median to threshold over SB3's: below 1 ours is faster; NaN when either never reached it."""
+    a, b = _to_threshold(ours, key), _to_threshold(theirs, key)
+    return a / b if np.isfinite(a) and np.isfinite(b) else float("nan")
 
 
 def _fmt_ratio(value: float) -> str:
     return "—" if np.isnan(value) else f"{value:.2f}"
 
 
-def plot_curves(path: Path, env_id: str, threshold: float, runs: list[Run]) -> None:
+def plot_curves(path: Path, env_id: str, threshold: float, pair: Pair, runs: list[Run]) -> None:
     """Evaluation mean against environment steps and against wall-clock, one line per algorithm and seed."""
     from matplotlib.ticker import EngFormatter
 
     fig, axes = screen_loop.figure(1, 2, figsize=(11, 4))
-    colours = {"A3C": "tab:blue", "A2C": "tab:orange"}
-    names = {"A3C": "pixelpilot A3C", "A2C": "SB3 A2C (rl-zoo3)"}
+    colours = {pair.name: "tab:blue", pair.sb3_name: "tab:orange"}
+    names = {pair.name: f"pixelpilot {pair.name}", pair.sb3_name: f"SB3 {pair.sb3} (rl-zoo3)"}
     for ax, key, label in ((axes[0], "steps", "environment steps"), (axes[1], "wall_s", "wall-clock (s)")):
         labelled = set()
         for run in runs:
@@ -336,13 +263,17 @@ def plot_curves(path: Path, env_id: str, threshold: float, runs: list[Run]) -> N
     fig.savefig(path, dpi=90)
 
 
-def report(config: BenchConfig, runs: list[Run], curves_dir: Path, doc_dir: Path, command: str, took_s: float) -> str:
-    """The markdown section: the summary and ratio tables, every seed, and the learning curves (written here)."""
+def report(
+    config: BenchConfig, pair: Pair, runs: list[Run], curves_dir: Path, doc_dir: Path, command: str, took_s: float
+) -> str:
+    """The pair's markdown section: the summary and ratio tables, every seed, and the learning curves (written
+    here)."""
     summary, ratios, seeds, images = [], [], [], []
     goal = []
+    ours_name, theirs_name = pair.name, pair.sb3_name
     for env_id in config.envs:
         bench, budget = BENCHMARKS[env_id], config.steps(env_id)
-        by_algo = {a: [r for r in runs if r.env_id == env_id and r.algorithm == a] for a in ("A3C", "A2C")}
+        by_algo = {a: [r for r in runs if r.env_id == env_id and r.algorithm == a] for a in (ours_name, theirs_name)}
         for algo, algo_runs in by_algo.items():
             returns = np.concatenate([r.returns for r in algo_runs])
             seed_means = ", ".join(f"{np.mean(r.returns):.1f}" for r in algo_runs)
@@ -359,38 +290,51 @@ def report(config: BenchConfig, runs: list[Run], curves_dir: Path, doc_dir: Path
                 + f" | {r.steps:,} | {seconds(r.wall_s)} | {np.mean(r.returns):.1f} ± {np.std(r.returns):.1f} |"
                 for r in algo_runs
             ]
-        ratios.append(f"| {env_id} | {_fmt_ratio(ratio(by_algo, 'steps'))} | {_fmt_ratio(ratio(by_algo, 'wall_s'))} |")
-        if env_id in ("CartPole-v1", "Acrobot-v1"):
-            goal.append((env_id, ratio(by_algo, "wall_s")))
-        image = curves_dir / f"gym_{env_id}.png"
-        plot_curves(image, env_id, bench.threshold, by_algo["A3C"] + by_algo["A2C"])
+        ours, theirs = by_algo[ours_name], by_algo[theirs_name]
+        ratios.append(f"| {env_id} | {_fmt_ratio(ratio(ours, theirs, 'steps'))} | "
+                      f"{_fmt_ratio(ratio(ours, theirs, 'wall_s'))} |")  # fmt: skip
+        if env_id in pair.goal_envs:
+            goal.append((env_id, ratio(ours, theirs, "wall_s")))
+        image = curves_dir / (f"gym_{env_id}.png" if pair.learner == "a3c" else f"gym_{pair.learner}_{env_id}.png")
+        plot_curves(image, env_id, bench.threshold, pair, ours + theirs)
         images.append(f"![{env_id}]({Path(os.path.relpath(image, doc_dir)).as_posix()})")
 
+    if pair.learner == "a3c":
+        how = (
+            f"A3C: `agent.a3c` with {config.workers} workers and one torch thread per process. Its clock includes "
+            "making the model, environments and processes (forked from a fork server started before any clock, as "
+            "A2C's process imported torch before its clock). Its evaluator is another process, running while the "
+            "workers train and taking CPU from them; a result counts at the clock of the snapshot it evaluated. "
+            "A2C: Stable-Baselines3 with rl-zoo3 2.9.2's hyperparameters (`hyperparams/a2c.yml`) in one "
+            "process with one torch thread; its evaluations block training and its clock stops while it evaluates. "
+        )
+    else:
+        how = (
+            f"{ours_name}: `agent.{pair.learner}` in one process with one torch thread; its clock includes making the "
+            "model and environments, and it evaluates in between updates. SB3's: rl-zoo3 2.9.2's hyperparameters "
+            f"(`hyperparams/{pair.sb3.lower()}.yml`) in one process with one torch thread. Both clocks stop while "
+            "they evaluate. "
+        )
     lines = [
-        "## Gymnasium benchmarks: pixelpilot's A3C next to Stable-Baselines3 A2C",
+        f"## Gymnasium benchmarks: pixelpilot's {ours_name} next to Stable-Baselines3 {pair.sb3}",
         "",
         f"`{command}` on {datetime.date.today()}, {took_s / 60:.0f} min: "
         f"{screen_loop.machine().removesuffix(', Xvfb + openbox')}. Seeds {', '.join(map(str, config.seeds))}.",
         "",
-        f"A3C: `agent.a3c` with {config.workers} workers and one torch thread per process. Its clock includes "
-        "making the model, environments and processes (forked from a fork server started before any clock, as "
-        "A2C's process imported torch before its clock). Its evaluator is another process, running while the "
-        "workers train and taking CPU from them; a result counts at the clock of the snapshot it evaluated. "
-        "A2C: Stable-Baselines3 with rl-zoo3 2.9.2's hyperparameters (`hyperparams/a2c.yml`) in one "
-        "process with one torch thread; its evaluations block training and its clock stops while it evaluates. "
-        f"Every evaluation is {EVAL_EPISODES} deterministic episodes on a separate env, on the same step schedule "
+        how
+        + f"Every evaluation is {EVAL_EPISODES} deterministic episodes on a separate env, on the same step schedule "
         "for both; a run stops at the first evaluation reaching the threshold or at its step budget. Final return: "
-        "the policy that reached the threshold (for A3C the weights that evaluation measured, `best.pt`), else the "
+        "the policy that reached the threshold (for ours the weights that evaluation measured, `best.pt`), else the "
         f"last one, {FINAL_EPISODES} episodes per seed. To threshold: median over seeds of "
         "the first evaluation reaching it (a seed that never did counts as later than any).",
         "",
-        "| env | budget (steps) | evaluation every | A3C (`agent/a3c/presets.py`: besides the defaults of `Args`) | "
-        "A2C (rl-zoo3) |",
+        f"| env | budget (steps) | evaluation every | {ours_name} (`agent/{pair.learner}/presets.py`: besides the "
+        f"defaults) | {theirs_name} (rl-zoo3) |",
         "|---|---:|---:|---|---|",
         *(
             f"| {e} | {config.steps(e):,} | {config.eval_every(e):,} | "
-            f"{', '.join(f'{k} {v}' for k, v in BENCHMARKS[e].a3c.items()) or '—'} | "
-            f"{', '.join(f'{k} {v}' for k, v in BENCHMARKS[e].a2c.items())} |"
+            f"{', '.join(f'{k} {v}' for k, v in pair.ours(e).items()) or '—'} | "
+            f"{', '.join(f'{k} {v}' for k, v in pair.theirs(BENCHMARKS[e]).items())} |"
             for e in config.envs
         ),
         "",
@@ -399,7 +343,7 @@ def report(config: BenchConfig, runs: list[Run], curves_dir: Path, doc_dir: Path
         "|---|---:|---|---:|---|---:|---:|---:|",
         *summary,
         "",
-        "A3C / A2C to threshold (below 1: A3C is faster):",
+        f"{ours_name} / {theirs_name} to threshold (below 1: {ours_name} is faster):",
         "",
         "| env | env steps | wall-clock |",
         "|---|---:|---:|",
@@ -408,9 +352,9 @@ def report(config: BenchConfig, runs: list[Run], curves_dir: Path, doc_dir: Path
     ]
     if goal:
         lines += [
-            "Goal: A3C reaches the threshold in less wall-clock than A2C on CartPole-v1 and Acrobot-v1 → "
-            f"{'met' if all(r < 1 for _, r in goal) else 'not met'} (wall-clock ratio "
-            f"{', '.join(f'{e} {_fmt_ratio(r)}' for e, r in goal)}).",
+            f"Goal: {ours_name} reaches the threshold in less wall-clock than {theirs_name} on "
+            f"{' and '.join(pair.goal_envs)} → {'met' if all(r < 1 for _, r in goal) else 'not met'} (wall-clock "
+            f"ratio {', '.join(f'{e} {_fmt_ratio(r)}' for e, r in goal)}).",
             "",
         ]
     lines += [
@@ -433,6 +377,8 @@ def report(config: BenchConfig, runs: list[Run], curves_dir: Path, doc_dir: Path
 # -- the command ---------------------------------------------------------------------------------------------
 def add_options(parser: argparse.ArgumentParser) -> None:
     defaults = BenchConfig()
+    parser.add_argument("--algos", nargs="+", choices=list(PAIRS), default=list(defaults.algos), metavar="ALGO",
+                        help="pixelpilot's learners to measure next to SB3's (default: a3c ppo)")  # fmt: skip
     parser.add_argument("--envs", nargs="+", choices=list(BENCHMARKS), default=list(defaults.envs), metavar="ENV",
                         help=f"environments (default: all of {', '.join(BENCHMARKS)})")  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, default=list(defaults.seeds), metavar="SEED",
@@ -446,7 +392,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--runs",
         type=Path,
         default=defaults.runs_dir,
-        help="A3C run folders go in a folder per invocation under this one (default runs/bench)",
+        help="pixelpilot's run folders go in a folder per invocation under this one (default runs/bench)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.set_defaults(func=cmd_gym)
@@ -454,28 +400,27 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_gym(args: argparse.Namespace) -> int:
     # A folder per invocation: run folders are never written twice.
-    config = BenchConfig(tuple(args.envs), tuple(args.seeds), args.budget, runs_dir=args.runs / timestamp())
+    config = BenchConfig(tuple(args.algos), tuple(args.envs), tuple(args.seeds), args.budget,
+                         runs_dir=args.runs / timestamp())  # fmt: skip
     defaults = BenchConfig()
     options = [
         f"--{name} {' '.join(map(str, value)) if isinstance(value, tuple) else value}"
         for name, value in (("envs", config.envs), ("seeds", config.seeds), ("budget", config.budget))
         if value != getattr(defaults, name)
     ]
-    started = time.monotonic()
-    runs = run_benchmark(config, log=lambda line: print(line, flush=True))
     doc_dir = screen_loop.DOC.parent
-    text = report(
-        config,
-        runs,
-        args.curves or doc_dir / "curves",
-        doc_dir,
-        " ".join(["pixelpilot bench gym", *options]),
-        time.monotonic() - started,
-    )
-    print(text)
-    if not args.no_write:
-        screen_loop.write_section(text, START, END)
-        print(f"\nwritten to {screen_loop.DOC}")
+    for algo in config.algos:
+        pair = PAIRS[algo]
+        started = time.monotonic()
+        runs = run_benchmark(config, pair, log=lambda line: print(line, flush=True))
+        command = " ".join(["pixelpilot bench gym", *([] if config.algos == defaults.algos else [f"--algos {algo}"]),
+                            *options])  # fmt: skip
+        text = report(config, pair, runs, args.curves or doc_dir / "curves", doc_dir, command,
+                      time.monotonic() - started)  # fmt: skip
+        print(text)
+        if not args.no_write:
+            screen_loop.write_section(text, pair.start, pair.end)
+            print(f"\nwritten to {screen_loop.DOC}")
     return 0
 
 

@@ -113,9 +113,10 @@ def provenance(checkpoint: Checkpoint, run: Path | None) -> tuple[str, list[str]
     """How the pilot was made, from its checkpoint (and the run folder ``run`` it came from): a summary for the
     report, and the model card's bullets on training. A clone's command comes from its run's config.toml, or
     without ``run`` from the copy shipped next to the pilot (then its training time is not known)."""
-    from agent.a3c.args import from_config
+    from agent.a3c.args import Args
     from agent.config import to_arguments
     from agent.demos.pretrain_args import PretrainArgs
+    from agent.learning.args import from_config
 
     config, counters = checkpoint.config or {}, checkpoint.counters
     toml = shown(PILOT.with_suffix(".toml"))
@@ -155,7 +156,7 @@ def provenance(checkpoint: Checkpoint, run: Path | None) -> tuple[str, list[str]
             "- No reinforcement learning: this is the clone alone (A3C from a clone: docs/benchmarks.md, "
             '"Learning from demonstrations").',
         ]
-    args = from_config(config, checkpoint.where)
+    args = from_config(Args, config, checkpoint.where)
     if run is not None:  # where the run is now (a run continued in a copy of its folder keeps the old name inside)
         args = dataclasses.replace(args, runs_dir=str(run.parent), run_name=run.name)
     args = dataclasses.replace(args, runs_dir=shown(args.runs_dir))

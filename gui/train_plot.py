@@ -18,8 +18,8 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage, QPixmap, QResizeEvent
 from PyQt5.QtWidgets import QLabel, QSizePolicy
 
-from agent.a3c.progress import TrainControl, TrainProgress
-from agent.a3c.run_log import moving_mean
+from agent.learning.progress import TrainControl, TrainProgress
+from agent.learning.run_log import moving_mean
 from gui.images import owned_image
 from gui.worker import Task
 

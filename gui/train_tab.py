@@ -1,7 +1,9 @@
-"""The Train tab: ``agent.a3c.trainer.train`` on a task thread, stopped and watched through a ``TrainControl``.
+"""The Train tab: a learner's ``train`` (A3C or PPO, ``agent.learners``) on a task thread, stopped and watched
+through a ``TrainControl``.
 
-The run is configured as ``pixelpilot train`` configures it: the form's values go through the command's own option
-parser (``config.from_texts``), defaults and help come from ``Args``, and a game window is trained on through
+The run is configured as ``pixelpilot train --algo`` configures it: the form's values go through the command's own
+option parser (``config.from_texts``), defaults and help come from the learner's options, and (A3C) a game window is
+trained on through
 ``for_screen``, as ``--profile`` does (the Game tab's profile; each process on a virtual desktop of its own,
 or one worker on this desktop). The workers are processes of the panel: stopping, or closing the panel, ends the
 run as Ctrl-C ends the command's (a checkpoint saved, every process joined).
@@ -38,11 +40,13 @@ from PyQt5.QtWidgets import (
 
 from agent import config
 from agent.a3c.args import Args, for_screen
-from agent.a3c.presets import CLASSIC, starting_args
-from agent.a3c.progress import TrainControl, TrainProgress
-from agent.a3c.trainer import TrainResult, train
+from agent.a3c.presets import CLASSIC
 from agent.envs import SCREEN_ENV
 from agent.envs.launcher import GameProcess, free_port
+from agent.learners import DEFAULT, LEARNERS, Learner
+from agent.learning.args import RunArgs
+from agent.learning.progress import TrainControl, TrainProgress
+from agent.learning.record import TrainResult
 from capture.errors import PixelpilotError
 from gui.game_tab import GameTab
 from gui.readouts import readout_grid
@@ -52,11 +56,16 @@ from gui.worker import Task, TaskPool
 
 ENV_IDS = ("pixelpilot/NeonRace-v0", *CLASSIC)
 """offered in the list; any registered id may be typed"""
-HYPERPARAMETERS = ("workers", "envs_per_worker", "total_steps", "n_steps", "lr", "gamma", "entropy_coef",
-                   "eval_every", "checkpoint_every", "seed", "critic_warmup", "init_kl_coef")  # fmt: skip
-"""the ``Args`` fields the form shows (the rest keep their defaults; ``config.toml`` and ``--config`` reach them)"""
+HYPERPARAMETERS = {
+    "a3c": ("workers", "envs_per_worker", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "eval_every",
+            "checkpoint_every", "seed", "critic_warmup", "init_kl_coef"),
+    "ppo": ("num_envs", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "update_epochs", "num_minibatches",
+            "clip_coef", "eval_every", "checkpoint_every", "seed"),
+}  # fmt: skip
+"""the fields of each learner's options the form shows (the rest keep their defaults; ``config.toml`` and
+``--config`` reach them)"""
 DEFAULTS = config.defaults(Args)
-DOCS = config.field_docs(Args)
+DOCS = {name: doc for entry in LEARNERS.values() for name, doc in config.field_docs(entry.args).items()}
 DISPLAYS = {"virtual": "its own virtual desktops (a desktop and game per process)", "here": "this desktop (1 worker)"}
 
 
@@ -106,6 +115,11 @@ class TrainTab(TaskTab):
         self._checkpoints_shown: tuple[tuple[Path, int], ...] = ()
         self._warning_shown: str | None = None
 
+        self.algo = QComboBox()
+        for name, entry in LEARNERS.items():
+            self.algo.addItem(entry.title, name)
+        self.algo.setToolTip("The learner (--algo): A3C's worker processes, or PPO in the panel's process. Only A3C "
+                             "trains through a game window or from a checkpoint")  # fmt: skip
         self.on_env = QRadioButton("Environment (in-process):")
         self.on_window = QRadioButton("Game window:")
         source = QButtonGroup(self)
@@ -150,26 +164,26 @@ class TrainTab(TaskTab):
         grid.addWidget(QLabel("Runs folder:"), 3, 0)
         grid.addWidget(self.runs_dir, 3, 1, 1, 3)
         grid.addWidget(browse_runs, 3, 4)
+        grid.addWidget(QLabel("Learner:"), 4, 0)
+        grid.addWidget(self.algo, 4, 1)
         grid.setColumnStretch(3, 1)
 
-        self.hyperparameters: dict[str, QLineEdit] = {}
-        numbers = QGridLayout()
-        for i, name in enumerate(HYPERPARAMETERS):
+        self._all_edits: dict[str, tuple[QLabel, QLineEdit]] = {}
+        for name in dict.fromkeys(n for names in HYPERPARAMETERS.values() for n in names):
             edit = QLineEdit()
-            edit.setPlaceholderText(str(DEFAULTS[name]))
-            edit.setToolTip(f"{DOCS[name]} (--{name.replace('_', '-')}; default {DEFAULTS[name]})")
             edit.setMaximumWidth(110)
-            self.hyperparameters[name] = edit
-            numbers.addWidget(QLabel(name.replace("_", " ") + ":"), i // 5, (i % 5) * 2)
-            numbers.addWidget(edit, i // 5, (i % 5) * 2 + 1)
+            self._all_edits[name] = (QLabel(name.replace("_", " ") + ":"), edit)
+        self.numbers = QGridLayout()
+        self.hyperparameters: dict[str, QLineEdit] = {}
+        """the chosen learner's fields"""
         self.env_id.currentTextChanged.connect(self._show_defaults)
         self.on_window.toggled.connect(self._show_defaults)
-        self._show_defaults()
+        self.algo.currentIndexChanged.connect(self._learner_changed)
         self.form = QWidget()
         form_layout = QVBoxLayout(self.form)
         form_layout.setContentsMargins(0, 0, 0, 0)
         form_layout.addLayout(grid)
-        form_layout.addLayout(numbers)
+        form_layout.addLayout(self.numbers)
 
         self.train_button = QPushButton("▶ Train")
         self.train_button.setToolTip("Start or stop training (Ctrl+Shift+T); stopping saves a checkpoint")
@@ -213,26 +227,58 @@ class TrainTab(TaskTab):
     def _restore(self) -> None:
         """The last session's choices (saved when a run starts)."""
         value = self.settings.value
+        self.algo.setCurrentIndex(max(0, self.algo.findData(value("train/algo", DEFAULT, str))))
+        self._learner_changed()
         (self.on_window if value("train/source", "env", str) == "window" else self.on_env).setChecked(True)
         self.env_id.setCurrentText(value("train/env", DEFAULTS["env_id"], str))
         self.display.setCurrentIndex(max(0, self.display.findData(value("train/display", "virtual", str))))
         # Hyperparameters start empty: their placeholders show the chosen environment's preset, which a text
         # typed in would override.
         defaults = {"runs_dir": DEFAULTS["runs_dir"]}
-        for name, edit in self._edits().items():
+        for name, edit in self._edits(every=True).items():
             edit.setText(value(f"train/{name}", defaults.get(name, ""), str))
 
     def _save(self) -> None:
+        self.settings.setValue("train/algo", self.algo.currentData())
         self.settings.setValue("train/source", "window" if self.on_window.isChecked() else "env")
         self.settings.setValue("train/env", self.env_id.currentText())
         self.settings.setValue("train/display", self.display.currentData())
         for name, edit in self._edits().items():
             self.settings.setValue(f"train/{name}", edit.text())
 
-    def _edits(self) -> dict[str, QLineEdit]:
-        """The text fields, by ``Args`` field."""
-        return {"env_kwargs": self.env_kwargs, "init_from": self.init_from, "runs_dir": self.runs_dir,
-                **self.hyperparameters}  # fmt: skip
+    @property
+    def learner(self) -> Learner:
+        return LEARNERS[self.algo.currentData()]
+
+    def _edits(self, every: bool = False) -> dict[str, QLineEdit]:
+        """The text fields by option: the chosen learner's, or ``every`` learner's."""
+        edits = {"env_kwargs": self.env_kwargs, "runs_dir": self.runs_dir}
+        if every or self.learner.args is Args:
+            edits["init_from"] = self.init_from
+        return edits | ({n: e for n, (_, e) in self._all_edits.items()} if every else self.hyperparameters)
+
+    def _learner_changed(self) -> None:
+        """The chosen learner's fields in the grid, and what only A3C does (a game window, a starting checkpoint)
+        offered only with it."""
+        while self.numbers.count():
+            item = self.numbers.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.hide()
+        names = HYPERPARAMETERS[self.algo.currentData()]
+        self.hyperparameters = {name: self._all_edits[name][1] for name in names}
+        for i, name in enumerate(names):
+            label, edit = self._all_edits[name]
+            self.numbers.addWidget(label, i // 5, (i % 5) * 2)
+            self.numbers.addWidget(edit, i // 5, (i % 5) * 2 + 1)
+            label.show()
+            edit.show()
+        a3c = self.learner.args is Args
+        if not a3c and self.on_window.isChecked():
+            self.on_env.setChecked(True)
+        self.on_window.setEnabled(a3c)
+        self.init_from.setEnabled(a3c)
+        self._show_defaults()
 
     def _browse_init(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -253,7 +299,7 @@ class TrainTab(TaskTab):
     def _show_defaults(self) -> None:
         """Empty fields show what the run will use: the environment's preset where it has one."""
         try:
-            base = starting_args(SCREEN_ENV if self.on_window.isChecked() else self.env_id.currentText())
+            base = self.learner.starting_args(SCREEN_ENV if self.on_window.isChecked() else self.env_id.currentText())
         except config.ConfigError:
             return
         for name, edit in self.hyperparameters.items():
@@ -261,14 +307,15 @@ class TrainTab(TaskTab):
             edit.setPlaceholderText(str(value))
             edit.setToolTip(f"{DOCS[name]} (--{name.replace('_', '-')}; default {value} here)")
 
-    def args(self) -> Args:
-        """The run the form describes, as ``pixelpilot train`` would make it from the same options."""
+    def args(self) -> RunArgs:
+        """The run the form describes, as ``pixelpilot train --algo`` would make it from the same options."""
         texts: dict[str, str | list[str]] = {name: edit.text() for name, edit in self._edits().items()}
         texts |= {"env_id": self.env_id.currentText(), "env_kwargs": self.env_kwargs.text().split()}
-        base = starting_args(SCREEN_ENV if self.on_window.isChecked() else self.env_id.currentText())
-        args = dataclasses.replace(config.from_texts(Args, texts, base), progress=False)
+        base = self.learner.starting_args(SCREEN_ENV if self.on_window.isChecked() else self.env_id.currentText())
+        args = dataclasses.replace(config.from_texts(self.learner.args, texts, base), progress=False)
         if not self.on_window.isChecked():
             return args
+        assert isinstance(args, Args)  # only A3C trains through a window
         profile = self.game.profile
         if profile is None or profile.path is None:
             raise config.ConfigError("training through a game window needs its profile: choose one in the Game tab")
@@ -290,8 +337,10 @@ class TrainTab(TaskTab):
         if here and self._keys_taken():
             return
 
+        learner = self.learner
+
         def run(t: Task) -> TrainResult:
-            return train(args, control=control)
+            return learner.train(args, control=control)
 
         task = Task(self.NAME, run, self)
         control = TrainControl(stop=task.stop_event)  # the task's stop (the button, closing the panel) ends the run
@@ -304,7 +353,8 @@ class TrainTab(TaskTab):
         plotter.finished.connect(lambda: self._show_plot(plotter))
         self._plotter = self.pool.start(plotter)
         where = f"{Path(args.env_kwargs['profile']).name}'s window" if "profile" in args.env_kwargs else args.env_id
-        self.log.setText(f"training on {where} with {args.workers} worker(s)")
+        how = f"{args.workers} worker(s)" if isinstance(args, Args) else learner.title
+        self.log.setText(f"training on {where} with {how}")
 
     def _succeeded(self, result: TrainResult) -> None:
         self.result = result

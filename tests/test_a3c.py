@@ -19,13 +19,13 @@ import psutil
 import pytest
 import torch
 
-from agent.a3c.algorithm import gae
 from agent.a3c.args import Args
 from agent.a3c.processes import read_weights, start_method, warm_up, writing
-from agent.a3c.progress import Thinned, TrainControl
 from agent.a3c.trainer import train
 from agent.config import ConfigError
 from agent.envs.make import make_envs
+from agent.learning.progress import Thinned, TrainControl
+from agent.learning.rollout import gae
 from agent.policy.checkpoint import load_checkpoint
 from agent.policy.evaluation import evaluate
 from agent.policy.rollout import run_episodes
@@ -158,13 +158,13 @@ def quick(tmp_path, name, **kwargs):
 def test_a_run_whose_clean_up_fails_gives_ctrl_c_and_sigterm_back(tmp_path, monkeypatch):
     """A training ignores both signals while it cleans up; when the clean-up fails the caller (the panel, a test
     suite) must get them back, or it and every process it starts ignore Ctrl-C and SIGTERM from then on."""
-    from agent.a3c.trainer import Trainer
+    from agent.learning.record import RunRecord
 
     def broken(self, *args, **kwargs):
         raise OSError("disk gone")
 
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    monkeypatch.setattr(Trainer, "checkpoint", broken)
+    monkeypatch.setattr(RunRecord, "checkpoint", broken)
     with pytest.raises(OSError, match="disk gone"):
         train(quick(tmp_path, "broken", total_steps=200))
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
@@ -534,8 +534,7 @@ class TenTimesTheCount:
 def test_a_rollout_bootstraps_a_truncation_from_its_final_observation_and_a_termination_from_nothing():
     """Two episodes end after their second step: one by a time limit (the task goes on: V(final observation)), one
     by termination (nothing follows). The vector env has already reset both when the step returns."""
-    from agent.a3c.algorithm import Actor
-    from agent.a3c.worker import make_vector_env
+    from agent.learning.rollout import Actor, make_vector_env
 
     envs = gym.vector.SyncVectorEnv([lambda: Counter(2, "truncated"), lambda: Counter(2, "terminated")], copy=False,
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)  # fmt: skip

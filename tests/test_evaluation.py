@@ -147,7 +147,7 @@ def test_the_watch_warns_once_of_one_action_taking_over_and_of_laps_lost():
 def test_explained_variance_against_hand_computed_values():
     import math
 
-    from agent.a3c.algorithm import explained_variance
+    from agent.learning.rollout import explained_variance
 
     targets = np.array([1.0, 2.0, 3.0, 4.0])  # variance 1.25
     assert explained_variance(targets, targets) == 1.0

@@ -30,6 +30,7 @@ from capture.windows import default_backend
 from control.actions import ACTION_NAMES
 from control.xkeys import pressed
 from gui.app import MainWindow, start_demo
+from gui.train_tab import HYPERPARAMETERS
 from tests.conftest import ROOT, processes_with
 from tests.test_a3c import running
 from tests.test_neonrace_window import MANAGED, neonrace_profile
@@ -455,7 +456,9 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
     assert int(train.values["episodes"].text().replace(",", "")) > 0 and len(progress.returns) > 0
     assert train.values["steps"].text().endswith(" / 10,000,000 (0%)")
     assert float(train.values["steps/s"].text().replace(",", "")) > 0
-    assert train.values["last evaluation"].text() != "-" and train.values["return (last 20)"].text() != "-"
+    assert train.values["last evaluation"].text() != "-"
+    # The return of the last 20 episodes comes with the next progress row (every 2 s), after the first episodes end.
+    qtbot.waitUntil(lambda: train.values["return (last 20)"].text() != "-", timeout=30_000)
     assert {train.checkpoints.item(i).text().split()[0] for i in range(train.checkpoints.count())} >= {"best.pt"}
     image = train.plot.pixmap().toImage()
     assert (image.width(), image.height()) == train.plot.size_wanted and image.pixelColor(5, 5).name() == "#ffffff"
@@ -498,6 +501,29 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
     assert tensorboard.proc.poll() is not None and not answers(url)
     assert stalls.ticks > 100 and stalls.worst < 0.100, f"GUI thread stalls (s, own ms, ms): {stalls.long}"
     print(f"max GUI-thread stall while training: {stalls.worst * 1000:.0f} ms over {stalls.ticks} ticks", stalls.long)
+
+
+def test_panel_trains_with_ppo_in_its_own_process(panel, qtbot, tmp_path):
+    """The learner is a choice of the form: PPO's fields (with the environment's preset), no game window or starting
+    checkpoint (A3C's alone), a run in the panel's process that ends with a PPO checkpoint, the choice remembered."""
+    train = panel.train
+    train.algo.setCurrentIndex(train.algo.findData("ppo"))
+    assert list(train.hyperparameters) == list(HYPERPARAMETERS["ppo"])
+    assert not train.on_window.isEnabled() and not train.init_from.isEnabled()
+    train.on_env.setChecked(True)
+    train.env_id.setCurrentText("CartPole-v1")
+    assert train.hyperparameters["update_epochs"].placeholderText() == "20"  # the CartPole preset's
+    train.runs_dir.setText(str(tmp_path / "runs"))
+    for name, text in {"total_steps": "1024", "eval_every": "512"}.items():
+        train.hyperparameters[name].setText(text)
+    train.start()
+    qtbot.waitUntil(lambda: not train.running and train.result is not None, timeout=120_000)
+    assert panel.errors == [] and train.result is not None and train.result.steps == 1024
+    assert len(train.result.curve) == 2 and train.run_dir is not None
+    assert load_checkpoint(train.run_dir).learner == "ppo"
+    assert panel.settings.value("train/algo") == "ppo" and training_processes() == []
+    train.algo.setCurrentIndex(train.algo.findData("a3c"))
+    assert "workers" in train.hyperparameters and train.on_window.isEnabled()
 
 
 def test_play_and_training_through_this_desktop_exclude_each_other(panel, qtbot, tmp_path):

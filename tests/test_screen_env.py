@@ -81,7 +81,7 @@ def test_episodes_end_inside_a3c_workers_vector_env(tmp_path, game_window):
     ``info["episode"]``: the reset's own info must not use that key (it did, and every screen training's workers
     crashed at their first episode's end)."""
     from agent.a3c.args import Args
-    from agent.a3c.worker import make_vector_env
+    from agent.learning.rollout import make_vector_env
 
     window = game_window(listen=False)
     profile = write_profile(tmp_path / "game.toml", window.title, window.port, "[done]\nmax_episode_seconds = 0.5\n")

@@ -20,22 +20,9 @@ from agent.a3c.processes import (
     main_process_alive,
     read_weights,
 )
-from agent.envs.make import close_all, make_envs
-from agent.policy.evaluation import EvalPoint, eval_point
-from models.actor_critic import ActorCritic
+from agent.envs.make import close_all
+from agent.learning.evaluations import evaluate_now, make_eval_envs
 from models.build import build
-
-EVAL_SEED_OFFSET = 10_000
-"""evaluation episode i is reset with ``seed + EVAL_SEED_OFFSET + i``: the same episodes at every evaluation"""
-
-
-def make_eval_envs(args: Args) -> list[gym.Env]:
-    kwargs = args.env_kwargs if args.eval_env_kwargs is None else args.eval_env_kwargs
-    return make_envs(args.env_id, kwargs, min(args.eval_envs, args.eval_episodes), args.frame_stack)
-
-
-def evaluate_now(args: Args, model: ActorCritic, envs: list[gym.Env], steps: int, wall_s: float) -> EvalPoint:
-    return eval_point(model, envs, args.eval_episodes, args.seed + EVAL_SEED_OFFSET, args.eval_sample, steps, wall_s)
 
 
 def evaluator(args: Args, shared: Shared, first_at: int, started: float) -> None:

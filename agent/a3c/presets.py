@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.a3c.args import Args
+from agent.learning.presets import NEONRACE_EPISODES, PIXEL_NETWORK
 
 CLASSIC: dict[str, dict[str, Any]] = {
     # Trials over seeds 1-8 (median wall-clock to threshold, slowest seed): 16 envs per worker and 5 steps run 25k
@@ -30,14 +31,10 @@ CLASSIC: dict[str, dict[str, Any]] = {
 }
 
 PIXELS: dict[str, Any] = {
-    # A feed-forward CNN on the last 2 frames (motion without a recurrent core: the LSTM collapsed to one action in
-    # every measured run), the frame averaged 2x2 first (the convolutions then cost a quarter: 836 steps/s against
-    # 317 with 2 workers), 8 environments per worker and 10-step rollouts, GAE 0.95, rewards scaled by 0.1 and
-    # advantages normalised. An entropy bonus of 0.03: at 0.01 the policy collapsed to up+x within 5,000 steps,
-    # after 130,000 steps of learning to steer.
-    "model": "cnn-mlp",
-    "frame_stack": 2,
-    "pool": 2,
+    **PIXEL_NETWORK,
+    # 8 environments per worker and 10-step rollouts, GAE 0.95, rewards scaled by 0.1 and advantages normalised. An
+    # entropy bonus of 0.03: at 0.01 the policy collapsed to up+x within 5,000 steps, after 130,000 steps of
+    # learning to steer.
     "envs_per_worker": 8,
     "n_steps": 10,
     "gae_lambda": 0.95,
@@ -47,15 +44,7 @@ PIXELS: dict[str, Any] = {
     "normalize_advantages": True,
     "max_grad_norm": 0.5,
 }
-NEONRACE: dict[str, Any] = {
-    **PIXELS,
-    # Three laps or 1,000 steps (67 s) per training episode: the return then measures speed, where one lap from a
-    # standing start returns the lap's length whatever the time. Evaluated on one lap, as the benchmark judges.
-    "env_kwargs": {"laps": 3, "max_episode_steps": 1000},
-    "eval_env_kwargs": {"laps": 1, "max_episode_steps": 2000},
-    "eval_episodes": 20,
-    "eval_every": 25_000,
-}
+NEONRACE: dict[str, Any] = {**PIXELS, **NEONRACE_EPISODES}
 SCREEN: dict[str, Any] = {**PIXELS, "envs_per_worker": 1}
 """a game window takes a process (and a virtual desktop) of its own"""
 

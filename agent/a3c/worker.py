@@ -21,7 +21,7 @@ from agent.a3c.processes import (
     read_weights,
     wait_for,
 )
-from agent.envs.make import make_env
+from agent.learning.rollout import Actor, action_counts, make_vector_env
 from models.build import build
 
 HEALTH_EVERY = 10
@@ -39,14 +39,6 @@ class WorkerSpec:
         return args.seed + 1000 * self.rank + 100_000 * self.attempt
 
 
-def make_vector_env(args: Args, count: int, seed: int) -> gym.vector.VectorEnv:
-    """``count`` environments stepped side by side; an ended episode is reset in the same step (its final
-    observation in ``info["final_obs"]``) and its return and length are recorded."""
-    fns = [lambda: make_env(args.env_id, args.env_kwargs, args.frame_stack)] * count
-    envs = gym.vector.SyncVectorEnv(fns, copy=False, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-    return gym.wrappers.vector.RecordEpisodeStatistics(envs)
-
-
 def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
     enter_child(shared.environ, args.torch_threads)
     envs: gym.vector.VectorEnv | None = None
@@ -55,7 +47,7 @@ def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
         model = build(shared.global_model.spec)
         read_weights(shared.version, shared.global_model, model)
         envs = make_vector_env(args, args.envs_per_worker, who.seed(args))
-        actor = algorithm.Actor(envs, who.seed(args), model)
+        actor = Actor(envs, who.seed(args), model)
         reference = None
         if shared.reference is not None:
             reference = algorithm.Reference(shared.reference, shared.reference.initial_state(envs.num_envs))
@@ -72,7 +64,7 @@ def worker(who: WorkerSpec, args: Args, shared: Shared) -> None:
             updates += 1
             total, parts = algorithm.loss(model, rollout, args, reference, shared.steps.value)
             stats = algorithm.gradients(model, total, parts, args.max_grad_norm)
-            actions = algorithm.action_counts(rollout, model.spec.n_actions)
+            actions = action_counts(rollout, model.spec.n_actions)
             # Synchronisation: this worker's buffer is read by the main process only between the message below and
             # its acknowledgement, so writing it here, before the message, races with nobody.
             for buffer, p in zip(grads, model.parameters(), strict=True):

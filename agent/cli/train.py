@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent import config
 from agent.a3c.args import Args
 from agent.cli import argtypes
+from agent.learners import DEFAULT, LEARNERS, learner
+from agent.learning.args import RunArgs
 
 if TYPE_CHECKING:
     from agent.policy.checkpoint import Checkpoint
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("train", help="train an actor-critic with A3C (classic envs, NeonRace-v0, or a game window)")
+    p = sub.add_parser("train", help="train an actor-critic with A3C or PPO (classic envs, NeonRace-v0, or a game "
+                       "window)")  # fmt: skip
+    p.add_argument("--algo", choices=LEARNERS, help=f"the learner (default: {DEFAULT}; --resume: the run's own). "
+                   "Each option below says which learners take it")  # fmt: skip
     p.add_argument("--config", help="start from a run's config.toml (options given here override it)")
     p.add_argument("--resume", help="continue a run: its folder or a checkpoint (options given here override; a run "
                    "through a game window needs --profile again)")  # fmt: skip
-    config.add_arguments(p, Args, aliases={"env_id": "--env"})
+    config.add_arguments(p, [entry.args for entry in LEARNERS.values()], aliases={"env_id": "--env"})
     p.epilog = (
-        "Defaults: those shown, changed by the environment's preset (agent/a3c/presets.py): pixel games "
-        "(NeonRace-v0, --profile) train a CNN on 2 stacked frames pooled 2x2 with the measured recipe; the "
-        "classic Gymnasium environments have tuned settings. config.toml in the run folder lists every value."
+        "Defaults: those shown, changed by the environment's preset (agent/a3c/presets.py, agent/ppo/presets.py): "
+        "pixel games (NeonRace-v0, --profile) train a CNN on 2 stacked frames pooled 2x2 with the measured recipe; "
+        "the classic Gymnasium environments have tuned settings. config.toml in the run folder lists every value."
     )
     p.add_argument("--profile", help="train through this game profile's window (pixelpilot/Screen-v0) instead of --env")
     p.add_argument("--display", default="virtual", help="with --profile: 'virtual' (default: every worker and the "
@@ -54,42 +60,51 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(func=cmd_export)
 
 
-def train_args_of(args: argparse.Namespace) -> tuple[Args, Checkpoint | None]:
+def train_args_of(args: argparse.Namespace) -> tuple[RunArgs, Checkpoint | None]:
     """The run ``pixelpilot train``'s options describe: a resumed run's options, a config file's, or the chosen
-    environment's preset, each with the options given on top; and the checkpoint to resume."""
+    environment's preset, each with the options given on top; and the checkpoint to resume. The learner is
+    ``--algo``, or a resumed run's own."""
     from agent.a3c.args import for_screen
-    from agent.a3c.presets import starting_args
-    from agent.a3c.trainer import resume_args
     from agent.envs import SCREEN_ENV
     from agent.policy.checkpoint import load_checkpoint
 
     resumed = None
     if args.resume:
         resumed = load_checkpoint(args.resume)
-        base = resume_args(resumed)
+        entry = learner(args.algo or resumed.learner)
+        base = entry.resume_args(resumed)
         # What a file names is made only when it is pixelpilot's or Gymnasium's own, and a game window's profile
         # always comes from the user.
         if args.env_id is None and not args.profile:
             resumed.builtin_env()
         elif args.env_id == SCREEN_ENV and not args.profile:
             raise config.ConfigError("--env pixelpilot/Screen-v0: name the game's profile with --profile instead")
-    elif args.config:
-        base = config.load_toml(Args, Path(args.config))
     else:
-        base = starting_args(SCREEN_ENV if args.profile else args.env_id or Args.env_id)
-    train_args = config.from_arguments(Args, args, base)
+        entry = learner(args.algo or DEFAULT)
+        if args.config:
+            base = config.load_toml(entry.args, Path(args.config))
+        else:
+            base = entry.starting_args(SCREEN_ENV if args.profile else args.env_id or RunArgs.env_id)
+    own = {f.name for f in dataclasses.fields(entry.args)}
+    for other in LEARNERS.values():
+        for f in dataclasses.fields(other.args):
+            if f.name not in own and getattr(args, f.name, None) is not None:
+                raise config.ConfigError(f"--{f.name.replace('_', '-')}: not an option of {entry.name} (its options: "
+                                         f"pixelpilot train --algo {entry.name} --help)")  # fmt: skip
+    train_args = config.from_arguments(entry.args, args, base)
     if args.profile:
         if args.env_id is not None:
             raise config.ConfigError("--profile trains on the game's window (pixelpilot/Screen-v0); leave out --env")
+        if not isinstance(train_args, Args):
+            raise config.ConfigError(f"--profile: {entry.title} trains on in-process environments only; train through "
+                                     "a game's window with --algo a3c")  # fmt: skip
         train_args = for_screen(train_args, args.profile, args.display)
     return train_args, resumed
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from agent.a3c.trainer import train
-
     train_args, resumed = train_args_of(args)
-    result = train(train_args, resume=resumed)
+    result = learner(train_args.label).train(train_args, resume=resumed)
     last = result.curve[-1] if result.curve else None
     print(f"run: {result.run_dir} ({result.steps:,} steps in {result.wall_s:.0f} s)")
     if last is not None:

@@ -8,7 +8,7 @@ A checkpoint file (``torch.save`` of plain data, read back with ``weights_only=T
 - ``env_id`` and ``env_kwargs``: the environment it was trained on, as a record. Making it again is the caller's
   decision: :meth:`Checkpoint.builtin_env` lets only pixelpilot's and Gymnasium's own ids through, and never a
   profile named inside the file (a profile says what program to launch);
-- ``learner`` (``a3c`` or ``behaviour cloning``) and its ``counters`` (steps, updates, episodes, wall-clock; or
+- ``learner`` (one of :data:`LEARNERS`) and its ``counters`` (steps, updates, episodes, wall-clock; or
   epochs and demonstration frames);
 - optionally the training state: ``config`` (the learner's options, for ``--resume``) and ``optimizer``.
 
@@ -37,7 +37,10 @@ from models.spec import ModelSpec, SpecError
 
 CHECKPOINT_FORMAT = 2
 A3C = "a3c"
+PPO = "ppo"
 BEHAVIOUR_CLONING = "behaviour cloning"
+LEARNERS = {A3C: "A3C", PPO: "PPO", BEHAVIOUR_CLONING: "behaviour cloning"}
+"""the learners a checkpoint may name, and how reports spell them"""
 
 
 @dataclass
@@ -68,7 +71,7 @@ class Checkpoint:
         """How the policy was trained, for reports."""
         if self.is_clone:
             return f"cloned from {int(self.counters.get('demo_steps', 0)):,} recorded frames"
-        return f"{int(self.counters.get('steps', 0)):,} steps of A3C"
+        return f"{int(self.counters.get('steps', 0)):,} steps of {LEARNERS[self.learner]}"
 
     def model(self) -> ActorCriticModule:
         """The network, rebuilt from the spec, with the weights loaded (in evaluation mode)."""
@@ -173,7 +176,7 @@ def _from_payload(payload: Any, path: Path) -> Checkpoint:
     if not isinstance(counters, dict) or not all(isinstance(v, int | float) for v in counters.values()):
         raise ValueError("its counters are not numbers")
     learner = payload.get("learner", A3C)
-    if learner not in (A3C, BEHAVIOUR_CLONING):
+    if learner not in LEARNERS:
         raise ValueError(f"unknown learner {learner!r}")
     for name in ("config", "optimizer"):
         if not isinstance(payload.get(name, {}), dict):

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.a3c.args import Args
 from agent.config import to_toml
+from agent.learning.args import RunArgs
 from agent.policy.evaluation import EvalPoint
 
 HEALTH = ("feature_std", "lstm_saturation", "gate_saturation")
@@ -25,14 +25,15 @@ HEALTH = ("feature_std", "lstm_saturation", "gate_saturation")
 class RunLog:
     COLUMNS = ("wall_s", "steps", "updates", "episodes", "sps", "episodic_return", "eval_return",
                "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps", "kl_to_init", "explained_variance",
-               "top_action_share", *HEALTH, "eval_lap_time", "eval_top_action_share")  # fmt: skip
+               "top_action_share", *HEALTH, "eval_lap_time", "eval_top_action_share", "approx_kl",
+               "clip_fraction")  # fmt: skip
 
-    def __init__(self, run_dir: Path, args: Args, resumed: bool) -> None:
+    def __init__(self, run_dir: Path, args: RunArgs, resumed: bool) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         self.dir = run_dir
         (run_dir / "config.toml").write_text(
-            f"# pixelpilot train --config {run_dir / 'config.toml'} reproduces this run\n"
+            f"# pixelpilot train --algo {args.label} --config {run_dir / 'config.toml'} reproduces this run\n"
             + to_toml(dataclasses.asdict(args))
         )
         new_csv = not (resumed and (run_dir / "progress.csv").exists())
