@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from agent.a3c.args import Args
 from agent.config import ConfigError
 from agent.learning.args import RunArgs
+from agent.one_step.args import OneStepArgs
 from agent.ppo.args import PPOArgs
+from agent.reinforce.args import ReinforceArgs
 
 if TYPE_CHECKING:
     from agent.learning.progress import TrainControl
@@ -28,16 +30,17 @@ class Learner:
     args: type[RunArgs]
     module: str
     """the module with its ``train(args, resume, control)`` and ``resume_args(checkpoint)``"""
-    presets: str
-    """the module with its ``preset(env_id)`` and ``starting_args(env_id)``"""
+    presets: str | None = None
+    """the module with its ``preset(env_id)``, the settings measured per environment (None: the defaults
+    everywhere)"""
 
     def preset(self, env_id: str) -> dict[str, Any]:
         """The options that differ from their defaults on ``env_id`` (its preset; none where not measured)."""
-        return dict(importlib.import_module(self.presets).preset(env_id))
+        return dict(importlib.import_module(self.presets).preset(env_id)) if self.presets else {}
 
     def starting_args(self, env_id: str) -> RunArgs:
         """The options a run on ``env_id`` starts from: the defaults, then the environment's preset."""
-        return importlib.import_module(self.presets).starting_args(env_id)
+        return self.args(env_id=env_id, **self.preset(env_id))
 
     def resume_args(self, checkpoint: Checkpoint) -> RunArgs:
         """The options of the run ``checkpoint`` belongs to (an exported policy is refused)."""
@@ -52,6 +55,8 @@ class Learner:
 LEARNERS = {
     "a3c": Learner("a3c", "A3C", Args, "agent.a3c.trainer", "agent.a3c.presets"),
     "ppo": Learner("ppo", "PPO", PPOArgs, "agent.ppo.algorithm", "agent.ppo.presets"),
+    "reinforce": Learner("reinforce", "REINFORCE", ReinforceArgs, "agent.reinforce.algorithm"),
+    "actor-critic": Learner("actor-critic", "one-step actor-critic", OneStepArgs, "agent.one_step.algorithm"),
 }
 DEFAULT = "a3c"
 

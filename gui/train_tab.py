@@ -61,6 +61,10 @@ HYPERPARAMETERS = {
             "checkpoint_every", "seed", "critic_warmup", "init_kl_coef"),
     "ppo": ("num_envs", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "update_epochs", "num_minibatches",
             "clip_coef", "eval_every", "checkpoint_every", "seed"),
+    "reinforce": ("episodes_per_update", "total_steps", "lr", "gamma", "entropy_coef", "eval_every",
+                  "checkpoint_every", "seed"),
+    "actor-critic": ("num_envs", "total_steps", "lr", "gamma", "entropy_coef", "value_coef", "eval_every",
+                     "checkpoint_every", "seed"),
 }  # fmt: skip
 """the fields of each learner's options the form shows (the rest keep their defaults; ``config.toml`` and
 ``--config`` reach them)"""
@@ -118,8 +122,9 @@ class TrainTab(TaskTab):
         self.algo = QComboBox()
         for name, entry in LEARNERS.items():
             self.algo.addItem(entry.title, name)
-        self.algo.setToolTip("The learner (--algo): A3C's worker processes, or PPO in the panel's process. Only A3C "
-                             "trains through a game window or from a checkpoint")  # fmt: skip
+        self.algo.setToolTip("The learner (--algo): A3C's worker processes, or PPO, REINFORCE or one-step "
+                             "actor-critic in the panel's process. Only A3C trains through a game window or from a "
+                             "checkpoint")  # fmt: skip
         self.on_env = QRadioButton("Environment (in-process):")
         self.on_window = QRadioButton("Game window:")
         source = QButtonGroup(self)

@@ -149,6 +149,28 @@ def processes_with(text: str) -> list[psutil.Process]:
     return found
 
 
+RUN_MARK = "PIXELPILOT_TEST_RUN"
+"""an environment variable a test gives the commands it runs: every process they start inherits it"""
+
+
+def marked_env(token: str) -> dict[str, str]:
+    """This process's environment with :data:`RUN_MARK` set to ``token``."""
+    return dict(os.environ, **{RUN_MARK: token})
+
+
+def marked_processes(token: str) -> list[psutil.Process]:
+    """The live processes whose environment carries :data:`RUN_MARK` = ``token``: what the commands a test ran with
+    :func:`marked_env` left behind, whatever else runs on the machine (another test suite's desktops, say)."""
+    found = []
+    for process in psutil.process_iter(["status"]):
+        try:
+            if process.info["status"] != psutil.STATUS_ZOMBIE and process.environ().get(RUN_MARK) == token:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue  # gone meanwhile, or another user's
+    return found
+
+
 def write_profile(path: Path, window: str, port: int, extra: str = "", launch: list[str] | None = None) -> Path:
     """A profile for a key window, written to ``path``."""
     launch_line = f"launch = {launch!r}\n".replace("'", '"') if launch else ""

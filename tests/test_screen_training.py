@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from agent.envs.profile import load_profile
 from agent.policy.checkpoint import load_checkpoint
-from tests.conftest import ROOT, processes_with
+from tests.conftest import ROOT, marked_env, marked_processes
 from tests.test_cli import assert_one_line_error, run
 
 pytestmark = [pytest.mark.screen, pytest.mark.slow]  # private virtual desktops, training runs
@@ -28,27 +29,24 @@ def short_neonrace(tmp_path: Path) -> Path:
     return path
 
 
-def processes(pattern: str) -> set[int]:
-    return {p.pid for p in processes_with(pattern)}
-
-
 def test_two_workers_fine_tune_an_in_process_pilot_on_their_own_virtual_desktops_and_clean_up(tmp_path):
     """In-process NeonRace checkpoint → screen training (2 workers + evaluator, a desktop and game each) →
     evaluation through the screen; no desktop or game left afterwards."""
     profile = short_neonrace(tmp_path)
-    before = processes("Xvfb") | processes("agent.cli game")
+    token = uuid.uuid4().hex  # every process the commands start carries it (other suites' desktops do not)
+    env = marked_env(token)
     pixelpilot = [sys.executable, "-m", "agent.cli"]
     in_process = subprocess.run(
         [*pixelpilot, "train", "--env", "pixelpilot/NeonRace-v0", "--workers", "1", "--total-steps", "40",
          "--eval-every", "0", "--runs-dir", str(tmp_path), "--run-name", "in-process", "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     assert in_process.returncode == 0, in_process.stderr
     result = subprocess.run(
         [*pixelpilot, "train", "--profile", str(profile), "--workers", "2", "--total-steps", "300",
          "--eval-every", "150", "--eval-episodes", "1", "--runs-dir", str(tmp_path), "--run-name", "screen",
          "--init-from", str(tmp_path / "in-process"), "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        cwd=ROOT, capture_output=True, text=True, timeout=240, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     saved = load_checkpoint(tmp_path / "screen")
@@ -61,14 +59,14 @@ def test_two_workers_fine_tune_an_in_process_pilot_on_their_own_virtual_desktops
     evaluation = subprocess.run(
         [*pixelpilot, "evaluate", "--checkpoint", str(tmp_path / "screen"), "--profile", str(profile),
          "--episodes", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     assert evaluation.returncode == 0, evaluation.stderr
     report = evaluation.stdout
     assert "1 episodes on pixelpilot/Screen-v0" in report and "lap completed in " in report, report
     assert "decision (batch 1) p50" in report and "capture p50" in report and "key send p50" in report, report
     # Every desktop and game the runs started is gone (each worker and the evaluator closed its own).
-    assert (processes("Xvfb") | processes("agent.cli game")) <= before
+    assert [p.name() for p in marked_processes(token)] == []
 
 
 def test_a_real_display_takes_one_worker_and_no_evaluator(tmp_path):

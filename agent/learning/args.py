@@ -93,6 +93,33 @@ class RunArgs:
                 raise ConfigError(f"{name}: expected a table of keyword arguments, got {value!r}")
 
 
+@dataclass
+class PolicyGradientArgs(RunArgs):
+    """The options of the simple policy-gradient learners (REINFORCE, one-step actor-critic): one Adam step per
+    update on the policy gradient, the critic's regression and an entropy bonus."""
+
+    gamma: float = 0.99
+    """discount factor"""
+    lr: float = 1e-3
+    """Adam learning rate"""
+    value_coef: float = 0.5
+    """weight of the critic's loss"""
+    entropy_coef: float = 0.0
+    """weight of the entropy bonus"""
+    max_grad_norm: float = 1.0
+    """global gradient-norm clip of each update"""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_fields(self, {
+            "gamma": 0 < self.gamma <= 1,
+            "lr": 0 < self.lr < 1,
+            "value_coef": self.value_coef >= 0,
+            "entropy_coef": self.entropy_coef >= 0,
+            "max_grad_norm": self.max_grad_norm > 0,
+        })  # fmt: skip
+
+
 def schedule(start: float, end: float | None, steps: int, total: int) -> float:
     """A value going linearly from ``start`` at step 0 to ``end`` at ``total`` (``end`` None: ``start`` throughout)."""
     if end is None:

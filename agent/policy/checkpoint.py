@@ -38,8 +38,11 @@ from models.spec import ModelSpec, SpecError
 CHECKPOINT_FORMAT = 2
 A3C = "a3c"
 PPO = "ppo"
+REINFORCE = "reinforce"
+ONE_STEP = "actor-critic"
 BEHAVIOUR_CLONING = "behaviour cloning"
-LEARNERS = {A3C: "A3C", PPO: "PPO", BEHAVIOUR_CLONING: "behaviour cloning"}
+LEARNERS = {A3C: "A3C", PPO: "PPO", REINFORCE: "REINFORCE", ONE_STEP: "one-step actor-critic",
+            BEHAVIOUR_CLONING: "behaviour cloning"}  # fmt: skip
 """the learners a checkpoint may name, and how reports spell them"""
 
 

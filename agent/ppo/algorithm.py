@@ -15,28 +15,23 @@ checkpoint is evaluated, played and fine-tuned as any other.
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
 from agent.config import ConfigError
-from agent.envs.make import close_all
 from agent.learning.args import resumed_options, schedule
-from agent.learning.evaluations import evaluate_now, make_eval_envs
-from agent.learning.network import network_for
+from agent.learning.in_process import Iterate, Iteration, train_in_process
 from agent.learning.progress import TrainControl
-from agent.learning.record import LOG_EVERY_S, RunRecord, TrainResult, interruptible
-from agent.learning.rollout import Actor, Rollout, action_counts, explained_variance, gae, make_vector_env
-from agent.policy.checkpoint import PPO, Checkpoint, load_checkpoint, load_weights
+from agent.learning.record import TrainResult
+from agent.learning.rollout import Actor, Rollout, action_counts, explained_variance, gae
+from agent.policy.checkpoint import Checkpoint
 from agent.ppo.args import PPOArgs
-from models.actor_critic import ActorCritic, State, state_rows
-
-log = logging.getLogger(__name__)
+from models.actor_critic import ActorCritic, ActorCriticModule, State, state_rows
 
 
 # -- the loss ---------------------------------------------------------------------------------------------------
@@ -156,71 +151,31 @@ def resume_args(checkpoint: Checkpoint) -> PPOArgs:
 def train(
     args: PPOArgs, resume: str | Path | Checkpoint | None = None, control: TrainControl | None = None
 ) -> TrainResult:
-    """Train with PPO (or continue the run of a checkpoint/run folder); returns the evaluation curve. ``control``: a
-    stop request from another thread, and the live progress there. A run stops at ``total_steps``, at
-    ``target_return``, on Ctrl-C, SIGTERM or a stop request; each way out saves a checkpoint."""
-    entered = time.monotonic()
-    control = control or TrainControl()
-    torch.set_num_threads(args.torch_threads)
-    resumed = resume if isinstance(resume, Checkpoint) or resume is None else load_checkpoint(resume)
-    if resumed is not None:
-        resume_args(resumed)  # an exported policy, or another learner's run, is refused before anything starts
-    model = network_for(args, args.num_envs, "num-envs")
-    recurrent_split = model.recurrent and args.num_envs % args.num_minibatches
-    if recurrent_split:
-        raise ConfigError(f"num-minibatches: a recurrent network's minibatches are whole environments; "
-                          f"{args.num_minibatches} does not divide num-envs {args.num_envs}")  # fmt: skip
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-5)
-    if resumed is not None:
-        load_weights(model, resumed)
-        assert resumed.optimizer is not None
-        optimizer.load_state_dict(resumed.optimizer)
-    record = RunRecord(args, PPO, model, optimizer, resumed, control, entered)
-    generator = torch.Generator().manual_seed(args.seed + record.steps)  # the minibatches' shuffling
-    torch.manual_seed(args.seed + record.steps)  # the actions' sampling
-    envs = make_vector_env(args, args.num_envs, args.seed)
-    eval_envs = make_eval_envs(args) if args.eval_every else []
-    batch = args.num_envs * args.n_steps
-    next_eval = (record.steps // args.eval_every + 1) * args.eval_every if args.eval_every else None
-    interrupted = False
-    last_log, last_log_steps = time.monotonic(), record.steps
-    with interruptible() as shield:
-        try:
-            actor = Actor(envs, args.seed + record.steps, model)
-            while record.steps < args.total_steps and record.solved is None:
-                if control.stop_requested:  # from another thread (the control panel): the way Ctrl-C takes
-                    interrupted = True
-                    break
-                if args.anneal_lr:
-                    for group in optimizer.param_groups:
-                        group["lr"] = schedule(args.lr, 0.0, record.steps, args.total_steps)
-                rollout = actor.collect(model, args.n_steps, args.reward_scale)
-                for ret, length in rollout.episodes:
-                    record.episode(ret, length)
-                ends = torch.as_tensor(rollout.ends, dtype=torch.float32)
-                with torch.no_grad():
-                    health = model.health(rollout.observations, rollout.start_state, ends)
-                readings = update(model, optimizer, rollout, args, generator)
-                record.updated(batch, readings, action_counts(rollout, model.spec.n_actions), health)
-                if next_eval is not None and record.steps >= next_eval:
-                    record.evaluated(evaluate_now(args, model, eval_envs, record.steps, record.wall_s))
-                    next_eval = (record.steps // args.eval_every + 1) * args.eval_every
-                if time.monotonic() - last_log >= LOG_EVERY_S:
-                    record.report(last_log, last_log_steps)
-                    last_log, last_log_steps = time.monotonic(), record.steps
-        except KeyboardInterrupt:
-            interrupted = True
-            log.warning("interrupted: saving a checkpoint")
-        finally:
-            control._finishing()
-            shield()
-            try:
-                record.report(last_log, last_log_steps)
-                record.checkpoint()
-                if eval_envs and not interrupted and (not record.curve or record.curve[-1].steps < record.steps):
-                    record.add_to_curve(evaluate_now(args, model, eval_envs, record.steps, record.wall_s))
-                record.close(f"PPO on {args.env_id}")
-            finally:
-                envs.close()
-                close_all(eval_envs)
-    return record.result(interrupted)
+    """Train with PPO (or continue the run of a checkpoint/run folder); returns the evaluation curve. The run around
+    the iterations (checkpoints, evaluations, logs, stopping) is :func:`~agent.learning.in_process.train_in_process`."""
+
+    def make_iterate(
+        model: ActorCriticModule, optimizer: torch.optim.Optimizer, envs: gym.vector.VectorEnv, seed: int
+    ) -> Iterate:
+        if model.recurrent and args.num_envs % args.num_minibatches:
+            raise ConfigError(f"num-minibatches: a recurrent network's minibatches are whole environments; "
+                              f"{args.num_minibatches} does not divide num-envs {args.num_envs}")  # fmt: skip
+        generator = torch.Generator().manual_seed(seed)  # the minibatches' shuffling
+        actor = Actor(envs, seed, model)
+
+        def iterate(steps: int) -> Iteration:
+            if args.anneal_lr:
+                for group in optimizer.param_groups:
+                    group["lr"] = schedule(args.lr, 0.0, steps, args.total_steps)
+            rollout = actor.collect(model, args.n_steps, args.reward_scale)
+            ends = torch.as_tensor(rollout.ends, dtype=torch.float32)
+            with torch.no_grad():
+                health = model.health(rollout.observations, rollout.start_state, ends)
+            readings = update(model, optimizer, rollout, args, generator)
+            return Iteration(args.num_envs * args.n_steps, readings, action_counts(rollout, model.spec.n_actions),
+                             health, rollout.episodes)  # fmt: skip
+
+        return iterate
+
+    return train_in_process(args, args.num_envs, lambda m: torch.optim.Adam(m.parameters(), lr=args.lr, eps=1e-5),
+                            make_iterate, resume, control)  # fmt: skip
