@@ -10,12 +10,12 @@ import os
 import sys
 from collections.abc import Iterator
 
-from agent.cli import bench, demos, digits, drive, screen, train
+from agent.cli import bench, demos, digits, drive, examples, screen, train
 from capture.errors import PixelpilotError
 from control.keyboard import Terminated
 
 log = logging.getLogger("pixelpilot")
-GROUPS = (screen, drive, train, demos, digits, bench)
+GROUPS = (screen, drive, train, demos, digits, bench, examples)
 """the modules that add subcommands, in the order ``pixelpilot --help`` lists them"""
 
 

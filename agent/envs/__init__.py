@@ -1,7 +1,8 @@
 """Games as Gymnasium environments: profiles, launching, ``pixelpilot/Screen-v0`` (a real window),
-``pixelpilot/NeonRace-v0`` (the bundled game in-process), wrappers and lap accounting.
+``pixelpilot/NeonRace-v0`` (the bundled game in-process), wrappers and lap accounting; and
+``pixelpilot/GridMaze-v0``, the seed documents' maze for tabular learners.
 
-Importing this package registers the two environments with Gymnasium (an in-memory table, as Gymnasium's own
+Importing this package registers the environments with Gymnasium (an in-memory table, as Gymnasium's own
 environments do): after ``import agent.envs``, or with the module-qualified id that imports it,
 ``gymnasium.make("agent.envs:pixelpilot/NeonRace-v0")``.
 """
@@ -10,8 +11,11 @@ import gymnasium
 
 SCREEN_ENV = "pixelpilot/Screen-v0"
 NEONRACE_ENV = "pixelpilot/NeonRace-v0"
+GRID_MAZE_ENV = "pixelpilot/GridMaze-v0"
 
 if SCREEN_ENV not in gymnasium.registry:
     gymnasium.register(SCREEN_ENV, entry_point="agent.envs.screen:ScreenEnv", nondeterministic=True)
 if NEONRACE_ENV not in gymnasium.registry:
     gymnasium.register(NEONRACE_ENV, entry_point="agent.envs.neonrace:NeonRaceEnv", max_episode_steps=2000)
+if GRID_MAZE_ENV not in gymnasium.registry:
+    gymnasium.register(GRID_MAZE_ENV, entry_point="agent.envs.grid_maze:GridMaze", max_episode_steps=1000)
