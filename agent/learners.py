@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.a3c.args import Args
 from agent.config import ConfigError
+from agent.dqn.args import DQNArgs
 from agent.learning.args import RunArgs
 from agent.one_step.args import OneStepArgs
 from agent.ppo.args import PPOArgs
@@ -57,6 +58,7 @@ LEARNERS = {
     "ppo": Learner("ppo", "PPO", PPOArgs, "agent.ppo.algorithm", "agent.ppo.presets"),
     "reinforce": Learner("reinforce", "REINFORCE", ReinforceArgs, "agent.reinforce.algorithm"),
     "actor-critic": Learner("actor-critic", "one-step actor-critic", OneStepArgs, "agent.one_step.algorithm"),
+    "dqn": Learner("dqn", "DQN", DQNArgs, "agent.dqn.algorithm", "agent.dqn.presets"),
 }
 DEFAULT = "a3c"
 

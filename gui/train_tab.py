@@ -65,6 +65,8 @@ HYPERPARAMETERS = {
                   "checkpoint_every", "seed"),
     "actor-critic": ("num_envs", "total_steps", "lr", "gamma", "entropy_coef", "value_coef", "eval_every",
                      "checkpoint_every", "seed"),
+    "dqn": ("total_steps", "lr", "gamma", "batch_size", "buffer_size", "learning_starts", "train_frequency",
+            "gradient_steps", "target_network_frequency", "exploration_fraction", "end_e", "eval_every", "seed"),
 }  # fmt: skip
 """the fields of each learner's options the form shows (the rest keep their defaults; ``config.toml`` and
 ``--config`` reach them)"""
@@ -122,9 +124,9 @@ class TrainTab(TaskTab):
         self.algo = QComboBox()
         for name, entry in LEARNERS.items():
             self.algo.addItem(entry.title, name)
-        self.algo.setToolTip("The learner (--algo): A3C's worker processes, or PPO, REINFORCE or one-step "
-                             "actor-critic in the panel's process. Only A3C trains through a game window or from a "
-                             "checkpoint")  # fmt: skip
+        self.algo.setToolTip("The learner (--algo): A3C's worker processes, or PPO, REINFORCE, one-step "
+                             "actor-critic or DQN in the panel's process. Only A3C trains through a game window or "
+                             "from a checkpoint")  # fmt: skip
         self.on_env = QRadioButton("Environment (in-process):")
         self.on_window = QRadioButton("Game window:")
         source = QButtonGroup(self)

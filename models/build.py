@@ -7,11 +7,14 @@ import gymnasium as gym
 from models.actor_critic import ActorCriticModule
 from models.cnn import CNNActorCritic
 from models.mlp import MLPActorCritic
+from models.qnet import QNetwork
 from models.spec import ModelSpec, spec_for
 
 
 def build(spec: ModelSpec) -> ActorCriticModule:
     """The network ``spec`` describes, freshly initialised (seed torch first for reproducible weights)."""
+    if spec.q_values:
+        return QNetwork(spec)
     return MLPActorCritic(spec) if spec.kind == "mlp" else CNNActorCritic(spec)
 
 

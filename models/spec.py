@@ -20,6 +20,8 @@ import numpy as np
 SPEC_VERSION = 1
 KINDS = ("mlp", "cnn-lstm", "cnn-mlp")
 Kind = Literal["mlp", "cnn-lstm", "cnn-mlp"]
+HEADS = ("actor-critic", "q", "dueling-q")
+"""what the network outputs: a policy and a value, or action values Q(s, ·) (dueling: as V(s) + A(s, ·))"""
 
 
 class SpecError(ValueError):
@@ -59,10 +61,18 @@ class ModelSpec:
     then reaches them with the contrast of a bright one)"""
     frame_differences: bool = False
     """cnn-*: show stacked frames as the newest frame and the differences between consecutive ones (what moved)"""
+    head: str = "actor-critic"
+    """actor-critic (a policy and a value), q (action values: DQN) or dueling-q (action values as a state value plus
+    advantages)"""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise SpecError(f"kind: unknown model kind {self.kind!r}; choose {', '.join(KINDS)}")
+        if self.head not in HEADS:
+            raise SpecError(f"head: unknown head {self.head!r}; choose {', '.join(HEADS)}")
+        if self.head != "actor-critic" and (self.kind != "mlp" or self.n_actions is None):
+            raise SpecError(f"head: the {self.head} networks are MLPs over discrete actions, not {self.kind} with "
+                            f"{'discrete' if self.n_actions else 'continuous'} actions")  # fmt: skip
         shape = self.observation_shape
         if not shape or any(not _is_int(d) or d < 1 for d in shape):
             raise SpecError(f"observation_shape: expected positive integers, got {shape!r}")
@@ -112,6 +122,11 @@ class ModelSpec:
     def recurrent(self) -> bool:
         return self.kind == "cnn-lstm"
 
+    @property
+    def q_values(self) -> bool:
+        """whether the network outputs action values (a Q-network) rather than a policy"""
+        return self.head != "actor-critic"
+
     def observation_space(self) -> gym.spaces.Box:
         """The observations the model takes (bounds aside, which the models do not use)."""
         return gym.spaces.Box(-np.inf, np.inf, self.observation_shape, np.float32)
@@ -148,6 +163,8 @@ class ModelSpec:
         data |= {"hidden": self.hidden, "layers": self.layers, "filters": self.filters,
                  "frame_stack": self.frame_stack, "pool": self.pool, "layer_norm": self.layer_norm,
                  "input_norm": self.input_norm, "frame_differences": self.frame_differences}  # fmt: skip
+        if self.q_values:  # an actor-critic's spec stays as it was, readable by every earlier version
+            data["head"] = self.head
         return data
 
     @classmethod
@@ -160,7 +177,7 @@ class ModelSpec:
             raise SpecError(f"version: this pixelpilot reads model specs of version {SPEC_VERSION}, not {version!r}")
         known = {"version", "kind", "observation_shape", "n_actions", "action_low", "action_high", "hidden",
                  "layers", "filters", "frame_stack", "pool", "layer_norm", "input_norm",
-                 "frame_differences"}  # fmt: skip
+                 "frame_differences", "head"}  # fmt: skip
         unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise SpecError(f"{unknown[0]}: unknown field")
@@ -185,6 +202,7 @@ class ModelSpec:
             "layer_norm",
             "input_norm",
             "frame_differences",
+            "head",
         ):
             if name in data:
                 values[name] = data[name]
@@ -201,6 +219,7 @@ def spec_for(
     layer_norm: bool = False,
     input_norm: bool = False,
     frame_differences: bool = False,
+    head: str = "actor-critic",
 ) -> ModelSpec:
     """The spec of the actor-critic for these spaces. ``kind``: auto (mlp for vectors, cnn-lstm for images), mlp,
     cnn-lstm or cnn-mlp; ``hidden`` defaults to 64 for the MLP and 256 for the CNN core; ``pool``, ``layer_norm``,
@@ -228,7 +247,7 @@ def spec_for(
     default_hidden = 64 if kind == "mlp" else 256
     return ModelSpec(kind, shape, hidden=hidden or default_hidden, layers=layers, frame_stack=frame_stack,  # type: ignore[arg-type]
                      pool=pool, layer_norm=layer_norm, input_norm=input_norm, frame_differences=frame_differences,
-                     **actions)  # fmt: skip
+                     head=head, **actions)  # fmt: skip
 
 
 def _is_int(value: Any) -> bool:

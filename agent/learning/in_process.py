@@ -57,17 +57,18 @@ def train_in_process(
     make_iterate: MakeIterate,
     resume: str | Path | Checkpoint | None = None,
     control: TrainControl | None = None,
+    head: str = "actor-critic",
 ) -> TrainResult:
     """Train ``args.label``'s learner with ``num_envs`` environments side by side (or continue the run of a
     checkpoint/run folder); returns the evaluation curve. ``control``: a stop request from another thread, and the
-    live progress there."""
+    live progress there; ``head``: the network's (an actor-critic, or a Q-network's)."""
     entered = time.monotonic()
     control = control or TrainControl()
     torch.set_num_threads(args.torch_threads)
     resumed = resume if isinstance(resume, Checkpoint) or resume is None else load_checkpoint(resume)
     if resumed is not None:
         resumed_options(type(args), resumed)  # an exported policy, or another learner's run, is refused first
-    model = network_for(args, num_envs, "num-envs")
+    model = network_for(args, num_envs, "num-envs", head)
     optimizer = make_optimizer(model)
     if resumed is not None:
         load_weights(model, resumed)

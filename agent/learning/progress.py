@@ -130,7 +130,9 @@ class TrainControl:
     ) -> None:
         with self._lock:
             self._rates = (sps, recent_return)
-            self._losses.add((steps, *(float(losses[name]) for name in ("policy_loss", "value_loss", "entropy"))))
+            self._losses.add(
+                (steps, *(float(losses.get(name, math.nan)) for name in ("policy_loss", "value_loss", "entropy")))
+            )
             watched = ("entropy", "explained_variance", "grad_norm")
             self._behaviour = {name: losses[name] for name in watched if name in losses} | health
             self._shares = dict(shares)

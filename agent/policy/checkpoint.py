@@ -40,8 +40,9 @@ A3C = "a3c"
 PPO = "ppo"
 REINFORCE = "reinforce"
 ONE_STEP = "actor-critic"
+DQN = "dqn"
 BEHAVIOUR_CLONING = "behaviour cloning"
-LEARNERS = {A3C: "A3C", PPO: "PPO", REINFORCE: "REINFORCE", ONE_STEP: "one-step actor-critic",
+LEARNERS = {A3C: "A3C", PPO: "PPO", REINFORCE: "REINFORCE", ONE_STEP: "one-step actor-critic", DQN: "DQN",
             BEHAVIOUR_CLONING: "behaviour cloning"}  # fmt: skip
 """the learners a checkpoint may name, and how reports spell them"""
 

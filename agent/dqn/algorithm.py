@@ -1,0 +1,156 @@
+"""DQN, the algorithm top to bottom: act ε-greedily → remember → every few steps, learn from remembered minibatches
+→ now and then, move the target network toward the online one.
+
+The online network's ``Q(s, a)`` is regressed (Huber loss) on ``y = r + γ Q_target(s', a')`` (:func:`td_targets`),
+with no value after a termination; a truncation (a time limit) bootstraps, since the task went on. Plain DQN takes
+``a' = argmax Q_target(s', ·)``; with ``double`` the online network picks ``a'`` and the target network values it,
+which removes most of the max's overestimation. ``dueling`` gives the network a state-value and an advantage head
+(:mod:`models.qnet`); ``prioritized`` draws minibatches by TD error and weights their losses
+(:mod:`agent.dqn.replay`). ε falls linearly from ``start_e`` to ``end_e`` over ``exploration_fraction`` of the run.
+As CleanRL's ``dqn.py``, which this follows; the run around it (evaluations, checkpoints, logs, stopping) is every
+in-process learner's (:func:`~agent.learning.in_process.train_in_process`).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from agent.dqn.args import DQNArgs
+from agent.dqn.replay import Minibatch, ReplayBuffer
+from agent.learning.args import resumed_options, schedule
+from agent.learning.in_process import Iterate, Iteration, train_in_process
+from agent.learning.progress import TrainControl
+from agent.learning.record import TrainResult
+from agent.policy.checkpoint import Checkpoint
+from models.actor_critic import ActorCriticModule
+from models.qnet import QNetwork
+
+
+# -- acting ---------------------------------------------------------------------------------------------------------
+def epsilon(args: DQNArgs, steps: int) -> float:
+    """The chance of a random action after ``steps`` environment steps."""
+    return schedule(args.start_e, args.end_e, steps, max(1, round(args.exploration_fraction * args.total_steps)))
+
+
+def choose(q: torch.Tensor, eps: float, rng: np.random.Generator) -> np.ndarray:
+    """ε-greedy actions for a batch of action values (B, actions)."""
+    greedy = q.argmax(dim=-1).numpy()
+    explore = rng.uniform(size=len(greedy)) < eps
+    return np.where(explore, rng.integers(q.shape[-1], size=len(greedy)), greedy)
+
+
+# -- the targets and the loss -----------------------------------------------------------------------------------
+def td_targets(online: QNetwork, target: QNetwork, batch: Minibatch, gamma: float, double: bool) -> torch.Tensor:
+    """``r + γ (1 - terminated) Q_target(s', a')``: ``a'`` the target network's best action, or with ``double`` the
+    online network's."""
+    next_obs = torch.as_tensor(batch.next_observations)
+    with torch.no_grad():
+        following = target.q(next_obs)
+        if double:
+            chosen = online.q(next_obs).argmax(dim=-1, keepdim=True)
+            next_values = following.gather(1, chosen).squeeze(1)
+        else:
+            next_values = following.max(dim=-1).values
+    not_ended = 1.0 - torch.as_tensor(batch.terminated)
+    return torch.as_tensor(batch.rewards) + gamma * not_ended * next_values
+
+
+def loss(
+    online: QNetwork, target: QNetwork, batch: Minibatch, args: DQNArgs
+) -> tuple[torch.Tensor, np.ndarray, dict[str, float]]:
+    """The weighted Huber loss of a minibatch, its TD errors (new priorities) and readings: the loss (the network is
+    a critic: ``value_loss``, as the actor-critics call theirs) and the mean
+    action value of the actions taken (``q_mean``: how high the estimates run, the overestimation Double DQN
+    curbs)."""
+    y = td_targets(online, target, batch, args.gamma, args.double)
+    q = online.q(torch.as_tensor(batch.observations)).gather(1, torch.as_tensor(batch.actions)[:, None]).squeeze(1)
+    per_sample = nn.functional.smooth_l1_loss(q, y, reduction="none")
+    total = (torch.as_tensor(batch.weights) * per_sample).mean()
+    errors = (y - q).detach().numpy()
+    return total, errors, {"value_loss": total.item(), "q_mean": q.mean().item()}
+
+
+def soft_update(target: nn.Module, online: nn.Module, tau: float) -> None:
+    """``target ← τ·online + (1 - τ)·target``, parameter by parameter (τ = 1: a copy)."""
+    with torch.no_grad():
+        for t, o in zip(target.parameters(), online.parameters(), strict=True):
+            t.lerp_(o, tau)
+
+
+# -- the run --------------------------------------------------------------------------------------------------
+def resume_args(checkpoint: Checkpoint) -> DQNArgs:
+    """The options of the DQN run ``checkpoint`` belongs to."""
+    return resumed_options(DQNArgs, checkpoint)
+
+
+def train(
+    args: DQNArgs, resume: str | Path | Checkpoint | None = None, control: TrainControl | None = None
+) -> TrainResult:
+    """Train with DQN (or continue the run of a checkpoint/run folder; its replay memory starts empty again, and
+    fills for ``learning_starts`` steps before updates resume); returns the evaluation curve."""
+    rounds = max(1, args.train_frequency // args.num_envs)  # vector steps per iteration
+
+    def make_iterate(
+        model: ActorCriticModule, optimizer: torch.optim.Optimizer, envs: gym.vector.VectorEnv, seed: int
+    ) -> Iterate:
+        assert isinstance(model, QNetwork)
+        online = model
+        target = copy.deepcopy(online).requires_grad_(False)
+        rng = np.random.default_rng(seed)
+        memory = ReplayBuffer(args.buffer_size, online.spec.observation_shape, rng, args.prioritized, args.per_alpha,
+                              args.per_eps)  # fmt: skip
+        obs, _ = envs.reset(seed=seed)
+        since_target = 0
+        started_at: int | None = None
+
+        def iterate(steps: int) -> Iteration:
+            nonlocal obs, since_target, started_at
+            started_at = steps if started_at is None else started_at
+            counts = np.zeros(online.spec.n_actions or 0, dtype=np.int64)
+            episodes = []
+            for _ in range(rounds):
+                current = np.array(obs, dtype=np.float32)  # a copy: the vector env reuses its buffer
+                with torch.no_grad():
+                    q = online.q(torch.as_tensor(current))
+                actions = choose(q, epsilon(args, steps), rng)
+                following, rewards, terminated, truncated, info = envs.step(actions)
+                next_obs = np.array(following, dtype=np.float32)
+                for i in np.flatnonzero(terminated | truncated):  # the real next observation, not the reset one
+                    next_obs[i] = info["final_obs"][i]
+                    if info.get("_episode", np.zeros(len(actions), bool))[i]:
+                        episodes.append((float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
+                memory.add(current, actions, rewards, next_obs, terminated.astype(np.float32))
+                obs = following
+                counts += np.bincount(actions, minlength=len(counts))
+                steps += args.num_envs
+                since_target += args.num_envs
+            readings: dict[str, float] = {"epsilon": epsilon(args, steps)}
+            if steps - started_at >= args.learning_starts and len(memory) >= args.batch_size:
+                beta = schedule(args.per_beta, 1.0, steps, args.total_steps)
+                learned = []
+                for _ in range(args.gradient_steps):
+                    batch = memory.sample(args.batch_size, beta)
+                    total, errors, parts = loss(online, target, batch, args)
+                    optimizer.zero_grad()
+                    total.backward()
+                    grad_norm = float(nn.utils.clip_grad_norm_(list(online.parameters()), args.max_grad_norm))
+                    optimizer.step()
+                    memory.update_priorities(batch.indices, errors)
+                    learned.append(parts | {"grad_norm": grad_norm})
+                readings |= {name: float(np.mean([r[name] for r in learned])) for name in learned[0]}
+            if since_target >= args.target_network_frequency:
+                soft_update(target, online, args.tau)
+                since_target = 0
+            return Iteration(rounds * args.num_envs, readings, tuple(int(c) for c in counts), episodes=episodes)
+
+        return iterate
+
+    head = "dueling-q" if args.dueling else "q"
+    return train_in_process(args, args.num_envs, lambda m: torch.optim.Adam(m.parameters(), lr=args.lr),
+                            make_iterate, resume, control, head=head)  # fmt: skip

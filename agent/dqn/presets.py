@@ -1,0 +1,33 @@
+"""DQN settings per environment. ``pixelpilot train --algo dqn`` and the panel start from :func:`preset` of the
+chosen environment, and options given on top change it; each preset lists the ``DQNArgs`` fields that differ from
+their defaults (CleanRL's).
+
+- ``CLASSIC``: RL Baselines3 Zoo's tuned DQN hyperparameters for these environments (its ``net_arch`` [256, 256]
+  as ``hidden``, ``train_freq`` as ``train_frequency``, ``target_update_interval`` as
+  ``target_network_frequency``, ``exploration_final_eps`` as ``end_e``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.dqn.args import DQNArgs
+
+CLASSIC: dict[str, dict[str, Any]] = {
+    "CartPole-v1": {"hidden": 256, "lr": 2.3e-3, "batch_size": 64, "buffer_size": 100_000, "learning_starts": 1000,
+                    "target_network_frequency": 10, "train_frequency": 256, "gradient_steps": 128,
+                    "exploration_fraction": 0.16, "end_e": 0.04, "total_steps": 50_000},
+    "MountainCar-v0": {"hidden": 256, "lr": 4e-3, "batch_size": 128, "buffer_size": 10_000, "learning_starts": 1000,
+                       "gamma": 0.98, "target_network_frequency": 600, "train_frequency": 16, "gradient_steps": 8,
+                       "exploration_fraction": 0.2, "end_e": 0.07, "total_steps": 120_000},
+}  # fmt: skip
+
+
+def preset(env_id: str) -> dict[str, Any]:
+    """The settings ``env_id`` trains with unless options say otherwise (none for an environment not measured)."""
+    return dict(CLASSIC.get(env_id, {}))
+
+
+def starting_args(env_id: str) -> DQNArgs:
+    """The options a run on ``env_id`` starts from before the user's own: the defaults, then its preset."""
+    return DQNArgs(env_id=env_id, **preset(env_id))
