@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import inspect
 import itertools
 import tomllib
@@ -33,6 +34,13 @@ def check_fields(obj: object, checks: dict[str, bool]) -> None:
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's docstring (the string literal right under it), as CleanRL's ``Args`` documents fields; fields
     a dataclass inherits are documented where they are declared."""
+    return dict(_field_docs(cls))
+
+
+@functools.cache
+def _field_docs(cls: type) -> dict[str, str]:
+    """:func:`field_docs`, read once per class: parsing a class's source takes tens of milliseconds, and the panel
+    builds an option parser on its GUI thread each time a run starts."""
     docs = {}
     for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
         tree = ast.parse(inspect.getsource(klass))
@@ -89,6 +97,7 @@ def add_arguments(
     for klass in classes:
         for f in dataclasses.fields(klass):
             fields.setdefault(f.name, []).append((klass, f))
+    docs = {klass: field_docs(klass) for klass in classes}
     for name, owners in fields.items():
         klass, f = owners[0]
         hints = typing.get_type_hints(klass)
@@ -100,7 +109,7 @@ def add_arguments(
             default_text = "; ".join(f"{_label(k)}: {_default(g)!r}" for k, g in owners)
         else:
             default_text = repr(default)
-        help_text = f"{field_docs(klass).get(name, '')} (default: {default_text})"
+        help_text = f"{docs[klass].get(name, '')} (default: {default_text})"
         if kind is bool:
             parser.add_argument(
                 *flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
