@@ -10,7 +10,8 @@ The two of a pair run one after the other on the same machine, envs and seeds, a
   10_000 + i).
 
 PPO is ``agent.ppo`` (``agent/ppo/presets.py``: rl-zoo3's PPO settings) in one process that evaluates in between
-updates, as SB3's does: both clocks stop while they evaluate. SB3's PPO has rl-zoo3 2.9.2's ``hyperparams/ppo.yml``.
+updates, as SB3's does; its clock runs on while it evaluates, SB3's stops. SB3's PPO has rl-zoo3 2.9.2's
+``hyperparams/ppo.yml``.
 
 A3C is ``agent.a3c`` (``agent/a3c/presets.py``'s settings) with 2 workers and one torch thread per process. Its
 clock starts when ``train()`` is called and includes making the model, environments and processes (forked from the
@@ -311,9 +312,9 @@ def report(
     else:
         how = (
             f"{ours_name}: `agent.{pair.learner}` in one process with one torch thread; its clock includes making the "
-            "model and environments, and it evaluates in between updates. SB3's: rl-zoo3 2.9.2's hyperparameters "
-            f"(`hyperparams/{pair.sb3.lower()}.yml`) in one process with one torch thread. Both clocks stop while "
-            "they evaluate. "
+            "model and environments, and the evaluations it runs in between updates. SB3's: rl-zoo3 2.9.2's "
+            f"hyperparameters (`hyperparams/{pair.sb3.lower()}.yml`) in one process with one torch thread; its clock "
+            "stops while it evaluates (which favours SB3). "
         )
     lines = [
         f"## Gymnasium benchmarks: pixelpilot's {ours_name} next to Stable-Baselines3 {pair.sb3}",
