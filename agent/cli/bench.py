@@ -21,8 +21,9 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("bench", help="run a benchmark of the source checkout (benchmarks/NAME.py; gym: A3C next to "
-                       "Stable-Baselines3 A2C on the classic benchmarks), which writes docs/benchmarks.md")  # fmt: skip
+    p = sub.add_parser("bench", help="run a benchmark of the source checkout (benchmarks/NAME.py; gym: pixelpilot's "
+                       "learners next to Stable-Baselines3's on the classic benchmarks), which writes "
+                       "docs/benchmarks.md")  # fmt: skip
     p.add_argument("name", metavar="NAME", help="gym, or the name of any benchmarks/*.py")
     p.add_argument("options", nargs=argparse.REMAINDER, help="the benchmark's own options (see NAME --help)")
     p.set_defaults(func=cmd_bench)
