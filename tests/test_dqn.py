@@ -13,8 +13,8 @@ import torch
 from agent.cli.main import main
 from agent.dqn.algorithm import epsilon, soft_update, td_targets, train
 from agent.dqn.args import DQNArgs
-from agent.dqn.presets import starting_args
 from agent.dqn.replay import Minibatch, ReplayBuffer, SumTree
+from agent.learners import LEARNERS
 from agent.policy.checkpoint import DQN, load_checkpoint
 from models.build import build
 from models.qnet import QNetwork
@@ -113,9 +113,9 @@ def test_the_target_network_moves_by_tau_and_epsilon_falls_linearly():
 def test_double_dueling_prioritised_dqn_learns_cartpole(tmp_path):
     """RL Zoo's CartPole settings with all three switches reach a mean of 475 within their 50k steps; broken targets,
     draws or weights do not."""
-    args = dataclasses.replace(starting_args("CartPole-v1"), double=True, dueling=True, prioritized=True,
-                               eval_every=5_000, target_return=475, runs_dir=str(tmp_path), run_name="learn",
-                               progress=False)  # fmt: skip
+    preset = LEARNERS["dqn"].starting_args("CartPole-v1")
+    args = dataclasses.replace(preset, double=True, dueling=True, prioritized=True, eval_every=5_000,
+                               target_return=475, runs_dir=str(tmp_path), run_name="learn", progress=False)  # fmt: skip
     result = train(args)
     assert result.solved is not None, [(p.steps, p.mean) for p in result.curve]
 

@@ -11,12 +11,12 @@ import torch
 
 from agent.cli.main import main
 from agent.config import ConfigError
+from agent.learners import LEARNERS
 from agent.learning.rollout import Rollout
 from agent.policy.checkpoint import PPO, load_checkpoint
 from agent.policy.evaluation import evaluate
 from agent.ppo.algorithm import clipped_loss, minibatches, train
 from agent.ppo.args import PPOArgs
-from agent.ppo.presets import starting_args
 
 
 def quick(tmp_path, name, **kwargs):
@@ -150,7 +150,7 @@ def test_continuous_actions_and_a_recurrent_network_train(tmp_path):
 def test_ppo_learns_cartpole(tmp_path):
     """RL Zoo's CartPole settings reach a mean of 475 over 10 evaluation episodes well inside 150k steps (about
     50k on this machine); a broken loss, advantage or minibatch does not."""
-    args = dataclasses.replace(starting_args("CartPole-v1"), total_steps=150_000, eval_every=10_000,
+    args = dataclasses.replace(LEARNERS["ppo"].starting_args("CartPole-v1"), total_steps=150_000, eval_every=10_000,
                                target_return=475, runs_dir=str(tmp_path), run_name="learn", progress=False)  # fmt: skip
     result = train(args)
     assert result.solved is not None, [(p.steps, p.mean) for p in result.curve]

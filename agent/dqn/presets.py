@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.dqn.args import DQNArgs
-
 CLASSIC: dict[str, dict[str, Any]] = {
     "CartPole-v1": {"hidden": 256, "lr": 2.3e-3, "batch_size": 64, "buffer_size": 100_000, "learning_starts": 1000,
                     "target_network_frequency": 10, "train_frequency": 256, "gradient_steps": 128,
@@ -26,8 +24,3 @@ CLASSIC: dict[str, dict[str, Any]] = {
 def preset(env_id: str) -> dict[str, Any]:
     """The settings ``env_id`` trains with unless options say otherwise (none for an environment not measured)."""
     return dict(CLASSIC.get(env_id, {}))
-
-
-def starting_args(env_id: str) -> DQNArgs:
-    """The options a run on ``env_id`` starts from before the user's own: the defaults, then its preset."""
-    return DQNArgs(env_id=env_id, **preset(env_id))

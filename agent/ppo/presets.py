@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from agent.learning.presets import NEONRACE_EPISODES, PIXEL_NETWORK
-from agent.ppo.args import PPOArgs
 
 CLASSIC: dict[str, dict[str, Any]] = {
     "CartPole-v1": {"num_envs": 8, "n_steps": 32, "num_minibatches": 1, "gae_lambda": 0.8, "gamma": 0.98,
@@ -38,8 +37,3 @@ def preset(env_id: str) -> dict[str, Any]:
 
     presets = {**CLASSIC, NEONRACE_ENV: NEONRACE}
     return dict(presets.get(env_id, {}))
-
-
-def starting_args(env_id: str) -> PPOArgs:
-    """The options a run on ``env_id`` starts from before the user's own: the defaults, then its preset."""
-    return PPOArgs(env_id=env_id, **preset(env_id))
