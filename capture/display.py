@@ -10,11 +10,14 @@ import os
 import select
 import shutil
 import subprocess
+import tempfile
 import time
 
 from capture.errors import DisplayError
 
 APT_HINT = "install it with: sudo apt-get install xvfb openbox x11-xserver-utils"
+WM_ATTEMPTS = 3
+"""Starts of the window manager before the desktop gives up (see ``VirtualDesktop._start_wm``)."""
 
 
 class VirtualDesktop:
@@ -80,14 +83,7 @@ class VirtualDesktop:
             raise DisplayError(f"Xvfb did not start: {error or 'no display number within the timeout'}")
         self.display = f":{number}"
         if wm is not None:
-            self._wm = subprocess.Popen(
-                [wm],
-                env=self.env(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            self._wait_for_wm()
+            self._start_wm(wm)
         return self
 
     def env(self) -> dict[str, str]:
@@ -98,20 +94,46 @@ class VirtualDesktop:
         env.pop("WAYLAND_DISPLAY", None)
         return env
 
-    def _wait_for_wm(self) -> None:
-        """A window manager is ready once it has set _NET_SUPPORTING_WM_CHECK on the root window."""
+    def _start_wm(self, wm: str) -> None:
+        """Starts the window manager, again when it exits during its start.
+
+        Under load, a window manager started while several X servers come up at once (one per worker) can fail
+        to open a display that Xvfb has already announced, and exits at once ("Failed to open the display");
+        the same command a moment later succeeds. A failure on every attempt is reported with its last words.
+        """
+        for attempt in range(1, WM_ATTEMPTS + 1):
+            # a file, not a pipe: a chatty window manager never blocks on it; it keeps its own descriptor
+            with tempfile.TemporaryFile() as output:
+                self._wm = subprocess.Popen(
+                    [wm], env=self.env(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                )
+                code = self._wait_for_wm()
+                if code is None:
+                    return
+                output.seek(0)
+                lines = output.read().decode(errors="replace").strip().splitlines()
+            if attempt == WM_ATTEMPTS:
+                self.stop()
+                said = f": {lines[-1]}" if lines else " and said nothing"
+                raise DisplayError(
+                    f"window manager {self.window_manager!r} exited with code {code} at each of "
+                    f"{WM_ATTEMPTS} starts{said}"
+                )
+
+    def _wait_for_wm(self) -> int | None:
+        """None once the window manager has set _NET_SUPPORTING_WM_CHECK on the root window, which is when it
+        is ready; its exit code if it exits first."""
+        assert self._wm is not None
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            assert self._wm is not None
             code = self._wm.poll()
             if code is not None:
-                self.stop()
-                raise DisplayError(f"window manager {self.window_manager!r} exited with code {code}")
+                return code
             probe = subprocess.run(
                 ["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], env=self.env(), capture_output=True, text=True
             )
             if probe.returncode == 0 and "window id" in probe.stdout:
-                return
+                return None
             time.sleep(0.05)
         self.stop()
         raise DisplayError(f"window manager {self.window_manager!r} did not come up in {self.timeout:g} s")
