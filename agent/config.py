@@ -168,16 +168,20 @@ def from_arguments(cls: type, namespace: argparse.Namespace, base: Any = None) -
 
 
 def from_texts(cls: type, texts: dict[str, str | list[str]], base: Any = None) -> Any:
-    """The dataclass from option values as text (a form's fields, by field name; a list for a repeated option),
-    parsed as :func:`add_arguments`' command line parses them; empty ones keep ``base``'s values (or the
-    defaults)."""
+    """The dataclass from option values as text (a form's fields, by field name; a list for a repeated option;
+    true or false for a switch), parsed as :func:`add_arguments`' command line parses them; empty ones keep
+    ``base``'s values (or the defaults)."""
     parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     add_arguments(parser, cls)
+    switches = {name for name, value in defaults(cls).items() if isinstance(value, bool)}
     argv = []
     for name, value in texts.items():
+        flag = name.replace("_", "-")
         for text in [value] if isinstance(value, str) else value:
-            if text.strip():
-                argv.append(f"--{name.replace('_', '-')}={text.strip()}")  # "=": a value may start with "-"
+            if name in switches and text.strip() in ("true", "false"):  # a check box's state: the flag or its no-
+                argv.append(f"--{flag}" if text.strip() == "true" else f"--no-{flag}")
+            elif text.strip():
+                argv.append(f"--{flag}={text.strip()}")  # "=": a value may start with "-"
     try:
         namespace = parser.parse_args(argv)
     except argparse.ArgumentError as exc:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from agent.a3c.args import Args
 from agent.config import ConfigError
+from agent.ddpg.args import DDPGArgs
 from agent.dqn.args import DQNArgs
-from agent.learning.args import RunArgs
+from agent.learning.args import RunArgs, resumed_options
 from agent.one_step.args import OneStepArgs
-from agent.ppo.args import PPOArgs
+from agent.ppo.args import DPPOArgs, PPOArgs
 from agent.reinforce.args import ReinforceArgs
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class Learner:
     title: str
     args: type[RunArgs]
     module: str
-    """the module with its ``train(args, resume, control)`` and ``resume_args(checkpoint)``"""
+    """the module with its ``train(args, resume, control)``"""
     presets: str | None = None
     """the module with its ``preset(env_id)``, the settings measured per environment (None: the defaults
     everywhere)"""
@@ -44,8 +45,9 @@ class Learner:
         return self.args(env_id=env_id, **self.preset(env_id))
 
     def resume_args(self, checkpoint: Checkpoint) -> RunArgs:
-        """The options of the run ``checkpoint`` belongs to (an exported policy is refused)."""
-        return importlib.import_module(self.module).resume_args(checkpoint)
+        """The options of the run ``checkpoint`` belongs to; an exported policy, or another learner's checkpoint, is
+        refused."""
+        return resumed_options(self.args, checkpoint)
 
     def train(
         self, args: Any, resume: str | Path | Checkpoint | None = None, control: TrainControl | None = None
@@ -56,9 +58,11 @@ class Learner:
 LEARNERS = {
     "a3c": Learner("a3c", "A3C", Args, "agent.a3c.trainer", "agent.a3c.presets"),
     "ppo": Learner("ppo", "PPO", PPOArgs, "agent.ppo.algorithm", "agent.ppo.presets"),
+    "dppo": Learner("dppo", "DPPO", DPPOArgs, "agent.ppo.algorithm", "agent.ppo.presets"),
     "reinforce": Learner("reinforce", "REINFORCE", ReinforceArgs, "agent.reinforce.algorithm"),
     "actor-critic": Learner("actor-critic", "one-step actor-critic", OneStepArgs, "agent.one_step.algorithm"),
     "dqn": Learner("dqn", "DQN", DQNArgs, "agent.dqn.algorithm", "agent.dqn.presets"),
+    "ddpg": Learner("ddpg", "DDPG", DDPGArgs, "agent.ddpg.algorithm", "agent.ddpg.presets"),
 }
 DEFAULT = "a3c"
 

@@ -89,11 +89,15 @@ class BenchConfig:
     runs_dir: Path = Path("runs/bench")
     """pixelpilot's run folders (config, checkpoints, TensorBoard events)"""
 
-    def steps(self, env_id: str) -> int:
-        return max(1, round(BENCHMARKS[env_id].steps * self.budget))
+    def steps(self, env_id: str, pair: Pair) -> int:
+        return max(1, round(BENCHMARKS[env_id].budget(pair.sb3)[0] * self.budget))
 
-    def eval_every(self, env_id: str) -> int:
-        return max(1, round(BENCHMARKS[env_id].eval_every * self.budget))
+    def eval_every(self, env_id: str, pair: Pair) -> int:
+        return max(1, round(BENCHMARKS[env_id].budget(pair.sb3)[1] * self.budget))
+
+    def envs_of(self, pair: Pair) -> list[str]:
+        """The chosen environments ``pair`` is measured on."""
+        return [env_id for env_id in self.envs if env_id in pair.envs]
 
 
 def run_ours(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
@@ -104,9 +108,9 @@ def run_ours(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
     bench = BENCHMARKS[env_id]
     args = dataclasses.replace(
         learner.starting_args(env_id),
-        total_steps=config.steps(env_id),
+        total_steps=config.steps(env_id, pair),
         seed=seed,
-        eval_every=config.eval_every(env_id),
+        eval_every=config.eval_every(env_id, pair),
         eval_episodes=EVAL_EPISODES,
         target_return=bench.threshold,
         run_name=f"gym-{env_id}-{pair.learner}-s{seed}",
@@ -145,18 +149,22 @@ def run_sb3(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
     try:
         import stable_baselines3
         from stable_baselines3.common.env_util import make_vec_env
+        from stable_baselines3.common.noise import NormalActionNoise
         from stable_baselines3.common.vec_env import VecNormalize
     except ImportError:
         raise PixelpilotError("the gym benchmark needs Stable-Baselines3: pip install -e '.[bench]'") from None
     bench = BENCHMARKS[env_id]
     hyper = copy.deepcopy(pair.theirs(bench))  # SB3 adds its optimizer to policy_kwargs in place
     n_envs, normalize = hyper.pop("n_envs"), hyper.pop("normalize", False)
-    every, steps = config.eval_every(env_id), config.steps(env_id)
+    every, steps = config.eval_every(env_id, pair), config.steps(env_id, pair)
     torch.set_num_threads(1)
     started, paused = time.monotonic(), 0.0  # the clock stops while it evaluates (its evaluations block training)
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
     if normalize:  # the zoo gives VecNormalize the algorithm's gamma; evaluation uses frozen statistics
         env = VecNormalize(env, gamma=hyper.get("gamma", 0.99))
+    if "noise_std" in hyper:  # the zoo's noise_type normal: Gaussian action noise, noise_std wide in every dimension
+        dims = env.action_space.shape[0]  # type: ignore[index]
+        hyper["action_noise"] = NormalActionNoise(np.zeros(dims), hyper.pop("noise_std") * np.ones(dims))
     model = getattr(stable_baselines3, pair.sb3)("MlpPolicy", env, seed=seed, **hyper)
     curve: list[EvalPoint] = []
     next_eval = every
@@ -193,7 +201,7 @@ def run_sb3(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
 def run_benchmark(config: BenchConfig, pair: Pair, log: Callable[[str], None] = print) -> list[Run]:
     """Every env and seed: ours, then SB3's. ``log`` gets one line per finished run."""
     runs = []
-    for env_id in config.envs:
+    for env_id in config.envs_of(pair):
         for seed in config.seeds:
             for run_one in (run_ours, run_sb3):
                 run = run_one(config, pair, env_id, seed)
@@ -272,8 +280,8 @@ def report(
     summary, ratios, seeds, images = [], [], [], []
     goal = []
     ours_name, theirs_name = pair.name, pair.sb3_name
-    for env_id in config.envs:
-        bench, budget = BENCHMARKS[env_id], config.steps(env_id)
+    for env_id in config.envs_of(pair):
+        bench, budget = BENCHMARKS[env_id], config.steps(env_id, pair)
         by_algo = {a: [r for r in runs if r.env_id == env_id and r.algorithm == a] for a in (ours_name, theirs_name)}
         for algo, algo_runs in by_algo.items():
             returns = np.concatenate([r.returns for r in algo_runs])
@@ -333,10 +341,10 @@ def report(
         f"defaults) | {theirs_name} (rl-zoo3) |",
         "|---|---:|---:|---|---|",
         *(
-            f"| {e} | {config.steps(e):,} | {config.eval_every(e):,} | "
+            f"| {e} | {config.steps(e, pair):,} | {config.eval_every(e, pair):,} | "
             f"{', '.join(f'{k} {v}' for k, v in pair.ours(e).items()) or '—'} | "
             f"{', '.join(f'{k} {v}' for k, v in pair.theirs(BENCHMARKS[e]).items())} |"
-            for e in config.envs
+            for e in config.envs_of(pair)
         ),
         "",
         f"| env | threshold | algorithm | final return ({FINAL_EPISODES} episodes × {len(config.seeds)} seeds) | "
@@ -379,7 +387,8 @@ def report(
 def add_options(parser: argparse.ArgumentParser) -> None:
     defaults = BenchConfig()
     parser.add_argument("--algos", nargs="+", choices=list(PAIRS), default=list(defaults.algos), metavar="ALGO",
-                        help="pixelpilot's learners to measure next to SB3's (default: a3c ppo)")  # fmt: skip
+                        help=f"pixelpilot's learners to measure next to SB3's (default: {' '.join(PAIRS)}; "
+                        "each on its own environments)")  # fmt: skip
     parser.add_argument("--envs", nargs="+", choices=list(BENCHMARKS), default=list(defaults.envs), metavar="ENV",
                         help=f"environments (default: all of {', '.join(BENCHMARKS)})")  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, default=list(defaults.seeds), metavar="SEED",
@@ -412,6 +421,9 @@ def cmd_gym(args: argparse.Namespace) -> int:
     doc_dir = screen_loop.DOC.parent
     for algo in config.algos:
         pair = PAIRS[algo]
+        if not config.envs_of(pair):
+            print(f"{pair.name}: none of the chosen environments is one of its own ({', '.join(pair.envs)})")
+            continue
         started = time.monotonic()
         runs = run_benchmark(config, pair, log=lambda line: print(line, flush=True))
         command = " ".join(["pixelpilot bench gym", *([] if config.algos == defaults.algos else [f"--algos {algo}"]),

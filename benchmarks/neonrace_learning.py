@@ -98,8 +98,8 @@ def slug(recipe: str) -> str:
 
 def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
     """The run's folder, trained to ``steps``: read back when it got there, resumed when it stopped short."""
-    from agent.a3c.presets import starting_args
     from agent.a3c.trainer import train
+    from agent.learners import LEARNERS
 
     run_dir = RUNS / f"{slug(recipe)}__s{seed}"
     if (run_dir / "checkpoints" / "latest.pt").exists():
@@ -108,7 +108,7 @@ def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
         shutil.rmtree(run_dir)
     print(f"{run_dir.name}: training {steps:,} steps", flush=True)
     args = dataclasses.replace(
-        starting_args(ENV_ID),
+        LEARNERS["a3c"].starting_args(ENV_ID),
         **RECIPES[recipe],
         seed=seed,
         total_steps=steps,

@@ -29,7 +29,6 @@ from PyQt5.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -49,6 +48,7 @@ from agent.learning.progress import TrainControl, TrainProgress
 from agent.learning.record import TrainResult
 from capture.errors import PixelpilotError
 from gui.game_tab import GameTab
+from gui.option_fields import OptionField, TextField, field_for
 from gui.readouts import readout_grid
 from gui.task_tab import TaskTab
 from gui.train_plot import PlotView, run_plot
@@ -61,16 +61,23 @@ HYPERPARAMETERS = {
             "checkpoint_every", "seed", "critic_warmup", "init_kl_coef"),
     "ppo": ("num_envs", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "update_epochs", "num_minibatches",
             "clip_coef", "eval_every", "checkpoint_every", "seed"),
+    "dppo": ("num_envs", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "update_epochs", "num_minibatches",
+             "clip_coef", "eval_every", "checkpoint_every", "seed"),
     "reinforce": ("episodes_per_update", "total_steps", "lr", "gamma", "entropy_coef", "eval_every",
                   "checkpoint_every", "seed"),
     "actor-critic": ("num_envs", "total_steps", "lr", "gamma", "entropy_coef", "value_coef", "eval_every",
                      "checkpoint_every", "seed"),
     "dqn": ("total_steps", "lr", "gamma", "batch_size", "buffer_size", "learning_starts", "train_frequency",
-            "gradient_steps", "target_network_frequency", "exploration_fraction", "end_e", "eval_every", "seed"),
+            "gradient_steps", "target_network_frequency", "exploration_fraction", "end_e", "eval_every", "seed",
+            "double", "dueling", "prioritized"),
+    "ddpg": ("total_steps", "actor_lr", "critic_lr", "gamma", "tau", "batch_size", "buffer_size", "learning_starts",
+             "train_frequency", "gradient_steps", "exploration_noise", "policy_frequency", "eval_every", "seed"),
 }  # fmt: skip
 """the fields of each learner's options the form shows (the rest keep their defaults; ``config.toml`` and
 ``--config`` reach them)"""
 DEFAULTS = config.defaults(Args)
+OPTION_DEFAULTS = {name: value for entry in LEARNERS.values() for name, value in config.defaults(entry.args).items()}
+"""each option's default (the same in every learner that has it): a switch gets a check box"""
 DOCS = {name: doc for entry in LEARNERS.values() for name, doc in config.field_docs(entry.args).items()}
 DISPLAYS = {"virtual": "its own virtual desktops (a desktop and game per process)", "here": "this desktop (1 worker)"}
 
@@ -124,9 +131,9 @@ class TrainTab(TaskTab):
         self.algo = QComboBox()
         for name, entry in LEARNERS.items():
             self.algo.addItem(entry.title, name)
-        self.algo.setToolTip("The learner (--algo): A3C's worker processes, or PPO, REINFORCE, one-step "
-                             "actor-critic or DQN in the panel's process. Only A3C trains through a game window or "
-                             "from a checkpoint")  # fmt: skip
+        self.algo.setToolTip("The learner (--algo): A3C's worker processes; DPPO's environments in "
+                             "worker processes; or PPO, REINFORCE, one-step actor-critic, DQN or DDPG in the panel's "
+                             "process. Only A3C trains through a game window or from a checkpoint")  # fmt: skip
         self.on_env = QRadioButton("Environment (in-process):")
         self.on_window = QRadioButton("Game window:")
         source = QButtonGroup(self)
@@ -143,15 +150,15 @@ class TrainTab(TaskTab):
             self.display.addItem(text, key)
         self.display.setToolTip("A virtual desktop per worker and evaluator (any number of workers), or the "
                                 "game on this desktop: one worker, no evaluator, pressing its keys here")  # fmt: skip
-        self.env_kwargs = QLineEdit()
+        self.env_kwargs = TextField(width=None)
         self.env_kwargs.setPlaceholderText("KEY=VALUE ... (e.g. difficulty_name=easy)")
         self.env_kwargs.setToolTip(DOCS["env_kwargs"])
-        self.init_from = QLineEdit()
+        self.init_from = TextField(width=None)
         self.init_from.setPlaceholderText("none: random weights (a checkpoint or run folder to fine-tune)")
         self.init_from.setToolTip(DOCS["init_from"])
         browse_init = QPushButton("Browse…")
         browse_init.clicked.connect(self._browse_init)
-        self.runs_dir = QLineEdit()
+        self.runs_dir = TextField(width=None)
         self.runs_dir.setToolTip(DOCS["runs_dir"])
         browse_runs = QPushButton("Browse…")
         browse_runs.clicked.connect(self._browse_runs)
@@ -175,13 +182,11 @@ class TrainTab(TaskTab):
         grid.addWidget(self.algo, 4, 1)
         grid.setColumnStretch(3, 1)
 
-        self._all_edits: dict[str, tuple[QLabel, QLineEdit]] = {}
+        self._all_edits: dict[str, tuple[QLabel, OptionField]] = {}
         for name in dict.fromkeys(n for names in HYPERPARAMETERS.values() for n in names):
-            edit = QLineEdit()
-            edit.setMaximumWidth(110)
-            self._all_edits[name] = (QLabel(name.replace("_", " ") + ":"), edit)
+            self._all_edits[name] = (QLabel(name.replace("_", " ") + ":"), field_for(OPTION_DEFAULTS[name]))
         self.numbers = QGridLayout()
-        self.hyperparameters: dict[str, QLineEdit] = {}
+        self.hyperparameters: dict[str, OptionField] = {}
         """the chosen learner's fields"""
         self.env_id.currentTextChanged.connect(self._show_defaults)
         self.on_window.toggled.connect(self._show_defaults)
@@ -243,7 +248,7 @@ class TrainTab(TaskTab):
         # typed in would override.
         defaults = {"runs_dir": DEFAULTS["runs_dir"]}
         for name, edit in self._edits(every=True).items():
-            edit.setText(value(f"train/{name}", defaults.get(name, ""), str))
+            edit.set_value(value(f"train/{name}", defaults.get(name, ""), str))
 
     def _save(self) -> None:
         self.settings.setValue("train/algo", self.algo.currentData())
@@ -251,14 +256,14 @@ class TrainTab(TaskTab):
         self.settings.setValue("train/env", self.env_id.currentText())
         self.settings.setValue("train/display", self.display.currentData())
         for name, edit in self._edits().items():
-            self.settings.setValue(f"train/{name}", edit.text())
+            self.settings.setValue(f"train/{name}", edit.value())
 
     @property
     def learner(self) -> Learner:
         return LEARNERS[self.algo.currentData()]
 
-    def _edits(self, every: bool = False) -> dict[str, QLineEdit]:
-        """The text fields by option: the chosen learner's, or ``every`` learner's."""
+    def _edits(self, every: bool = False) -> dict[str, OptionField]:
+        """The fields by option: the chosen learner's, or ``every`` learner's."""
         edits = {"env_kwargs": self.env_kwargs, "runs_dir": self.runs_dir}
         if every or self.learner.args is Args:
             edits["init_from"] = self.init_from
@@ -311,13 +316,13 @@ class TrainTab(TaskTab):
             return
         for name, edit in self.hyperparameters.items():
             value = getattr(base, name)
-            edit.setPlaceholderText(str(value))
+            edit.show_preset(value)
             edit.setToolTip(f"{DOCS[name]} (--{name.replace('_', '-')}; default {value} here)")
 
     def args(self) -> RunArgs:
         """The run the form describes, as ``pixelpilot train --algo`` would make it from the same options."""
-        texts: dict[str, str | list[str]] = {name: edit.text() for name, edit in self._edits().items()}
-        texts |= {"env_id": self.env_id.currentText(), "env_kwargs": self.env_kwargs.text().split()}
+        texts: dict[str, str | list[str]] = {name: edit.value() for name, edit in self._edits().items()}
+        texts |= {"env_id": self.env_id.currentText(), "env_kwargs": self.env_kwargs.value().split()}
         base = self.learner.starting_args(SCREEN_ENV if self.on_window.isChecked() else self.env_id.currentText())
         args = dataclasses.replace(config.from_texts(self.learner.args, texts, base), progress=False)
         if not self.on_window.isChecked():

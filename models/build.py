@@ -6,6 +6,7 @@ import gymnasium as gym
 
 from models.actor_critic import ActorCriticModule
 from models.cnn import CNNActorCritic
+from models.deterministic import DeterministicActorCritic
 from models.mlp import MLPActorCritic
 from models.qnet import QNetwork
 from models.spec import ModelSpec, spec_for
@@ -15,6 +16,8 @@ def build(spec: ModelSpec) -> ActorCriticModule:
     """The network ``spec`` describes, freshly initialised (seed torch first for reproducible weights)."""
     if spec.q_values:
         return QNetwork(spec)
+    if spec.head == "deterministic":
+        return DeterministicActorCritic(spec)
     return MLPActorCritic(spec) if spec.kind == "mlp" else CNNActorCritic(spec)
 
 

@@ -14,10 +14,12 @@ from models.actor_critic import ActorCriticModule, State
 from models.spec import ModelSpec, SpecError
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
+def mlp(sizes: list[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
+    """Linear layers of these sizes, each followed by ``activation`` (the actor-critics' tanh; ReLU for the
+    value-based and deterministic networks, as their papers have it)."""
     layers: list[nn.Module] = []
     for a, b in itertools.pairwise(sizes):
-        layers += [nn.Linear(a, b), nn.Tanh()]
+        layers += [nn.Linear(a, b), activation()]
     return nn.Sequential(*layers)
 
 
@@ -32,7 +34,7 @@ class MLPActorCritic(ActorCriticModule):
             raise SpecError(f"kind: an MLP actor-critic is mlp, not {spec.kind}")
         self.spec = spec
         sizes = [spec.observation_shape[0]] + [spec.hidden] * spec.layers
-        self.actor, self.critic = _mlp(sizes), _mlp(sizes)
+        self.actor, self.critic = mlp(sizes), mlp(sizes)
         self.value_head = nn.Linear(spec.hidden, 1)
         self.reset_value_head()
         self.continuous = spec.n_actions is None

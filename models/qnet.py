@@ -9,13 +9,12 @@ value ``max_a Q(s, a)``, and its critic head the one that gives the values.
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 from torch import nn
 from torch.distributions import Categorical, Distribution
 
 from models.actor_critic import ActorCriticModule, State
+from models.mlp import mlp
 from models.spec import ModelSpec, SpecError
 
 
@@ -27,11 +26,7 @@ class QNetwork(ActorCriticModule):
         if not spec.q_values or spec.kind != "mlp" or spec.n_actions is None:
             raise SpecError(f"head: a Q-network is an MLP with a q or dueling-q head, not {spec.kind}/{spec.head}")
         self.spec = spec
-        sizes = [spec.observation_shape[0]] + [spec.hidden] * spec.layers
-        layers: list[nn.Module] = []
-        for a, b in itertools.pairwise(sizes):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        self.torso = nn.Sequential(*layers)
+        self.torso = mlp([spec.observation_shape[0]] + [spec.hidden] * spec.layers, nn.ReLU)
         self.policy_head = nn.Linear(spec.hidden, spec.n_actions)
         """the action values (dueling: the advantages)"""
         self.state_value = nn.Linear(spec.hidden, 1) if spec.head == "dueling-q" else None

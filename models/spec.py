@@ -20,8 +20,9 @@ import numpy as np
 SPEC_VERSION = 1
 KINDS = ("mlp", "cnn-lstm", "cnn-mlp")
 Kind = Literal["mlp", "cnn-lstm", "cnn-mlp"]
-HEADS = ("actor-critic", "q", "dueling-q")
-"""what the network outputs: a policy and a value, or action values Q(s, ·) (dueling: as V(s) + A(s, ·))"""
+HEADS = ("actor-critic", "q", "dueling-q", "deterministic")
+"""what the network outputs: a policy and a value; action values Q(s, ·) (dueling: as V(s) + A(s, ·)); or a
+deterministic continuous action μ(s) and its critic Q(s, a)"""
 
 
 class SpecError(ValueError):
@@ -63,16 +64,19 @@ class ModelSpec:
     """cnn-*: show stacked frames as the newest frame and the differences between consecutive ones (what moved)"""
     head: str = "actor-critic"
     """actor-critic (a policy and a value), q (action values: DQN) or dueling-q (action values as a state value plus
-    advantages)"""
+    advantages) or deterministic (DDPG: an action μ(s) and a critic Q(s, a))"""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise SpecError(f"kind: unknown model kind {self.kind!r}; choose {', '.join(KINDS)}")
         if self.head not in HEADS:
             raise SpecError(f"head: unknown head {self.head!r}; choose {', '.join(HEADS)}")
-        if self.head != "actor-critic" and (self.kind != "mlp" or self.n_actions is None):
-            raise SpecError(f"head: the {self.head} networks are MLPs over discrete actions, not {self.kind} with "
-                            f"{'discrete' if self.n_actions else 'continuous'} actions")  # fmt: skip
+        if self.head != "actor-critic":
+            wanted = "continuous" if self.head == "deterministic" else "discrete"
+            given = "discrete" if self.n_actions is not None else "continuous"
+            if self.kind != "mlp" or given != wanted:
+                raise SpecError(f"head: the {self.head} networks are MLPs over {wanted} actions, not {self.kind} "
+                                f"with {given} actions")  # fmt: skip
         shape = self.observation_shape
         if not shape or any(not _is_int(d) or d < 1 for d in shape):
             raise SpecError(f"observation_shape: expected positive integers, got {shape!r}")
@@ -125,7 +129,7 @@ class ModelSpec:
     @property
     def q_values(self) -> bool:
         """whether the network outputs action values (a Q-network) rather than a policy"""
-        return self.head != "actor-critic"
+        return self.head in ("q", "dueling-q")
 
     def observation_space(self) -> gym.spaces.Box:
         """The observations the model takes (bounds aside, which the models do not use)."""
@@ -163,7 +167,7 @@ class ModelSpec:
         data |= {"hidden": self.hidden, "layers": self.layers, "filters": self.filters,
                  "frame_stack": self.frame_stack, "pool": self.pool, "layer_norm": self.layer_norm,
                  "input_norm": self.input_norm, "frame_differences": self.frame_differences}  # fmt: skip
-        if self.q_values:  # an actor-critic's spec stays as it was, readable by every earlier version
+        if self.head != "actor-critic":  # an actor-critic's spec stays as it was, readable by every earlier version
             data["head"] = self.head
         return data
 

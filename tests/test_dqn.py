@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from agent.cli.main import main
-from agent.dqn.algorithm import epsilon, soft_update, td_targets, train
+from agent.dqn.algorithm import epsilon, td_targets, train
 from agent.dqn.args import DQNArgs
-from agent.dqn.replay import Minibatch, ReplayBuffer, SumTree
 from agent.learners import LEARNERS
+from agent.learning.replay import Minibatch, ReplayBuffer, SumTree
+from agent.learning.targets import soft_update
 from agent.policy.checkpoint import DQN, load_checkpoint
 from models.build import build
 from models.qnet import QNetwork
@@ -134,3 +135,26 @@ def test_a_dqn_run_is_a_checkpoint_that_evaluate_and_resume_take(tmp_path, capsy
     assert main(["evaluate", "--checkpoint", str(run), "--episodes", "2"]) == 0
     assert "2 episodes on CartPole-v1" in capsys.readouterr().out
     assert "q_mean" in (run / "progress.csv").read_text().splitlines()[0]
+
+
+def test_the_discrete_pendulum_takes_evenly_spaced_torques():
+    """11 actions from -2 to 2 (the seed documents' Double DQN test bed): action i is the torque -2 + 0.4 i."""
+    from agent.envs import DISCRETE_PENDULUM_ENV
+    from agent.envs.discrete import DiscreteActions
+
+    env = gym.make(DISCRETE_PENDULUM_ENV)
+    assert env.action_space == gym.spaces.Discrete(11)
+    env.reset(seed=0)
+    for action in (0, 5, 7, 10):
+        env.step(action)
+        assert env.unwrapped.last_u == pytest.approx(-2.0 + 0.4 * action)  # type: ignore[attr-defined]
+    steps, truncated = 4, False
+    while not truncated:
+        truncated = env.step(0)[3]
+        steps += 1
+    assert steps == 200  # Pendulum-v1's time limit
+    assert gym.make(DISCRETE_PENDULUM_ENV, bins=5).action_space == gym.spaces.Discrete(5)
+    with pytest.raises(ValueError, match="bins must be an integer of 2 or more, got 1"):
+        DiscreteActions(gym.make("Pendulum-v1"), 1)
+    with pytest.raises(ValueError, match="one-dimensional Box"):
+        DiscreteActions(gym.make("CartPole-v1"), 3)  # type: ignore[arg-type]

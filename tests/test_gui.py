@@ -16,15 +16,15 @@ import pytest
 from PyQt5 import sip
 from PyQt5.QtCore import QEvent, QSettings, Qt, QTimer, QUrl
 from PyQt5.QtGui import QDesktopServices, QImage
-from PyQt5.QtWidgets import QApplication
+from PyQt5.QtWidgets import QApplication, QCheckBox
 
 from agent.a3c.args import Args
-from agent.a3c.presets import starting_args
 from agent.demos.dataset import load_demos
 from agent.demos.pretrain import PretrainResult
 from agent.drive.lap_demo import SHIPPED_PILOT
 from agent.drive.play import PlayResult
 from agent.envs.launcher import free_port
+from agent.learners import LEARNERS
 from agent.policy.checkpoint import load_checkpoint
 from capture.windows import default_backend
 from control.actions import ACTION_NAMES
@@ -423,7 +423,7 @@ def test_panel_trains_plots_stops_and_closes_cleanly(panel, qtbot, tmp_path, mon
     qtbot.keyClick(panel, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)  # the Train tab's shortcut
     train = panel.train
     assert panel.tabs.currentWidget() is train
-    defaults = starting_args(Args().env_id)
+    defaults = LEARNERS["a3c"].starting_args(Args().env_id)
     for name, edit in train.hyperparameters.items():  # empty, showing what the run will use: the env's preset
         assert edit.text() == "" and edit.placeholderText() == str(getattr(defaults, name)), name
     assert train.runs_dir.text() == defaults.runs_dir and train.env_id.currentText() == defaults.env_id
@@ -627,3 +627,20 @@ def test_screenshots_of_every_tab(panel, qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: not panel.play.playing, timeout=30_000)
     assert panel.errors == []
     assert {"game.png", "play.png", "record.png", "train.png"} <= {p.name for p in out.glob("*.png")}
+
+
+def test_a_learners_switches_are_check_boxes_that_follow_the_preset_until_set(panel, qtbot):
+    """DQN's double, dueling and prioritized: a box shows the preset's value until clicked; a clicked one is the
+    user's, in the run's options and in the settings the next panel starts from."""
+    train = panel.train
+    train.algo.setCurrentIndex(train.algo.findData("dqn"))
+    train.on_env.setChecked(True)
+    train.env_id.setCurrentText("CartPole-v1")
+    double = train.hyperparameters["double"]
+    assert isinstance(double, QCheckBox) and not double.isChecked() and train.args().double is False
+    double.click()  # as a user clicking it
+    assert double.isChecked() and train.args().double is True and train.args().dueling is False
+    train.env_id.setCurrentText("MountainCar-v0")  # another preset: the user's choice stays
+    assert double.isChecked() and train.args().double is True
+    train._save()
+    assert panel.settings.value("train/double") == "true" and panel.settings.value("train/dueling") == ""

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from agent.a3c.args import Args
-from agent.a3c.presets import starting_args
 from agent.a3c.trainer import train
 from agent.cli.main import build_parser
 from agent.cli.train import train_args_of
 from agent.envs import NEONRACE_ENV, SCREEN_ENV
+from agent.learners import LEARNERS
 from agent.policy.evaluation import evaluate, policy_episodes
 from control.actions import ACTION_NAMES
 from tests.conftest import ROOT
@@ -35,7 +35,7 @@ TEST_KWARGS = {"difficulty_name": "normal", "laps": 1, "max_episode_steps": 300}
 @pytest.mark.timeout(1200)  # about 6 minutes on 2 cores; a loaded machine may take several times that
 def test_a3c_learns_to_steer_from_pixels(tmp_path):
     args = dataclasses.replace(
-        starting_args(NEONRACE_ENV),
+        LEARNERS["a3c"].starting_args(NEONRACE_ENV),
         total_steps=300_000,
         eval_every=0,
         checkpoint_every=10**9,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 import pytest
@@ -13,10 +14,10 @@ from agent.cli.main import main
 from agent.config import ConfigError
 from agent.learners import LEARNERS
 from agent.learning.rollout import Rollout
-from agent.policy.checkpoint import PPO, load_checkpoint
+from agent.policy.checkpoint import DPPO, PPO, load_checkpoint
 from agent.policy.evaluation import evaluate
 from agent.ppo.algorithm import clipped_loss, minibatches, train
-from agent.ppo.args import PPOArgs
+from agent.ppo.args import DPPOArgs, PPOArgs
 
 
 def quick(tmp_path, name, **kwargs):
@@ -173,3 +174,30 @@ def test_the_command_trains_and_resumes_with_the_runs_own_learner(tmp_path, caps
     assert load_checkpoint(run).counters["steps"] == 64
     assert main(["train", "--resume", str(run), "--algo", "a3c"]) == 1
     assert "a checkpoint of ppo, which --algo a3c cannot resume" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_dppo_steps_each_environment_in_a_worker_process_and_learns_as_ppo_does(tmp_path, monkeypatch):
+    """The same seed trains the same weights as PPO (the workers only move where the environments step), each
+    environment steps in a process of its own, none is left after the run, and the checkpoint names DPPO."""
+    import gymnasium as gym
+    import psutil
+
+    worker_pids: list[int] = []
+    made = gym.vector.AsyncVectorEnv.__init__
+
+    def spy(self: gym.vector.AsyncVectorEnv, *args: object, **kwargs: object) -> None:
+        made(self, *args, **kwargs)  # type: ignore[arg-type]
+        worker_pids.extend(p.pid for p in self.processes)
+
+    monkeypatch.setattr(gym.vector.AsyncVectorEnv, "__init__", spy)
+    plain = train(quick(tmp_path, "ppo", seed=5, total_steps=128))
+    distributed = train(DPPOArgs(**{**dataclasses.asdict(quick(tmp_path, "dppo", seed=5, total_steps=128))}))
+    assert len(worker_pids) == 4 and os.getpid() not in worker_pids
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                   for pid in worker_pids)  # fmt: skip
+    a, b = (load_checkpoint(r.run_dir) for r in (plain, distributed))
+    assert b.learner == DPPO and b.trained == "128 steps of DPPO"
+    assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
+    assert main(["train", "--resume", str(distributed.run_dir), "--total-steps", "192", "--no-progress"]) == 0
+    assert load_checkpoint(distributed.run_dir).learner == DPPO

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.a3c.args import Args
 from agent.learning.presets import NEONRACE_EPISODES, PIXEL_NETWORK
 
 CLASSIC: dict[str, dict[str, Any]] = {
@@ -55,8 +54,3 @@ def preset(env_id: str) -> dict[str, Any]:
 
     presets = {**CLASSIC, NEONRACE_ENV: NEONRACE, SCREEN_ENV: SCREEN}
     return dict(presets.get(env_id, {}))
-
-
-def starting_args(env_id: str) -> Args:
-    """The options a run on ``env_id`` starts from before the user's own: the defaults, then its preset."""
-    return Args(env_id=env_id, **preset(env_id))

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("train", help="train an actor-critic with A3C or PPO (classic envs, NeonRace-v0, or a game "
-                       "window)")  # fmt: skip
+    p = sub.add_parser("train", help="train a policy with one of the learners (A3C, PPO, REINFORCE, one-step "
+                       "actor-critic, DQN, DDPG) on classic envs, NeonRace-v0, or a game window")  # fmt: skip
     p.add_argument("--algo", choices=LEARNERS, help=f"the learner (default: {DEFAULT}; --resume: the run's own). "
                    "Each option below says which learners take it")  # fmt: skip
     p.add_argument("--config", help="start from a run's config.toml (options given here override it)")
@@ -27,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    "through a game window needs --profile again)")  # fmt: skip
     config.add_arguments(p, [entry.args for entry in LEARNERS.values()], aliases={"env_id": "--env"})
     p.epilog = (
-        "Defaults: those shown, changed by the environment's preset (agent/a3c/presets.py, agent/ppo/presets.py): "
+        "Defaults: those shown, changed by the environment's preset (agent/<learner>/presets.py): "
         "pixel games (NeonRace-v0, --profile) train a CNN on 2 stacked frames pooled 2x2 with the measured recipe; "
         "the classic Gymnasium environments have tuned settings. config.toml in the run folder lists every value."
     )
@@ -84,7 +84,7 @@ def train_args_of(args: argparse.Namespace) -> tuple[RunArgs, Checkpoint | None]
         if args.config:
             base = config.load_toml(entry.args, Path(args.config))
         else:
-            base = entry.starting_args(SCREEN_ENV if args.profile else args.env_id or RunArgs.env_id)
+            base = entry.starting_args(SCREEN_ENV if args.profile else args.env_id or entry.args.env_id)
     own = {f.name for f in dataclasses.fields(entry.args)}
     for other in LEARNERS.values():
         for f in dataclasses.fields(other.args):

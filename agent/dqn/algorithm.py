@@ -6,14 +6,13 @@ with no value after a termination; a truncation (a time limit) bootstraps, since
 ``a' = argmax Q_target(s', ·)``; with ``double`` the online network picks ``a'`` and the target network values it,
 which removes most of the max's overestimation. ``dueling`` gives the network a state-value and an advantage head
 (:mod:`models.qnet`); ``prioritized`` draws minibatches by TD error and weights their losses
-(:mod:`agent.dqn.replay`). ε falls linearly from ``start_e`` to ``end_e`` over ``exploration_fraction`` of the run.
+(:mod:`agent.learning.replay`). ε falls linearly from ``start_e`` to ``end_e`` over ``exploration_fraction`` of the run.
 As CleanRL's ``dqn.py``, which this follows; the run around it (evaluations, checkpoints, logs, stopping) is every
 in-process learner's (:func:`~agent.learning.in_process.train_in_process`).
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import gymnasium as gym
@@ -22,11 +21,12 @@ import torch
 from torch import nn
 
 from agent.dqn.args import DQNArgs
-from agent.dqn.replay import Minibatch, ReplayBuffer
-from agent.learning.args import resumed_options, schedule
+from agent.learning.args import schedule
 from agent.learning.in_process import Iterate, Iteration, train_in_process
 from agent.learning.progress import TrainControl
 from agent.learning.record import TrainResult
+from agent.learning.replay import Minibatch, ReplayBuffer, step_and_remember
+from agent.learning.targets import frozen_copy, soft_update
 from agent.policy.checkpoint import Checkpoint
 from models.actor_critic import ActorCriticModule
 from models.qnet import QNetwork
@@ -67,7 +67,8 @@ def loss(
     """The weighted Huber loss of a minibatch, its TD errors (new priorities) and readings: the loss (the network is
     a critic: ``value_loss``, as the actor-critics call theirs) and the mean
     action value of the actions taken (``q_mean``: how high the estimates run, the overestimation Double DQN
-    curbs)."""
+    curbs). The run also logs ``q_max``, the mean max_a Q(s, a) of the states it acts in (the seed documents'
+    "Q eval")."""
     y = td_targets(online, target, batch, args.gamma, args.double)
     q = online.q(torch.as_tensor(batch.observations)).gather(1, torch.as_tensor(batch.actions)[:, None]).squeeze(1)
     per_sample = nn.functional.smooth_l1_loss(q, y, reduction="none")
@@ -76,19 +77,7 @@ def loss(
     return total, errors, {"value_loss": total.item(), "q_mean": q.mean().item()}
 
 
-def soft_update(target: nn.Module, online: nn.Module, tau: float) -> None:
-    """``target ← τ·online + (1 - τ)·target``, parameter by parameter (τ = 1: a copy)."""
-    with torch.no_grad():
-        for t, o in zip(target.parameters(), online.parameters(), strict=True):
-            t.lerp_(o, tau)
-
-
 # -- the run --------------------------------------------------------------------------------------------------
-def resume_args(checkpoint: Checkpoint) -> DQNArgs:
-    """The options of the DQN run ``checkpoint`` belongs to."""
-    return resumed_options(DQNArgs, checkpoint)
-
-
 def train(
     args: DQNArgs, resume: str | Path | Checkpoint | None = None, control: TrainControl | None = None
 ) -> TrainResult:
@@ -101,7 +90,7 @@ def train(
     ) -> Iterate:
         assert isinstance(model, QNetwork)
         online = model
-        target = copy.deepcopy(online).requires_grad_(False)
+        target = frozen_copy(online)
         rng = np.random.default_rng(seed)
         memory = ReplayBuffer(args.buffer_size, online.spec.observation_shape, rng, args.prioritized, args.per_alpha,
                               args.per_eps)  # fmt: skip
@@ -114,23 +103,19 @@ def train(
             started_at = steps if started_at is None else started_at
             counts = np.zeros(online.spec.n_actions or 0, dtype=np.int64)
             episodes = []
+            acting_values = []
             for _ in range(rounds):
                 current = np.array(obs, dtype=np.float32)  # a copy: the vector env reuses its buffer
                 with torch.no_grad():
                     q = online.q(torch.as_tensor(current))
+                acting_values.append(q.max(dim=-1).values.mean().item())
                 actions = choose(q, epsilon(args, steps), rng)
-                following, rewards, terminated, truncated, info = envs.step(actions)
-                next_obs = np.array(following, dtype=np.float32)
-                for i in np.flatnonzero(terminated | truncated):  # the real next observation, not the reset one
-                    next_obs[i] = info["final_obs"][i]
-                    if info.get("_episode", np.zeros(len(actions), bool))[i]:
-                        episodes.append((float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
-                memory.add(current, actions, rewards, next_obs, terminated.astype(np.float32))
-                obs = following
+                obs, ended = step_and_remember(envs, current, actions, memory)
+                episodes += ended
                 counts += np.bincount(actions, minlength=len(counts))
                 steps += args.num_envs
                 since_target += args.num_envs
-            readings: dict[str, float] = {"epsilon": epsilon(args, steps)}
+            readings = {"epsilon": epsilon(args, steps), "q_max": float(np.mean(acting_values))}
             if steps - started_at >= args.learning_starts and len(memory) >= args.batch_size:
                 beta = schedule(args.per_beta, 1.0, steps, args.total_steps)
                 learned = []

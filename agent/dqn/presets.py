@@ -5,6 +5,8 @@ their defaults (CleanRL's).
 - ``CLASSIC``: RL Baselines3 Zoo's tuned DQN hyperparameters for these environments (its ``net_arch`` [256, 256]
   as ``hidden``, ``train_freq`` as ``train_frequency``, ``target_update_interval`` as
   ``target_network_frequency``, ``exploration_final_eps`` as ``end_e``).
+- ``pixelpilot/DiscretePendulum-v1`` (Pendulum with 11 torques, the seed documents' Double DQN test bed; rl-zoo3
+  has no DQN settings for it): measured here, reaching a mean of -200 in about 12k steps.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ CLASSIC: dict[str, dict[str, Any]] = {
     "MountainCar-v0": {"hidden": 256, "lr": 4e-3, "batch_size": 128, "buffer_size": 10_000, "learning_starts": 1000,
                        "gamma": 0.98, "target_network_frequency": 600, "train_frequency": 16, "gradient_steps": 8,
                        "exploration_fraction": 0.2, "end_e": 0.07, "total_steps": 120_000},
+    "pixelpilot/DiscretePendulum-v1": {"gamma": 0.98, "lr": 1e-3, "batch_size": 64, "buffer_size": 50_000,
+                                       "learning_starts": 1000, "train_frequency": 4, "exploration_fraction": 0.1,
+                                       "total_steps": 40_000, "eval_every": 4_000},
 }  # fmt: skip
 
 

@@ -120,6 +120,45 @@ class PolicyGradientArgs(RunArgs):
         })  # fmt: skip
 
 
+@dataclass
+class OffPolicyArgs(RunArgs):
+    """The options of the learners that learn from a replay memory (DQN, DDPG): what they remember, when and how
+    much they learn from it, and how fast their target networks follow."""
+
+    num_envs: int = 1
+    """environments stepped side by side; every step of each goes into the replay memory"""
+    buffer_size: int = 10_000
+    """transitions the replay memory keeps (the oldest go first)"""
+    learning_starts: int = 10_000
+    """environment steps of exploration before the first update"""
+    train_frequency: int = 10
+    """environment steps (over all environments) between rounds of updates"""
+    gradient_steps: int = 1
+    """updates per round, each on a minibatch drawn from the replay memory"""
+    batch_size: int = 128
+    """transitions per minibatch"""
+    gamma: float = 0.99
+    """discount factor"""
+    tau: float = 1.0
+    """how far each update moves a target network toward the trained one (1: a copy; below 1: Polyak averaging)"""
+    max_grad_norm: float = 10.0
+    """global gradient-norm clip of each update"""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_fields(self, {
+            "num_envs": self.num_envs >= 1,
+            "buffer_size": self.buffer_size >= self.batch_size,
+            "learning_starts": self.learning_starts >= 0,
+            "train_frequency": self.train_frequency >= 1,
+            "gradient_steps": self.gradient_steps >= 1,
+            "batch_size": self.batch_size >= 1,
+            "gamma": 0 <= self.gamma <= 1,
+            "tau": 0 < self.tau <= 1,
+            "max_grad_norm": self.max_grad_norm > 0,
+        })  # fmt: skip
+
+
 def schedule(start: float, end: float | None, steps: int, total: int) -> float:
     """A value going linearly from ``start`` at step 0 to ``end`` at ``total`` (``end`` None: ``start`` throughout)."""
     if end is None:

@@ -58,10 +58,12 @@ def train_in_process(
     resume: str | Path | Checkpoint | None = None,
     control: TrainControl | None = None,
     head: str = "actor-critic",
+    processes: bool = False,
 ) -> TrainResult:
     """Train ``args.label``'s learner with ``num_envs`` environments side by side (or continue the run of a
     checkpoint/run folder); returns the evaluation curve. ``control``: a stop request from another thread, and the
-    live progress there; ``head``: the network's (an actor-critic, or a Q-network's)."""
+    live progress there; ``head``: the network's (an actor-critic, a Q-network's, a deterministic policy's);
+    ``processes``: each environment steps in a worker process of its own."""
     entered = time.monotonic()
     control = control or TrainControl()
     torch.set_num_threads(args.torch_threads)
@@ -77,7 +79,7 @@ def train_in_process(
     record = RunRecord(args, args.label, model, optimizer, resumed, control, entered)
     seed = args.seed + record.steps  # a resumed run draws other samples than its first part did
     torch.manual_seed(seed)
-    envs = make_vector_env(args, num_envs, seed)
+    envs = make_vector_env(args, num_envs, seed, processes)
     eval_envs: list[gym.Env] = []
     interrupted = False
     last_log, last_log_steps = time.monotonic(), record.steps

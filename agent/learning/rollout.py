@@ -19,12 +19,27 @@ from agent.learning.args import RunArgs
 from models.actor_critic import ActorCritic, State, mask_state, state_rows
 
 
-def make_vector_env(args: RunArgs, count: int, seed: int) -> gym.vector.VectorEnv:
-    """``count`` environments stepped side by side; an ended episode is reset in the same step (its final
-    observation in ``info["final_obs"]``) and its return and length are recorded."""
+def make_vector_env(args: RunArgs, count: int, seed: int, processes: bool = False) -> gym.vector.VectorEnv:
+    """``count`` environments stepped side by side (in this process, or with ``processes`` each in a worker process
+    of its own, started from a fork server: a clean process, not a copy of this one and its threads); an ended
+    episode is reset in the same step (its final observation in ``info["final_obs"]``) and its return and length
+    are recorded."""
     fns = [lambda: make_env(args.env_id, args.env_kwargs, args.frame_stack)] * count
-    envs = gym.vector.SyncVectorEnv(fns, copy=False, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    same_step = gym.vector.AutoresetMode.SAME_STEP
+    envs: gym.vector.VectorEnv
+    if processes:
+        envs = gym.vector.AsyncVectorEnv(fns, copy=False, autoreset_mode=same_step, context="forkserver")
+    else:
+        envs = gym.vector.SyncVectorEnv(fns, copy=False, autoreset_mode=same_step)
     return gym.wrappers.vector.RecordEpisodeStatistics(envs)
+
+
+def finished_episodes(info: dict, rows: np.ndarray | None = None) -> list[tuple[float, int]]:
+    """(return, length) of the episodes that ended in a step of a vector env with episode statistics: those of
+    ``rows``, or of every environment whose episode ended."""
+    if rows is None:
+        rows = np.flatnonzero(info.get("_episode", ()))
+    return [(float(info["episode"]["r"][i]), int(info["episode"]["l"][i])) for i in rows]
 
 
 # -- roll out ------------------------------------------------------------------------------------------------
@@ -84,8 +99,7 @@ class Actor:
                 if cut.size:  # a time limit does not end the task: V(final observation)
                     final = torch.as_tensor(np.stack(info["final_obs"][cut]), dtype=torch.float32)
                     next_values[t, cut] = model.value(final, state_rows(decision.state, torch.as_tensor(cut))).numpy()
-                for i in np.flatnonzero(info.get("_episode", ())):
-                    episodes.append((float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
+                episodes += finished_episodes(info)
                 self.state = mask_state(decision.state, torch.as_tensor(1.0 - ends[t], dtype=torch.float32))
             last_values = model.value(torch.as_tensor(self.obs, dtype=torch.float32), self.state).numpy()
         following = np.concatenate([values[1:], last_values[None]])

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from agent.learning.args import resumed_options
 from agent.learning.in_process import Iterate, Iteration, train_in_process
 from agent.learning.progress import TrainControl
 from agent.learning.record import TrainResult
@@ -47,11 +46,6 @@ def loss(model: ActorCritic, rollout: Rollout, args: OneStepArgs) -> tuple[torch
     total = policy_loss + args.value_coef * value_loss - args.entropy_coef * entropy
     return total, {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(), "entropy": entropy.item(),
                    "explained_variance": explained_variance(rollout.values, targets)}  # fmt: skip
-
-
-def resume_args(checkpoint: Checkpoint) -> OneStepArgs:
-    """The options of the one-step actor-critic run ``checkpoint`` belongs to."""
-    return resumed_options(OneStepArgs, checkpoint)
 
 
 def train(

@@ -38,12 +38,14 @@ from models.spec import ModelSpec, SpecError
 CHECKPOINT_FORMAT = 2
 A3C = "a3c"
 PPO = "ppo"
+DPPO = "dppo"
 REINFORCE = "reinforce"
 ONE_STEP = "actor-critic"
 DQN = "dqn"
+DDPG = "ddpg"
 BEHAVIOUR_CLONING = "behaviour cloning"
-LEARNERS = {A3C: "A3C", PPO: "PPO", REINFORCE: "REINFORCE", ONE_STEP: "one-step actor-critic", DQN: "DQN",
-            BEHAVIOUR_CLONING: "behaviour cloning"}  # fmt: skip
+LEARNERS = {A3C: "A3C", PPO: "PPO", DPPO: "DPPO", REINFORCE: "REINFORCE", ONE_STEP: "one-step actor-critic", DQN: "DQN",
+            DDPG: "DDPG", BEHAVIOUR_CLONING: "behaviour cloning"}  # fmt: skip
 """the learners a checkpoint may name, and how reports spell them"""
 
 

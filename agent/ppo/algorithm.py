@@ -24,13 +24,13 @@ import torch
 from torch import nn
 
 from agent.config import ConfigError
-from agent.learning.args import resumed_options, schedule
+from agent.learning.args import schedule
 from agent.learning.in_process import Iterate, Iteration, train_in_process
 from agent.learning.progress import TrainControl
 from agent.learning.record import TrainResult
 from agent.learning.rollout import Actor, Rollout, action_counts, explained_variance, gae
 from agent.policy.checkpoint import Checkpoint
-from agent.ppo.args import PPOArgs
+from agent.ppo.args import DPPOArgs, PPOArgs
 from models.actor_critic import ActorCritic, ActorCriticModule, State, state_rows
 
 
@@ -143,16 +143,12 @@ def update(
 
 
 # -- the run --------------------------------------------------------------------------------------------------
-def resume_args(checkpoint: Checkpoint) -> PPOArgs:
-    """The options of the PPO run ``checkpoint`` belongs to."""
-    return resumed_options(PPOArgs, checkpoint)
-
-
 def train(
     args: PPOArgs, resume: str | Path | Checkpoint | None = None, control: TrainControl | None = None
 ) -> TrainResult:
-    """Train with PPO (or continue the run of a checkpoint/run folder); returns the evaluation curve. The run around
-    the iterations (checkpoints, evaluations, logs, stopping) is :func:`~agent.learning.in_process.train_in_process`."""
+    """Train with PPO, or DPPO with :class:`DPPOArgs` (or continue the run of a checkpoint/run folder); returns the
+    evaluation curve. The run around the iterations (checkpoints, evaluations, logs, stopping) is
+    :func:`~agent.learning.in_process.train_in_process`."""
 
     def make_iterate(
         model: ActorCriticModule, optimizer: torch.optim.Optimizer, envs: gym.vector.VectorEnv, seed: int
@@ -178,4 +174,4 @@ def train(
         return iterate
 
     return train_in_process(args, args.num_envs, lambda m: torch.optim.Adam(m.parameters(), lr=args.lr, eps=1e-5),
-                            make_iterate, resume, control)  # fmt: skip
+                            make_iterate, resume, control, processes=isinstance(args, DPPOArgs))  # fmt: skip

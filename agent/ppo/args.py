@@ -69,3 +69,14 @@ class PPOArgs(RunArgs):
         })  # fmt: skip
         if self.target_kl is not None and self.target_kl <= 0:
             raise ConfigError(f"target-kl: invalid value {self.target_kl!r}")
+
+
+@dataclass
+class DPPOArgs(PPOArgs):
+    """DPPO's options: PPO's. DPPO is PPO whose environments each step in a worker process of their own, the seed
+    documents' distributed PPO: the workers collect side by side, then wait while the one policy updates on what
+    they collected. The learner still picks every worker's actions with one batched forward pass, so the workers
+    run only their environments: it pays where stepping an environment costs more than choosing its action (a
+    rendered game such as NeonRace), on a machine with a core for each."""
+
+    label: ClassVar[str] = "dppo"

@@ -23,11 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from agent.learning.args import resumed_options
 from agent.learning.in_process import Iterate, Iteration, train_in_process
 from agent.learning.progress import TrainControl
 from agent.learning.record import TrainResult
-from agent.learning.rollout import explained_variance, gae
+from agent.learning.rollout import explained_variance, finished_episodes, gae
 from agent.policy.checkpoint import Checkpoint
 from agent.reinforce.args import ReinforceArgs
 from models.actor_critic import ActorCritic, ActorCriticModule, State, mask_state, state_rows
@@ -81,8 +80,7 @@ def play(envs: gym.vector.VectorEnv, model: ActorCritic, obs: np.ndarray, bootst
                 final = torch.as_tensor(np.stack(info["final_obs"][cut]), dtype=torch.float32)
                 value[cut] = model.value(final, state_rows(decision.state, torch.as_tensor(cut))).numpy()
             bootstraps.append(value)
-            for i in np.flatnonzero(ended):
-                finished.append((float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
+            finished += finished_episodes(info, np.flatnonzero(ended))
             alive &= ~ended
             state = mask_state(decision.state, torch.as_tensor(alive, dtype=torch.float32))
     return Episodes(torch.stack(observations), torch.cat(actions), np.array(rewards), np.array(bootstraps),
@@ -122,11 +120,6 @@ def loss(
 
 
 # -- the run --------------------------------------------------------------------------------------------------
-def resume_args(checkpoint: Checkpoint) -> ReinforceArgs:
-    """The options of the REINFORCE run ``checkpoint`` belongs to."""
-    return resumed_options(ReinforceArgs, checkpoint)
-
-
 def train(
     args: ReinforceArgs, resume: str | Path | Checkpoint | None = None, control: TrainControl | None = None
 ) -> TrainResult:

@@ -1,5 +1,5 @@
-"""DQN's replay memory: the last ``capacity`` transitions, drawn uniformly or, prioritised (Schaul et al. 2016), in
-proportion to ``priority^α`` through a sum tree.
+"""The off-policy learners' replay memory (DQN's, DDPG's): the last ``capacity`` transitions, drawn uniformly or,
+prioritised (Schaul et al. 2016), in proportion to ``priority^α`` through a sum tree.
 
 A sum tree keeps each transition's weight in a leaf and every inner node the sum of its two children, so the total
 is the root, a change costs one walk up, and the transition at a given running sum is one walk down. A draw of a
@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import gymnasium as gym
 import numpy as np
+
+from agent.learning.rollout import finished_episodes
 
 
 @dataclass
@@ -72,11 +75,13 @@ class ReplayBuffer:
         prioritized: bool = False,
         alpha: float = 0.6,
         eps: float = 1e-6,
+        action_shape: tuple[int, ...] = (),
     ) -> None:
+        """``action_shape``: () for discrete actions (indices), (D,) for continuous ones."""
         self.capacity, self.rng, self.alpha, self.eps = capacity, rng, alpha, eps
         self.observations = np.zeros((capacity, *observation_shape), dtype=np.float32)
         self.next_observations = np.zeros_like(self.observations)
-        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.actions = np.zeros((capacity, *action_shape), dtype=np.float32 if action_shape else np.int64)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
         self.size = self.next = 0
@@ -123,3 +128,18 @@ class ReplayBuffer:
         priorities = np.abs(errors) + self.eps
         self.max_priority = max(self.max_priority, float(priorities.max()))
         self.tree.set(indices, priorities**self.alpha)
+
+
+def step_and_remember(
+    envs: gym.vector.VectorEnv, observations: np.ndarray, actions: np.ndarray, memory: ReplayBuffer
+) -> tuple[np.ndarray, list[tuple[float, int]]]:
+    """One step of every environment, remembered: each transition with the real next observation (an ended episode's
+    final one, not the first of the next, which a same-step reset shows) and whether the episode terminated (a
+    truncation is remembered as going on: its target bootstraps). Returns what the environments show now, and
+    (return, length) of the episodes that ended."""
+    following, rewards, terminated, truncated, info = envs.step(actions)
+    next_obs = np.array(following, dtype=np.float32)
+    for i in np.flatnonzero(terminated | truncated):
+        next_obs[i] = info["final_obs"][i]
+    memory.add(observations, actions, rewards, next_obs, terminated.astype(np.float32))
+    return following, finished_episodes(info)
