@@ -62,7 +62,8 @@ bench: sysdeps venv
 	$(PY) benchmarks/carracing_dagger.py  # about 40 min: DAgger through the CarRacing window, the pursuit driver labelling
 	$(PY) benchmarks/neonrace_screen.py  # about 20 min: A3C through the screen from the clone, 2 virtual desktops
 	$(PY) benchmarks/neonrace_screen_recipe.py  # about an hour: the recipe through the screen, from scratch and the pilot
-	$(PY) benchmarks/gym_bench.py  # about an hour: A3C next to SB3 A2C (pixelpilot bench gym)
+	$(PY) benchmarks/gym_bench.py  # about two hours: every learner on its classic test beds, next to SB3's (pixelpilot bench gym)
+	$(PY) benchmarks/double_dqn.py  # about 5 min: natural and Double DQN's action values on Pendulum with 11 torques
 	$(PY) benchmarks/reliability.py  # about 15 min: faults injected into each kind of process (docs/reliability.md)
 
 clean:

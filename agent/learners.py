@@ -32,13 +32,12 @@ class Learner:
     args: type[RunArgs]
     module: str
     """the module with its ``train(args, resume, control)``"""
-    presets: str | None = None
-    """the module with its ``preset(env_id)``, the settings measured per environment (None: the defaults
-    everywhere)"""
+    presets: str
+    """the module with its ``preset(env_id)``, the settings measured per environment"""
 
     def preset(self, env_id: str) -> dict[str, Any]:
         """The options that differ from their defaults on ``env_id`` (its preset; none where not measured)."""
-        return dict(importlib.import_module(self.presets).preset(env_id)) if self.presets else {}
+        return dict(importlib.import_module(self.presets).preset(env_id))
 
     def starting_args(self, env_id: str) -> RunArgs:
         """The options a run on ``env_id`` starts from: the defaults, then the environment's preset."""
@@ -59,8 +58,12 @@ LEARNERS = {
     "a3c": Learner("a3c", "A3C", Args, "agent.a3c.trainer", "agent.a3c.presets"),
     "ppo": Learner("ppo", "PPO", PPOArgs, "agent.ppo.algorithm", "agent.ppo.presets"),
     "dppo": Learner("dppo", "DPPO", DPPOArgs, "agent.ppo.algorithm", "agent.ppo.presets"),
-    "reinforce": Learner("reinforce", "REINFORCE", ReinforceArgs, "agent.reinforce.algorithm"),
-    "actor-critic": Learner("actor-critic", "one-step actor-critic", OneStepArgs, "agent.one_step.algorithm"),
+    "reinforce": Learner(
+        "reinforce", "REINFORCE", ReinforceArgs, "agent.reinforce.algorithm", "agent.reinforce.presets"
+    ),
+    "actor-critic": Learner(
+        "actor-critic", "one-step actor-critic", OneStepArgs, "agent.one_step.algorithm", "agent.one_step.presets"
+    ),
     "dqn": Learner("dqn", "DQN", DQNArgs, "agent.dqn.algorithm", "agent.dqn.presets"),
     "ddpg": Learner("ddpg", "DDPG", DDPGArgs, "agent.ddpg.algorithm", "agent.ddpg.presets"),
 }

@@ -1,5 +1,7 @@
 """pixelpilot's learners next to Stable-Baselines3's on the classic Gymnasium benchmarks (``pixelpilot bench gym``):
-A3C next to SB3's A2C, PPO next to SB3's PPO (``--algos``), each pair a section of docs/benchmarks.md.
+A3C next to SB3's A2C, PPO, DQN and DDPG next to SB3's own, REINFORCE and the one-step actor-critic alone (SB3 has
+neither) (``--algos``), each on its own environments (``gym_settings.PAIRS``) and in a section of
+docs/benchmarks.md.
 
 The two of a pair run one after the other on the same machine, envs and seeds, and are measured the same way:
 
@@ -9,9 +11,9 @@ The two of a pair run one after the other on the same machine, envs and seeds, a
 - the policy that reached the threshold (else the last one) is then evaluated on 100 episodes (reset seeds
   10_000 + i).
 
-PPO is ``agent.ppo`` (``agent/ppo/presets.py``: rl-zoo3's PPO settings) in one process that evaluates in between
-updates, as SB3's does; its clock runs on while it evaluates, SB3's stops. SB3's PPO has rl-zoo3 2.9.2's
-``hyperparams/ppo.yml``.
+PPO, DQN and DDPG are ``agent.ppo``, ``agent.dqn`` and ``agent.ddpg`` (their ``presets.py``: rl-zoo3's settings) in
+one process that evaluates in between updates, as SB3's does; their clock runs on while they evaluate, SB3's stops.
+SB3's have rl-zoo3 2.9.2's ``hyperparams/<algo>.yml``.
 
 A3C is ``agent.a3c`` (``agent/a3c/presets.py``'s settings) with 2 workers and one torch thread per process. Its
 clock starts when ``train()`` is called and includes making the model, environments and processes (forked from the
@@ -26,9 +28,9 @@ training time only. Both choices favour A2C, so a ratio below 1 is not an artefa
 Stable-Baselines3 is a benchmark dependency only: ``pip install -e '.[bench]'``.
 
 Results go to the console, docs/benchmarks.md (the section between this benchmark's markers) and
-docs/curves/gym_*.png. About an hour on two cores with the default budgets.
-Run: make bench, or .venv/bin/python benchmarks/gym_bench.py [--algos a3c ppo] [--envs ENV ...] [--seeds N ...]
-[--budget X]
+docs/curves/gym_*.png. About two hours on two cores with the default budgets.
+Run: make bench, or .venv/bin/python benchmarks/gym_bench.py [--algos a3c ppo dqn ...] [--envs ENV ...]
+[--seeds N ...] [--budget X]
 """
 
 from __future__ import annotations
@@ -36,12 +38,9 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import datetime
-import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,49 +54,17 @@ from agent.learners import LEARNERS  # noqa: E402
 from agent.policy.evaluation import EvalPoint  # noqa: E402
 from agent.runs import timestamp  # noqa: E402
 from benchmarks import screen_loop  # noqa: E402
-from benchmarks.gym_settings import BENCHMARKS, PAIRS, Pair  # noqa: E402
+from benchmarks.gym_report import Run, report, seconds  # noqa: E402
+from benchmarks.gym_settings import (  # noqa: E402
+    BENCHMARKS,
+    EVAL_EPISODES,
+    FINAL_EPISODES,
+    FINAL_SEED,
+    PAIRS,
+    BenchConfig,
+    Pair,
+)
 from capture.errors import PixelpilotError  # noqa: E402
-
-EVAL_EPISODES = 10
-FINAL_EPISODES = 100
-FINAL_SEED = 10_000
-
-
-@dataclass
-class Run:
-    """One algorithm on one env and seed: its learning curve, where it reached the threshold, its final returns."""
-
-    algorithm: str
-    env_id: str
-    seed: int
-    steps: int
-    wall_s: float
-    curve: list[EvalPoint]
-    solved: EvalPoint | None
-    returns: list[float]
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    algos: tuple[str, ...] = tuple(PAIRS)
-    envs: tuple[str, ...] = tuple(BENCHMARKS)
-    seeds: tuple[int, ...] = (1, 2, 3)
-    budget: float = 1.0
-    """scales every env's step budget (0.05 for a quick look)"""
-    workers: int = 2
-    """A3C worker processes"""
-    runs_dir: Path = Path("runs/bench")
-    """pixelpilot's run folders (config, checkpoints, TensorBoard events)"""
-
-    def steps(self, env_id: str, pair: Pair) -> int:
-        return max(1, round(BENCHMARKS[env_id].budget(pair.sb3)[0] * self.budget))
-
-    def eval_every(self, env_id: str, pair: Pair) -> int:
-        return max(1, round(BENCHMARKS[env_id].budget(pair.sb3)[1] * self.budget))
-
-    def envs_of(self, pair: Pair) -> list[str]:
-        """The chosen environments ``pair`` is measured on."""
-        return [env_id for env_id in self.envs if env_id in pair.envs]
 
 
 def run_ours(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
@@ -203,7 +170,7 @@ def run_benchmark(config: BenchConfig, pair: Pair, log: Callable[[str], None] = 
     runs = []
     for env_id in config.envs_of(pair):
         for seed in config.seeds:
-            for run_one in (run_ours, run_sb3):
+            for run_one in (run_ours, run_sb3) if pair.sb3 else (run_ours,):
                 run = run_one(config, pair, env_id, seed)
                 solved = run.solved
                 reached = f"reached at {solved.steps:,} steps, {seconds(solved.wall_s)}" if solved else "not reached"
@@ -213,174 +180,6 @@ def run_benchmark(config: BenchConfig, pair: Pair, log: Callable[[str], None] = 
                 )
                 runs.append(run)
     return runs
-
-
-# -- the report ----------------------------------------------------------------------------------------------
-def _median(values: list[float]) -> float:
-    """Median over seeds; a seed that never reached the threshold counts as infinitely late."""
-    return float(np.median(values)) if values else float("inf")
-
-
-def _to_threshold(runs: list[Run], key: str) -> float:
-    return _median([getattr(r.solved, key) if r.solved else float("inf") for r in runs])
-
-
-def seconds(value: float) -> str:
-    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
-
-
-def _fmt_steps(steps: float, budget: int) -> str:
-    return f"{steps:,.0f}" if np.isfinite(steps) else f"> {budget:,}"
-
-
-def ratio(ours: list[Run], theirs: list[Run], key: str) -> float:
-    """Our median to threshold over SB3's: below 1 ours is faster; NaN when either never reached it."""
-    a, b = _to_threshold(ours, key), _to_threshold(theirs, key)
-    return a / b if np.isfinite(a) and np.isfinite(b) else float("nan")
-
-
-def _fmt_ratio(value: float) -> str:
-    return "—" if np.isnan(value) else f"{value:.2f}"
-
-
-def plot_curves(path: Path, env_id: str, threshold: float, pair: Pair, runs: list[Run]) -> None:
-    """Evaluation mean against environment steps and against wall-clock, one line per algorithm and seed."""
-    from matplotlib.ticker import EngFormatter
-
-    fig, axes = screen_loop.figure(1, 2, figsize=(11, 4))
-    colours = {pair.name: "tab:blue", pair.sb3_name: "tab:orange"}
-    names = {pair.name: f"pixelpilot {pair.name}", pair.sb3_name: f"SB3 {pair.sb3} (rl-zoo3)"}
-    for ax, key, label in ((axes[0], "steps", "environment steps"), (axes[1], "wall_s", "wall-clock (s)")):
-        labelled = set()
-        for run in runs:
-            if not run.curve:
-                continue
-            xs = [getattr(p, key) for p in run.curve]
-            name = None if run.algorithm in labelled else names[run.algorithm]
-            labelled.add(run.algorithm)
-            ax.plot(xs, [p.mean for p in run.curve], ".-", color=colours[run.algorithm], alpha=0.7, label=name)
-        ax.axhline(threshold, color="grey", linestyle="--", linewidth=1, label="threshold")
-        ax.set_xlabel(label)
-        if key == "steps":
-            ax.xaxis.set_major_formatter(EngFormatter())  # 150k, not 150000 (the labels ran into each other)
-        ax.set_ylabel(f"mean return, {EVAL_EPISODES} deterministic episodes")
-        ax.grid(alpha=0.3)
-    axes[0].legend(loc="lower right")
-    fig.suptitle(f"{env_id}: one line per seed")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-
-
-def report(
-    config: BenchConfig, pair: Pair, runs: list[Run], curves_dir: Path, doc_dir: Path, command: str, took_s: float
-) -> str:
-    """The pair's markdown section: the summary and ratio tables, every seed, and the learning curves (written
-    here)."""
-    summary, ratios, seeds, images = [], [], [], []
-    goal = []
-    ours_name, theirs_name = pair.name, pair.sb3_name
-    for env_id in config.envs_of(pair):
-        bench, budget = BENCHMARKS[env_id], config.steps(env_id, pair)
-        by_algo = {a: [r for r in runs if r.env_id == env_id and r.algorithm == a] for a in (ours_name, theirs_name)}
-        for algo, algo_runs in by_algo.items():
-            returns = np.concatenate([r.returns for r in algo_runs])
-            seed_means = ", ".join(f"{np.mean(r.returns):.1f}" for r in algo_runs)
-            reached = sum(r.solved is not None for r in algo_runs)
-            steps, wall = _to_threshold(algo_runs, "steps"), _to_threshold(algo_runs, "wall_s")
-            summary.append(
-                f"| {env_id} | {bench.threshold:g} | {algo} | {np.mean(returns):.1f} ± {np.std(returns):.1f} | "
-                f"{seed_means} | {reached}/{len(algo_runs)} | {_fmt_steps(steps, budget)} | "
-                + (f"{seconds(wall)} |" if np.isfinite(wall) else "— |")
-            )
-            seeds += [
-                f"| {env_id} | {algo} | {r.seed} | "
-                + (f"{r.solved.steps:,} | {seconds(r.solved.wall_s)}" if r.solved else "— | —")
-                + f" | {r.steps:,} | {seconds(r.wall_s)} | {np.mean(r.returns):.1f} ± {np.std(r.returns):.1f} |"
-                for r in algo_runs
-            ]
-        ours, theirs = by_algo[ours_name], by_algo[theirs_name]
-        ratios.append(f"| {env_id} | {_fmt_ratio(ratio(ours, theirs, 'steps'))} | "
-                      f"{_fmt_ratio(ratio(ours, theirs, 'wall_s'))} |")  # fmt: skip
-        if env_id in pair.goal_envs:
-            goal.append((env_id, ratio(ours, theirs, "wall_s")))
-        image = curves_dir / (f"gym_{env_id}.png" if pair.learner == "a3c" else f"gym_{pair.learner}_{env_id}.png")
-        plot_curves(image, env_id, bench.threshold, pair, ours + theirs)
-        images.append(f"![{env_id}]({Path(os.path.relpath(image, doc_dir)).as_posix()})")
-
-    if pair.learner == "a3c":
-        how = (
-            f"A3C: `agent.a3c` with {config.workers} workers and one torch thread per process. Its clock includes "
-            "making the model, environments and processes (forked from a fork server started before any clock, as "
-            "A2C's process imported torch before its clock). Its evaluator is another process, running while the "
-            "workers train and taking CPU from them; a result counts at the clock of the snapshot it evaluated. "
-            "A2C: Stable-Baselines3 with rl-zoo3 2.9.2's hyperparameters (`hyperparams/a2c.yml`) in one "
-            "process with one torch thread; its evaluations block training and its clock stops while it evaluates. "
-        )
-    else:
-        how = (
-            f"{ours_name}: `agent.{pair.learner}` in one process with one torch thread; its clock includes making the "
-            "model and environments, and the evaluations it runs in between updates. SB3's: rl-zoo3 2.9.2's "
-            f"hyperparameters (`hyperparams/{pair.sb3.lower()}.yml`) in one process with one torch thread; its clock "
-            "stops while it evaluates (which favours SB3). "
-        )
-    lines = [
-        f"## Gymnasium benchmarks: pixelpilot's {ours_name} next to Stable-Baselines3 {pair.sb3}",
-        "",
-        f"`{command}` on {datetime.date.today()}, {took_s / 60:.0f} min: "
-        f"{screen_loop.machine().removesuffix(', Xvfb + openbox')}. Seeds {', '.join(map(str, config.seeds))}.",
-        "",
-        how
-        + f"Every evaluation is {EVAL_EPISODES} deterministic episodes on a separate env, on the same step schedule "
-        "for both; a run stops at the first evaluation reaching the threshold or at its step budget. Final return: "
-        "the policy that reached the threshold (for ours the weights that evaluation measured, `best.pt`), else the "
-        f"last one, {FINAL_EPISODES} episodes per seed. To threshold: median over seeds of "
-        "the first evaluation reaching it (a seed that never did counts as later than any).",
-        "",
-        f"| env | budget (steps) | evaluation every | {ours_name} (`agent/{pair.learner}/presets.py`: besides the "
-        f"defaults) | {theirs_name} (rl-zoo3) |",
-        "|---|---:|---:|---|---|",
-        *(
-            f"| {e} | {config.steps(e, pair):,} | {config.eval_every(e, pair):,} | "
-            f"{', '.join(f'{k} {v}' for k, v in pair.ours(e).items()) or '—'} | "
-            f"{', '.join(f'{k} {v}' for k, v in pair.theirs(BENCHMARKS[e]).items())} |"
-            for e in config.envs_of(pair)
-        ),
-        "",
-        f"| env | threshold | algorithm | final return ({FINAL_EPISODES} episodes × {len(config.seeds)} seeds) | "
-        "per seed | seeds reaching threshold | env steps to threshold | wall-clock to threshold |",
-        "|---|---:|---|---:|---|---:|---:|---:|",
-        *summary,
-        "",
-        f"{ours_name} / {theirs_name} to threshold (below 1: {ours_name} is faster):",
-        "",
-        "| env | env steps | wall-clock |",
-        "|---|---:|---:|",
-        *ratios,
-        "",
-    ]
-    if goal:
-        lines += [
-            f"Goal: {ours_name} reaches the threshold in less wall-clock than {theirs_name} on "
-            f"{' and '.join(pair.goal_envs)} → {'met' if all(r < 1 for _, r in goal) else 'not met'} (wall-clock "
-            f"ratio {', '.join(f'{e} {_fmt_ratio(r)}' for e, r in goal)}).",
-            "",
-        ]
-    lines += [
-        "<details><summary>Every run</summary>",
-        "",
-        "| env | algorithm | seed | reached at (steps) | reached at (wall-clock) | steps run | wall-clock run "
-        "| final return |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-        *seeds,
-        "",
-        "</details>",
-        "",
-        "Learning curves (evaluation mean against environment steps and against wall-clock):",
-        "",
-        *images,
-    ]
-    return "\n".join(lines)
 
 
 # -- the command ---------------------------------------------------------------------------------------------

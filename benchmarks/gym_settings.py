@@ -4,6 +4,7 @@ Stable-Baselines3 hyperparameters (rl-zoo3 2.9.2's), and the pairs of algorithms
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agent.learners import LEARNERS
@@ -40,24 +41,24 @@ class Benchmark:
     """per SB3 algorithm (A2C, PPO, DQN, DDPG), rl-zoo3 2.9.2's hyperparams/<algo>.yml for this env: n_envs,
     normalize (VecNormalize) and the algorithm's arguments; its n_timesteps is ``steps`` (or ``budgets``')"""
     budgets: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """per SB3 algorithm, (steps, eval_every) where they differ from the env's: the off-policy algorithms' zoo runs
-    are tens of thousands of steps, the on-policy ones' up to a million"""
+    """per pixelpilot learner, (steps, eval_every) where they differ from the env's: the off-policy algorithms' zoo
+    runs are tens of thousands of steps, the on-policy ones' up to a million"""
 
-    def budget(self, sb3: str) -> tuple[int, int]:
-        """(steps, eval_every) at --budget 1 for a pair measured next to ``sb3``."""
-        return self.budgets.get(sb3, (self.steps, self.eval_every))
+    def budget(self, learner: str) -> tuple[int, int]:
+        """(steps, eval_every) at --budget 1 for the pair of ``learner``."""
+        return self.budgets.get(learner, (self.steps, self.eval_every))
 
 
 @dataclass(frozen=True)
 class Pair:
-    """A pixelpilot learner and the Stable-Baselines3 algorithm it is measured next to."""
+    """A pixelpilot learner and the Stable-Baselines3 algorithm it is measured next to (none where SB3 has none)."""
 
     learner: str
     """its name in agent.learners"""
     name: str
-    sb3: str
+    sb3: str | None
     """the SB3 class"""
-    sb3_name: str
+    sb3_name: str | None
     start: str
     end: str
     """its section's markers in docs/benchmarks.md"""
@@ -71,6 +72,7 @@ class Pair:
         return LEARNERS[self.learner].preset(env_id)
 
     def theirs(self, bench: Benchmark) -> dict[str, Any]:
+        assert self.sb3 is not None
         return bench.sb3[self.sb3]
 
 
@@ -83,6 +85,10 @@ PAIRS = {
                 ("CartPole-v1", "MountainCar-v0"), ("CartPole-v1",)),
     "ddpg": Pair("ddpg", "DDPG", "DDPG", "SB3 DDPG", "<!-- gym_bench_ddpg:start -->", "<!-- gym_bench_ddpg:end -->",
                  ("Pendulum-v1",), ("Pendulum-v1",)),
+    "reinforce": Pair("reinforce", "REINFORCE", None, None, "<!-- gym_bench_reinforce:start -->",
+                      "<!-- gym_bench_reinforce:end -->", ("CartPole-v1",), ()),
+    "actor-critic": Pair("actor-critic", "one-step actor-critic", None, None, "<!-- gym_bench_one_step:start -->",
+                         "<!-- gym_bench_one_step:end -->", ("CartPole-v1",), ()),
 }  # fmt: skip
 
 
@@ -99,7 +105,7 @@ BENCHMARKS = {
             "DQN": {"n_envs": 1, "learning_rate": 2.3e-3, "batch_size": 64, "buffer_size": 100_000,
                     "learning_starts": 1000, "gamma": 0.99, "target_update_interval": 10, "train_freq": 256,
                     "gradient_steps": 128, "exploration_fraction": 0.16, "exploration_final_eps": 0.04, **DQN_NET},
-        }, budgets={"DQN": (50_000, 2_500)}),
+        }, budgets={"dqn": (50_000, 2_500), "reinforce": (200_000, 10_000), "actor-critic": (200_000, 10_000)}),
         Benchmark("Acrobot-v1", -100.0, 500_000, 5_000, sb3={
             "A2C": {"n_envs": 16, "normalize": True, "ent_coef": 0.0},
             "PPO": {"n_envs": 16, "normalize": True, "n_steps": 256, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4,
@@ -120,7 +126,7 @@ BENCHMARKS = {
             "DDPG": {"n_envs": 1, "gamma": 0.98, "buffer_size": 200_000, "learning_starts": 10_000,
                      "noise_std": 0.1, "train_freq": 200, "gradient_steps": 200, "learning_rate": 1e-3,
                      "policy_kwargs": {"net_arch": [400, 300]}},  # zoo: train_freq [1, episode], gradient_steps -1
-        }, budgets={"DDPG": (20_000, 2_000)}),
+        }, budgets={"ddpg": (20_000, 2_000)}),
         Benchmark("LunarLander-v3", 200.0, 1_000_000, 20_000, sb3={
             "A2C": {"n_envs": 8, "gamma": 0.995, "n_steps": 5, "learning_rate": LinearSchedule(0.00083),
                     "ent_coef": 0.00001},  # zoo n_timesteps 2e5
@@ -129,3 +135,33 @@ BENCHMARKS = {
         }),
     )
 }  # fmt: skip
+
+EVAL_EPISODES = 10
+"""episodes of every evaluation during a run"""
+FINAL_EPISODES = 100
+"""episodes of the final evaluation of each run's policy"""
+FINAL_SEED = 10_000
+"""the reset seed of the final evaluation's first episode"""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    algos: tuple[str, ...] = tuple(PAIRS)
+    envs: tuple[str, ...] = tuple(BENCHMARKS)
+    seeds: tuple[int, ...] = (1, 2, 3)
+    budget: float = 1.0
+    """scales every env's step budget (0.05 for a quick look)"""
+    workers: int = 2
+    """A3C worker processes"""
+    runs_dir: Path = Path("runs/bench")
+    """pixelpilot's run folders (config, checkpoints, TensorBoard events)"""
+
+    def steps(self, env_id: str, pair: Pair) -> int:
+        return max(1, round(BENCHMARKS[env_id].budget(pair.learner)[0] * self.budget))
+
+    def eval_every(self, env_id: str, pair: Pair) -> int:
+        return max(1, round(BENCHMARKS[env_id].budget(pair.learner)[1] * self.budget))
+
+    def envs_of(self, pair: Pair) -> list[str]:
+        """The chosen environments ``pair`` is measured on."""
+        return [env_id for env_id in self.envs if env_id in pair.envs]
