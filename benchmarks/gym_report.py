@@ -157,8 +157,9 @@ def report(
         f"{screen_loop.machine().removesuffix(', Xvfb + openbox')}. Seeds {', '.join(map(str, config.seeds))}.",
         "",
         how
-        + f"Every evaluation is {EVAL_EPISODES} deterministic episodes on a separate env, on the same step schedule "
-        "for both; a run stops at the first evaluation reaching the threshold or at its step budget. Final return: "
+        + f"Every evaluation is {EVAL_EPISODES} deterministic episodes on a separate env"
+        + (", on the same step schedule for both" if pair.sb3 else "")
+        + "; a run stops at the first evaluation reaching the threshold or at its step budget. Final return: "
         "the policy that reached the threshold (for ours the weights that evaluation measured, `best.pt`), else the "
         f"last one, {FINAL_EPISODES} episodes per seed. To threshold: median over seeds of "
         "the first evaluation reaching it (a seed that never did counts as later than any).",
