@@ -1,7 +1,7 @@
 """The Train tab's fields for a learner's options: a text box for numbers, a check box for switches.
 
 Both keep the form's one rule: a field left alone follows the environment's preset, which it shows; one the user
-set says what the run uses. ``text()`` is what goes to the command's own option parser (``config.from_texts``):
+set says what the run uses. ``value()`` is what goes to the command's own option parser (``config.from_texts``):
 empty for "the preset's", else the value.
 """
 
