@@ -1,13 +1,14 @@
 """Does A3C learn to race? Recipes trained from scratch on pixelpilot/NeonRace-v0, several seeds each, judged on
-held-out tracks against the reference drivers, with Stable-Baselines3 PPO and A2C given the same wall-clock.
+held-out tracks against the reference drivers, with pixelpilot's PPO, DQN and DQfD on the same steps and
+Stable-Baselines3 PPO and A2C given the same wall-clock.
 
-Each run trains with ``pixelpilot train`` options (``RECIPES``: the shipped pilot's settings with one change at
-a time), evaluating every ``EVAL_EVERY`` steps on 20 training-time tracks (one lap from a standing start, as the
-test), and its final checkpoint is driven on the 50 held-out tracks of ``benchmarks/neonrace_references.py``.
-Per run: steps (and minutes) to the first evaluation that meets the goal (≥ 99% of laps, mean lap time ≤ 0.85x
-the expert's), and whether an evaluation after it fell below 95% of laps. Runs live under
-``runs/bench/neonrace_learning/``: a finished run is read back, an interrupted one is resumed from its last
-checkpoint, so the benchmark can be completed over several sittings. SB3's models are cached there too.
+Each run trains with ``pixelpilot train`` options (``RECIPES``: the shipped pilot's settings with one change at a
+time; the other learners' presets), evaluating every ``EVAL_EVERY`` steps on 20 training-time tracks (one lap from a
+standing start, as the test), and its final checkpoint is driven on the 50 held-out tracks of
+``benchmarks/neonrace_references.py``. Per run: steps (and minutes) to the first evaluation that meets the goal (≥
+99% of laps, mean lap time ≤ 0.85x the expert's), and whether an evaluation after it fell below 95% of laps. Runs
+live under ``runs/bench/neonrace_learning/``: a finished run is read back, an interrupted one is resumed from its
+last checkpoint, so the benchmark can be completed over several sittings. SB3's models are cached there too.
 
 Run: .venv/bin/python benchmarks/neonrace_learning.py [--recipes NAME ...] [--seeds N] [--steps N] [--sb3]
 """
@@ -71,7 +72,16 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
     "the shipped pilot's (CNN + LSTM)": SHIPPED_PILOT,
     "CNN + layer-normed LSTM": {**SHIPPED_PILOT, "layer_norm": True},
-}
+    # The other learners, each from its own NeonRace-v0 preset (agent/ppo/presets.py, agent/dqn/presets.py).
+    "PPO": {"algo": "ppo"},
+    "DQN (Double, Dueling, prioritised)": {"algo": "dqn"},
+    # DQfD: DQN with 15 minutes of the scripted expert in every minibatch (a quarter of it), first pretrained on
+    # them alone, then acting with little exploration (random actions would spoil what the demonstrations taught).
+    "DQfD, 15 min of the expert": {"algo": "dqn", "expert_minutes": 15, "demo_pretrain_steps": 20_000,
+                                   "start_e": 0.01},
+}  # fmt: skip
+"""each recipe's ``pixelpilot train`` options on top of its learner's preset; ``algo``: the learner (A3C where
+not named); ``expert_minutes``: demonstrations of the scripted expert (recorded once) as ``demos``"""
 
 
 @dataclass
@@ -85,6 +95,8 @@ class Run:
     """its training rows (entropy, episodic return, ...)"""
     held_out: Any
     """the final checkpoint's Evaluation on the held-out tracks"""
+    learner: str
+    """the learner's title (A3C, PPO, DQN)"""
 
     @property
     def wall_s(self) -> float:
@@ -96,10 +108,17 @@ def slug(recipe: str) -> str:
     return "".join(c if c.isalnum() or c in ".-" else "-" for c in recipe).strip("-")
 
 
+def learner_title(recipe: str) -> str:
+    """The learner a recipe trains with, as the tables name it."""
+    from agent.learners import LEARNERS
+
+    return LEARNERS[RECIPES[recipe].get("algo", "a3c")].title
+
+
 def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
     """The run's folder, trained to ``steps``: read back when it got there, resumed when it stopped short."""
-    from agent.a3c.trainer import train
     from agent.learners import LEARNERS
+    from benchmarks.cloning_variants import demonstrations
 
     run_dir = RUNS / f"{slug(recipe)}__s{seed}"
     if (run_dir / "checkpoints" / "latest.pt").exists():
@@ -107,9 +126,13 @@ def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
     if run_dir.exists():  # stopped before its first checkpoint: nothing to keep
         shutil.rmtree(run_dir)
     print(f"{run_dir.name}: training {steps:,} steps", flush=True)
+    options = dict(RECIPES[recipe])
+    learner = LEARNERS[options.pop("algo", "a3c")]
+    if "expert_minutes" in options:
+        options["demos"] = [str(demonstrations(options.pop("expert_minutes")))]
     args = dataclasses.replace(
-        LEARNERS["a3c"].starting_args(ENV_ID),
-        **RECIPES[recipe],
+        learner.starting_args(ENV_ID),
+        **options,
         seed=seed,
         total_steps=steps,
         checkpoint_every=EVAL_EVERY,
@@ -117,20 +140,23 @@ def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
         run_name=run_dir.name,
         runs_dir=str(RUNS),
     )
-    train(args)
+    learner.train(args)
     return run_dir
 
 
 def resume(run_dir: Path, steps: int) -> Path:
     """``run_dir`` trained on from its last checkpoint until ``steps`` (at once when it is there already)."""
-    from agent.a3c.trainer import resume_args, train
+    from agent.learners import learner
+    from agent.learning.args import resumed_options
     from agent.policy.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
     if checkpoint.counters["steps"] < steps:
         print(f"{run_dir.name}: resuming at {checkpoint.counters['steps']:,} steps", flush=True)
+        trainer = learner(checkpoint.learner)
         # the folder's own name: a continued copy's config still names the run it was copied from
-        train(resume_args(checkpoint, total_steps=steps, run_name=run_dir.name), resume=checkpoint)
+        args = resumed_options(trainer.args, checkpoint, total_steps=steps, run_name=run_dir.name)
+        trainer.train(args, resume=checkpoint)
     return run_dir
 
 
@@ -249,7 +275,7 @@ def plot(runs: list[Run], expert: float, name: str) -> Path:
     axes[1, 0].axhline(GOAL_RATIO, color="grey", linestyle="--", linewidth=0.8)
     axes[2, 0].set_ylabel("policy entropy (nats)")
     axes[0, 0].legend(fontsize=7)
-    fig.suptitle(f"A3C on {ENV_ID}: {name}")
+    fig.suptitle(f"{runs[0].learner} on {ENV_ID}: {name}")
     fig.tight_layout()
     path = CURVES / f"neonrace_learning_{slug(name)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,7 +355,7 @@ def main() -> None:
             run_dir = train_or_resume(recipe, seed, options.steps)
             evaluations, training = read_progress(run_dir)
             evaluation = held_out(run_dir / "checkpoints" / "latest.pt", options.episodes)
-            runs.append(Run(recipe, seed, run_dir, evaluations, training, evaluation))
+            runs.append(Run(recipe, seed, run_dir, evaluations, training, evaluation, learner_title(recipe)))
             print(f"{run_dir.name}: held-out laps {evaluation.lap_completion:.0%}, lap times "
                   f"{np.mean(evaluation.lap_times or [math.nan]):.2f} s", flush=True)  # fmt: skip
     long_lines: list[str] = []
@@ -338,7 +364,8 @@ def main() -> None:
         long_dir = continued(first.dir, options.continue_to)
         evaluations, training = read_progress(long_dir)
         evaluation = held_out(long_dir / "checkpoints" / "latest.pt", options.episodes)
-        runs.append(Run(f"{first.recipe} to {options.continue_to:,}", 1, long_dir, evaluations, training, evaluation))
+        runs.append(Run(f"{first.recipe} to {options.continue_to:,}", 1, long_dir, evaluations, training, evaluation,
+                        first.learner))  # fmt: skip
         strong = float(np.mean(references[STRONG_ROW].lap_times))
         mine = float(np.mean(evaluation.lap_times or [math.nan]))
         long_lines = [f"Seed 1 of {first.recipe} continued to {options.continue_to:,} steps "
@@ -347,7 +374,8 @@ def main() -> None:
                       f"{evaluation.lap_completion:.0%}."]  # fmt: skip
     results: dict[str, Any] = {k: references[k] for k in (STRONG_ROW, EXPERT_ROW, BOUND_ROW)}
     for run in runs:
-        results[f"A3C {run.recipe}, seed {run.seed}, final ({run.evaluations[-1]['steps']:,.0f} steps)"] = run.held_out
+        name = f"A3C {run.recipe}" if run.learner == "A3C" else run.recipe
+        results[f"{name}, seed {run.seed}, final ({run.evaluations[-1]['steps']:,.0f} steps)"] = run.held_out
     sb3_lines = []
     if options.sb3:
         budget = float(np.median([r.wall_s for r in runs if r.recipe == options.recipes[0]]))

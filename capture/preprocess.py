@@ -150,6 +150,16 @@ def uint8_to_obs(frames: np.ndarray) -> np.ndarray:
     """Stored uint8 frames (..., 128, 200) → observations (..., 128, 200, 1) float32."""
     if frames.dtype != np.uint8 or frames.shape[-2:] != (OBS_HEIGHT, OBS_WIDTH):
         raise ValueError(f"expected uint8 frames of shape (..., 128, 200), got {frames.dtype} {frames.shape}")
-    obs = frames.astype(np.float32)
+    return levels_to_obs(frames)[..., None]
+
+
+def obs_to_levels(obs: np.ndarray) -> np.ndarray:
+    """Observations of any shape (values in [0, 1]) as the nearest of 256 grey levels, uint8: what storage keeps."""
+    return np.rint(np.clip(obs, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def levels_to_obs(levels: np.ndarray) -> np.ndarray:
+    """Grey levels of any shape back as float32 observation values in [0, 1]."""
+    obs = levels.astype(np.float32)
     obs *= 1.0 / 255.0
-    return obs[..., None]
+    return obs

@@ -52,7 +52,8 @@ class TextField(QLineEdit):
         self.setText(text)
 
     def show_preset(self, value: object) -> None:
-        self.setPlaceholderText(str(value))
+        shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)  # a repeated option: its values
+        self.setPlaceholderText(shown)
 
 
 OptionField = Switch | TextField

@@ -68,8 +68,8 @@ HYPERPARAMETERS = {
     "actor-critic": ("num_envs", "total_steps", "lr", "gamma", "entropy_coef", "value_coef", "eval_every",
                      "checkpoint_every", "seed"),
     "dqn": ("total_steps", "lr", "gamma", "batch_size", "buffer_size", "learning_starts", "train_frequency",
-            "gradient_steps", "target_network_frequency", "exploration_fraction", "end_e", "eval_every", "seed",
-            "double", "dueling", "prioritized"),
+            "gradient_steps", "target_network_frequency", "start_e", "exploration_fraction", "end_e", "eval_every",
+            "seed", "double", "dueling", "prioritized", "demos", "demo_pretrain_steps"),
     "ddpg": ("total_steps", "actor_lr", "critic_lr", "gamma", "tau", "batch_size", "buffer_size", "learning_starts",
              "train_frequency", "gradient_steps", "exploration_noise", "policy_frequency", "eval_every", "seed"),
 }  # fmt: skip

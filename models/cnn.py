@@ -99,25 +99,42 @@ class AveragePool(nn.Module):
         return total * (1.0 / (k * k))
 
 
+def conv_stack(spec: ModelSpec) -> tuple[nn.Sequential, int]:
+    """The convolutions of a CNN spec (pooling first when it asks for it), flattened, and how many features they
+    give for its observation shape. Shared by the actor-critic and the Q-network, so a clone's or an A3C run's
+    convolutions and a DQN's are the same layers."""
+    height, width, channels = spec.observation_shape
+    convs: list[nn.Module] = [AveragePool(spec.pool)] if spec.pool > 1 else []
+    for _ in range(spec.layers):
+        convs += [nn.Conv2d(channels, spec.filters, 3, stride=2, padding=1), nn.ELU(inplace=True)]
+        channels = spec.filters
+    # Channels-last weights and in-place ELUs: on a CPU this runs the stack (forward and backward) about twice
+    # as fast as the default layout, and (B, H, W, C) observations are channels-last already.
+    conv = nn.Sequential(*convs, nn.Flatten()).to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack the argument
+    with torch.no_grad():
+        flat_size = int(conv(torch.zeros(1, spec.observation_shape[2], height, width)).shape[1])
+    return conv, flat_size
+
+
+def conv_input(spec: ModelSpec, obs: torch.Tensor) -> torch.Tensor:
+    """Observations (B, H, W, C) as the convolutions take them: the spec's input transforms applied, channels
+    first (a view: the memory stays channels-last)."""
+    if spec.frame_differences:
+        obs = frame_differences(obs, spec.frame_stack)
+    if spec.input_norm:
+        obs = standardised(obs)
+    return obs.permute(0, 3, 1, 2)
+
+
 class CNNActorCritic(ActorCriticModule):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         if spec.kind not in ("cnn-lstm", "cnn-mlp") or spec.n_actions is None:
             raise SpecError(f"kind: a CNN actor-critic is cnn-lstm or cnn-mlp with discrete actions, not {spec.kind}")
         self.spec = spec
-        height, width, channels = spec.observation_shape
         self.obs_shape = spec.observation_shape
         self.recurrent = spec.recurrent
-        convs: list[nn.Module] = [AveragePool(spec.pool)] if spec.pool > 1 else []
-        for _ in range(spec.layers):
-            convs += [nn.Conv2d(channels, spec.filters, 3, stride=2, padding=1), nn.ELU(inplace=True)]
-            channels = spec.filters
-        # Channels-last weights and in-place ELUs: on a CPU this runs the stack (forward and backward) about twice
-        # as fast as the default layout, and (B, H, W, C) observations are channels-last already.
-        self.conv = nn.Sequential(*convs, nn.Flatten()).to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack the argument
-        with torch.no_grad():
-            probe = torch.zeros(1, spec.observation_shape[2], height, width)
-            self.flat_size = int(self.conv(probe).shape[1])
+        self.conv, self.flat_size = conv_stack(spec)
         self.hidden = spec.hidden
         self.core: nn.Module
         if self.recurrent:
@@ -137,11 +154,7 @@ class CNNActorCritic(ActorCriticModule):
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         """The convolution features of observations (B, H, W, C) → (B, flat_size)."""
-        if self.spec.frame_differences:
-            obs = frame_differences(obs, self.spec.frame_stack)
-        if self.spec.input_norm:
-            obs = standardised(obs)
-        return self.conv(obs.permute(0, 3, 1, 2))
+        return self.conv(conv_input(self.spec, obs))
 
     def decide(self, features: torch.Tensor, state: State = None) -> tuple[Distribution, torch.Tensor, State]:
         next_state: State

@@ -1,4 +1,6 @@
-"""The Q-network for DQN: action values Q(s, ·) of discrete actions from an MLP over vector observations.
+"""The Q-network for DQN: action values Q(s, ·) of discrete actions, from an MLP over vector observations or from
+frames (``cnn-mlp``: the CNN actor-critic's convolutions, :func:`models.cnn.conv_stack`, then one hidden layer, as
+the Nature DQN network has them).
 
 With the ``q`` head the last layer gives one value per action; with ``dueling-q`` (Wang et al.'s dueling network)
 two heads share the MLP, a state value V(s) and advantages A(s, ·), and ``Q = V + A - mean(A)`` (the mean keeps V
@@ -14,6 +16,7 @@ from torch import nn
 from torch.distributions import Categorical, Distribution
 
 from models.actor_critic import ActorCriticModule, State
+from models.cnn import conv_input, conv_stack
 from models.mlp import mlp
 from models.spec import ModelSpec, SpecError
 
@@ -23,10 +26,16 @@ class QNetwork(ActorCriticModule):
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
-        if not spec.q_values or spec.kind != "mlp" or spec.n_actions is None:
-            raise SpecError(f"head: a Q-network is an MLP with a q or dueling-q head, not {spec.kind}/{spec.head}")
+        if not spec.q_values or spec.kind not in ("mlp", "cnn-mlp") or spec.n_actions is None:
+            raise SpecError(f"head: a Q-network is an MLP or a CNN-MLP with a q or dueling-q head, not "
+                            f"{spec.kind}/{spec.head}")  # fmt: skip
         self.spec = spec
-        self.torso = mlp([spec.observation_shape[0]] + [spec.hidden] * spec.layers, nn.ReLU)
+        self.conv: nn.Sequential | None = None
+        if spec.kind == "mlp":
+            self.torso = mlp([spec.observation_shape[0]] + [spec.hidden] * spec.layers, nn.ReLU)
+        else:
+            self.conv, flat_size = conv_stack(spec)
+            self.torso = mlp([flat_size, spec.hidden], nn.ReLU)
         self.policy_head = nn.Linear(spec.hidden, spec.n_actions)
         """the action values (dueling: the advantages)"""
         self.state_value = nn.Linear(spec.hidden, 1) if spec.head == "dueling-q" else None
@@ -37,6 +46,8 @@ class QNetwork(ActorCriticModule):
         return self.policy_head
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.conv is not None:
+            obs = self.conv(conv_input(self.spec, obs))
         return self.torso(obs)
 
     def q(self, obs: torch.Tensor) -> torch.Tensor:

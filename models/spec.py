@@ -72,11 +72,13 @@ class ModelSpec:
         if self.head not in HEADS:
             raise SpecError(f"head: unknown head {self.head!r}; choose {', '.join(HEADS)}")
         if self.head != "actor-critic":
+            # Q-networks over vectors or frames (no recurrent one: that is R2D2's replay of sequences, not DQN's)
             wanted = "continuous" if self.head == "deterministic" else "discrete"
             given = "discrete" if self.n_actions is not None else "continuous"
-            if self.kind != "mlp" or given != wanted:
-                raise SpecError(f"head: the {self.head} networks are MLPs over {wanted} actions, not {self.kind} "
-                                f"with {given} actions")  # fmt: skip
+            kinds = ("mlp",) if self.head == "deterministic" else ("mlp", "cnn-mlp")
+            if self.kind not in kinds or given != wanted:
+                raise SpecError(f"head: the {self.head} networks are {' or '.join(kinds)} over {wanted} actions, not "
+                                f"{self.kind} with {given} actions")  # fmt: skip
         shape = self.observation_shape
         if not shape or any(not _is_int(d) or d < 1 for d in shape):
             raise SpecError(f"observation_shape: expected positive integers, got {shape!r}")

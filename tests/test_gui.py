@@ -644,3 +644,6 @@ def test_a_learners_switches_are_check_boxes_that_follow_the_preset_until_set(pa
     assert double.isChecked() and train.args().double is True
     train._save()
     assert panel.settings.value("train/double") == "true" and panel.settings.value("train/dueling") == ""
+    demos = train.hyperparameters["demos"]  # DQfD's demonstrations: a dataset's folder
+    demos.set_value("/data/expert")
+    assert train.args().demos == ["/data/expert"]

@@ -41,7 +41,7 @@ from gymnasium import spaces
 
 from agent.demos import raw
 from agent.demos.errors import DemoError
-from capture.preprocess import OBS_HEIGHT, OBS_WIDTH
+from capture.preprocess import OBS_HEIGHT, OBS_WIDTH, obs_to_levels
 
 FRAME_SPACE = spaces.Box(0, 255, (OBS_HEIGHT, OBS_WIDTH), np.uint8)
 """What a dataset stores per observation (the model's input is this / 255, with a channel axis)."""
@@ -49,7 +49,7 @@ FRAME_SPACE = spaces.Box(0, 255, (OBS_HEIGHT, OBS_WIDTH), np.uint8)
 
 def stored_frame(obs: np.ndarray) -> np.ndarray:
     """The newest frame of an observation (H, W, stacked frames; values 0-1) as a dataset stores it."""
-    return np.rint(obs[..., -1] * 255.0).astype(np.uint8)
+    return obs_to_levels(obs[..., -1])
 
 
 MIN_FREE_BYTES = 200 * 2**20
@@ -336,6 +336,7 @@ class Demos:
     episode: np.ndarray  # int64 (N,): the game episode of each step
     time: np.ndarray  # float64 (N,)
     ended: np.ndarray  # bool (N,): the step that ended its game episode
+    terminated: np.ndarray  # bool (N,): ended it by the game's own end (not a time limit, nor a stop)
     segments: int
     discarded: int
     damaged: tuple[int, ...] = ()
@@ -385,7 +386,7 @@ def join_demos(parts: list[Demos]) -> Demos:
     for part in parts:
         episodes.append(part.episode - part.episode.min() + offset)
         offset = int(episodes[-1].max()) + 1
-    columns = ("frames", "actions", "rewards", "idle", "time", "ended")
+    columns = ("frames", "actions", "rewards", "idle", "time", "ended", "terminated")
     return Demos(
         path=first.path,
         meta=first.meta,
@@ -455,7 +456,7 @@ def load_demos(path: str | Path, n_actions: int | None = None) -> Demos:
             f"{path}: recorded with {act_space.n} actions ({meta.get('actions')}); the model has {n_actions}"
         )
     columns: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("frames", "actions", "rewards", "idle", "episode", "time", "ended")
+        k: [] for k in ("frames", "actions", "rewards", "idle", "episode", "time", "ended", "terminated")
     }
     discarded, game_episode = 0, 0
     damaged: list[int] = []
@@ -477,6 +478,7 @@ def load_demos(path: str | Path, n_actions: int | None = None) -> Demos:
         if kept == n and kept and seg_meta.get("episode_end", True):
             ended[-1] = True
         columns["ended"].append(ended)
+        columns["terminated"].append(np.asarray(ep.terminations[:kept], bool))
     total = dataset.storage.total_episodes
     if damaged and len(damaged) == total:
         raise DemoError(f"{path}: every recorded segment is damaged ({_ids(damaged)})")

@@ -62,16 +62,20 @@ ONE_ACTION = 0.9
 
 def windows(demos: Demos, seq_len: int, burn_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Start indices of windows of ``seq_len`` consecutive steps, overlapping by ``burn_in`` so that every step
-    is learned from once, and per step whether it ends a stretch (its episode ended, or the next step is not the
-    next frame: a pause, a discard, another recording)."""
-    n = len(demos.actions)
+    is learned from once, and :func:`stretch_ends`."""
+    starts = np.arange(0, len(demos.actions) - seq_len + 1, seq_len - burn_in)
+    return starts, stretch_ends(demos)
+
+
+def stretch_ends(demos: Demos) -> np.ndarray:
+    """Per step, whether it ends a stretch of consecutive frames: its episode ended, or the next step is not the
+    next frame (a pause, a discard, another recording)."""
     fps = float(demos.meta.get("fps") or 15.0)
-    gap = np.zeros(n, bool)
+    gap = np.zeros(len(demos.actions), bool)
     gap[:-1] = (np.diff(demos.time) > 1.5 / fps) | (np.diff(demos.episode) != 0)
     ends = demos.ended | gap
     ends[-1] = True
-    starts = np.arange(0, n - seq_len + 1, seq_len - burn_in)
-    return starts, ends
+    return ends
 
 
 def split(starts: np.ndarray, block: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:

@@ -9,6 +9,12 @@ which removes most of the max's overestimation. ``dueling`` gives the network a 
 (:mod:`agent.learning.replay`). ε falls linearly from ``start_e`` to ``end_e`` over ``exploration_fraction`` of the run.
 As CleanRL's ``dqn.py``, which this follows; the run around it (evaluations, checkpoints, logs, stopping) is every
 in-process learner's (:func:`~agent.learning.in_process.train_in_process`).
+
+Frames (a CNN Q-network on NeonRace) are remembered as uint8 grey levels, a quarter of float32's memory. With
+``demos`` (DQfD): the run may first pretrain on the demonstrations alone; then every minibatch is partly
+demonstrated steps (``demo_share``), which also pay a large-margin loss on their actions
+(:mod:`agent.dqn.demonstrations`). DQfD's n-step returns and L2 penalty are not here: its ablations credit the
+margin loss and the demonstrations kept in the replay with most of its lead.
 """
 
 from __future__ import annotations
@@ -21,15 +27,19 @@ import torch
 from torch import nn
 
 from agent.dqn.args import DQNArgs
+from agent.dqn.demonstrations import load_demonstrations, margin_loss
 from agent.learning.args import schedule
 from agent.learning.in_process import Iterate, Iteration, train_in_process
 from agent.learning.progress import TrainControl
 from agent.learning.record import TrainResult
-from agent.learning.replay import Minibatch, ReplayBuffer, step_and_remember
+from agent.learning.replay import Minibatch, ReplayBuffer, joined, step_and_remember
 from agent.learning.targets import frozen_copy, soft_update
 from agent.policy.checkpoint import Checkpoint
 from models.actor_critic import ActorCriticModule
 from models.qnet import QNetwork
+
+PRETRAIN_CHUNK = 100
+"""pretraining updates per iteration: between two looks at the stop request, the logs and the progress"""
 
 
 # -- acting ---------------------------------------------------------------------------------------------------------
@@ -62,19 +72,37 @@ def td_targets(online: QNetwork, target: QNetwork, batch: Minibatch, gamma: floa
 
 
 def loss(
-    online: QNetwork, target: QNetwork, batch: Minibatch, args: DQNArgs
+    online: QNetwork, target: QNetwork, batch: Minibatch, args: DQNArgs, demo_rows: int = 0
 ) -> tuple[torch.Tensor, np.ndarray, dict[str, float]]:
     """The weighted Huber loss of a minibatch, its TD errors (new priorities) and readings: the loss (the network is
     a critic: ``value_loss``, as the actor-critics call theirs) and the mean
     action value of the actions taken (``q_mean``: how high the estimates run, the overestimation Double DQN
     curbs). The run also logs ``q_max``, the mean max_a Q(s, a) of the states it acts in (the seed documents'
-    "Q eval")."""
+    "Q eval").
+
+    The minibatch's last ``demo_rows`` rows are demonstrated steps (DQfD): the margin loss on their actions is added
+    (:func:`~agent.dqn.demonstrations.margin_loss`, weighted by ``demo_coef``), read as ``demo_margin_loss``, with
+    ``demo_agreement``, the share of them whose greedy action is the demonstrated one."""
     y = td_targets(online, target, batch, args.gamma, args.double)
-    q = online.q(torch.as_tensor(batch.observations)).gather(1, torch.as_tensor(batch.actions)[:, None]).squeeze(1)
+    q_all = online.q(torch.as_tensor(batch.observations))
+    actions = torch.as_tensor(batch.actions)
+    q = q_all.gather(1, actions[:, None]).squeeze(1)
     per_sample = nn.functional.smooth_l1_loss(q, y, reduction="none")
     total = (torch.as_tensor(batch.weights) * per_sample).mean()
+    readings = {"value_loss": total.item(), "q_mean": q.mean().item()}
+    if demo_rows:
+        shown_q, shown = q_all[-demo_rows:], actions[-demo_rows:]
+        margin = margin_loss(shown_q, shown, args.demo_margin)
+        total = total + args.demo_coef * margin
+        agreement = (shown_q.argmax(dim=1) == shown).float().mean()
+        readings |= {"demo_margin_loss": margin.item(), "demo_agreement": agreement.item()}
     errors = (y - q).detach().numpy()
-    return total, errors, {"value_loss": total.item(), "q_mean": q.mean().item()}
+    return total, errors, readings
+
+
+def mean_readings(learned: list[dict[str, float]]) -> dict[str, float]:
+    """Each reading's mean over a round of updates."""
+    return {name: float(np.mean([r[name] for r in learned])) for name in learned[0]}
 
 
 # -- the run --------------------------------------------------------------------------------------------------
@@ -92,14 +120,50 @@ def train(
         online = model
         target = frozen_copy(online)
         rng = np.random.default_rng(seed)
+        space = envs.single_observation_space
+        assert isinstance(space, gym.spaces.Box)
+        frames = len(space.shape) == 3 and float(space.low.min()) >= 0.0 and float(space.high.max()) <= 1.0
         memory = ReplayBuffer(args.buffer_size, online.spec.observation_shape, rng, args.prioritized, args.per_alpha,
-                              args.per_eps)  # fmt: skip
+                              args.per_eps, compact=frames)  # fmt: skip
+        demos = None
+        if args.demos:
+            assert online.spec.n_actions is not None
+            demos = load_demonstrations(args.demos, online.spec.n_actions, online.spec.observation_shape,
+                                        args.frame_stack)  # fmt: skip
+        demo_rows = round(args.demo_share * args.batch_size) if demos is not None else 0
+        pretraining_left = args.demo_pretrain_steps
+        # the target network follows as often per update in pretraining as it will in the run
+        target_every = max(1, round(args.target_network_frequency * args.gradient_steps / args.train_frequency))
         obs, _ = envs.reset(seed=seed)
         since_target = 0
         started_at: int | None = None
 
+        def update(batch: Minibatch, demo_rows: int) -> dict[str, float]:
+            total, errors, parts = loss(online, target, batch, args, demo_rows)
+            optimizer.zero_grad()
+            total.backward()
+            grad_norm = float(nn.utils.clip_grad_norm_(list(online.parameters()), args.max_grad_norm))
+            optimizer.step()
+            own = len(batch.indices) - demo_rows
+            memory.update_priorities(batch.indices[:own], errors[:own])
+            return parts | {"grad_norm": grad_norm}
+
+        def pretrain() -> Iteration:
+            """A stretch of updates on the demonstrations alone (no environment step)."""
+            nonlocal pretraining_left
+            assert demos is not None
+            learned = []
+            for _ in range(min(PRETRAIN_CHUNK, pretraining_left)):
+                learned.append(update(demos.sample(args.batch_size, rng), args.batch_size))
+                pretraining_left -= 1
+                if (args.demo_pretrain_steps - pretraining_left) % target_every == 0:
+                    soft_update(target, online, args.tau)
+            return Iteration(0, mean_readings(learned))
+
         def iterate(steps: int) -> Iteration:
             nonlocal obs, since_target, started_at
+            if pretraining_left and steps == 0:  # a resumed run has pretrained already
+                return pretrain()
             started_at = steps if started_at is None else started_at
             counts = np.zeros(online.spec.n_actions or 0, dtype=np.int64)
             episodes = []
@@ -120,15 +184,11 @@ def train(
                 beta = schedule(args.per_beta, 1.0, steps, args.total_steps)
                 learned = []
                 for _ in range(args.gradient_steps):
-                    batch = memory.sample(args.batch_size, beta)
-                    total, errors, parts = loss(online, target, batch, args)
-                    optimizer.zero_grad()
-                    total.backward()
-                    grad_norm = float(nn.utils.clip_grad_norm_(list(online.parameters()), args.max_grad_norm))
-                    optimizer.step()
-                    memory.update_priorities(batch.indices, errors)
-                    learned.append(parts | {"grad_norm": grad_norm})
-                readings |= {name: float(np.mean([r[name] for r in learned])) for name in learned[0]}
+                    batch = memory.sample(args.batch_size - demo_rows, beta)
+                    if demos is not None:
+                        batch = joined(batch, demos.sample(demo_rows, rng))
+                    learned.append(update(batch, demo_rows))
+                readings |= mean_readings(learned)
             if since_target >= args.target_network_frequency:
                 soft_update(target, online, args.tau)
                 since_target = 0

@@ -4,10 +4,10 @@ field, checked when made. The defaults follow CleanRL's ``dqn.py`` where it has 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
-from agent.config import check_fields
+from agent.config import ConfigError, check_fields
 from agent.learning.args import OffPolicyArgs
 
 
@@ -41,6 +41,19 @@ class DQNArgs(OffPolicyArgs):
     """the importance-sampling exponent at the start"""
     per_eps: float = 1e-6
     """added to every |TD error|, so no transition's chance falls to 0"""
+    demos: list[str] = field(default_factory=list)
+    """DQfD: recorded datasets (``pixelpilot record``) whose steps every minibatch draws from for the whole run,
+    with a large-margin loss on their actions (start ε low, e.g. start_e 0.01: random actions spoil what the
+    demonstrations taught)"""
+    demo_share: float = 0.25
+    """with demos: the share of each minibatch drawn from them"""
+    demo_margin: float = 0.8
+    """with demos: how far above every other action's value the demonstrated one's must be before the margin loss
+    lets go (DQfD's 0.8)"""
+    demo_coef: float = 1.0
+    """with demos: the weight of the margin loss (DQfD's λ2)"""
+    demo_pretrain_steps: int = 0
+    """with demos: updates on the demonstrations alone before the first environment step (DQfD pretrains)"""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -53,4 +66,10 @@ class DQNArgs(OffPolicyArgs):
             "per_alpha": self.per_alpha >= 0,
             "per_beta": 0 <= self.per_beta <= 1,
             "per_eps": self.per_eps > 0,
+            "demo_share": 0 < self.demo_share < 1,
+            "demo_margin": self.demo_margin >= 0,
+            "demo_coef": self.demo_coef >= 0,
+            "demo_pretrain_steps": self.demo_pretrain_steps >= 0,
         })  # fmt: skip
+        if self.demo_pretrain_steps and not self.demos:
+            raise ConfigError("demo-pretrain-steps: pretraining learns from demonstrations; give --demos")

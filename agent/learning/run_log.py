@@ -26,7 +26,8 @@ class RunLog:
     COLUMNS = ("wall_s", "steps", "updates", "episodes", "sps", "episodic_return", "eval_return",
                "policy_loss", "value_loss", "entropy", "grad_norm", "eval_laps", "kl_to_init", "explained_variance",
                "top_action_share", *HEALTH, "eval_lap_time", "eval_top_action_share", "approx_kl",
-               "clip_fraction", "q_mean", "epsilon", "q_max", "actor_grad_norm")  # fmt: skip
+               "clip_fraction", "q_mean", "epsilon", "q_max", "actor_grad_norm", "demo_margin_loss",
+               "demo_agreement")  # fmt: skip
 
     def __init__(self, run_dir: Path, args: RunArgs, resumed: bool) -> None:
         from torch.utils.tensorboard import SummaryWriter
