@@ -1,5 +1,5 @@
-"""The pixel recipe: what ``pixelpilot train`` starts from, and a learning test that fails when learning breaks (a
-few minutes of A3C on NeonRace's normal tracks).
+"""The pixel recipe: what ``pixelpilot train`` starts from, and a learning test that fails when learning breaks
+(10 minutes of A3C on NeonRace's normal tracks).
 
 A policy that ignores the picture can only hold one key; constant up+x is what A3C used to settle on, and it
 leaves the road at every bend. The trained policy must drive farther than it in the same time on tracks it never
@@ -32,11 +32,15 @@ TEST_KWARGS = {"difficulty_name": "normal", "laps": 1, "max_episode_steps": 300}
 """20 s of driving from a standing start: the return is the distance covered, so it measures speed"""
 
 
-@pytest.mark.timeout(1200)  # about 6 minutes on 2 cores; a loaded machine may take several times that
+@pytest.mark.timeout(2700)  # about 10 minutes on 2 cores; a loaded machine may take several times that
 def test_a3c_learns_to_steer_from_pixels(tmp_path):
+    """500,000 steps, as the learning benchmark's recipe runs (94-100% of held-out laps for its 3 seeds). At
+    300,000 one run beside two busy loops still held up+x on 87% of steps and left+up on 6%: A3C's workers
+    interleave differently in every run, and that far into training some runs had not yet learned to steer both
+    ways."""
     args = dataclasses.replace(
         LEARNERS["a3c"].starting_args(NEONRACE_ENV),
-        total_steps=300_000,
+        total_steps=500_000,
         eval_every=0,
         checkpoint_every=10**9,
         seed=3,
@@ -53,9 +57,10 @@ def test_a3c_learns_to_steer_from_pixels(tmp_path):
     shares = trained.action_shares
     assert shares is not None
     used = {ACTION_NAMES[i]: round(float(s), 2) for i, s in enumerate(shares) if s >= 0.05}
+    every = {ACTION_NAMES[i]: round(float(s), 3) for i, s in enumerate(shares)}
     print(f"trained {trained.mean:.1f}, constant up+x {np.mean([e.ret for e in constant]):.1f}, actions {used}")
-    assert trained.mean > np.mean([e.ret for e in constant]), (trained.returns, used)
-    assert len(used) >= 3, used
+    assert trained.mean > np.mean([e.ret for e in constant]), (trained.returns, every)
+    assert len(used) >= 3, every
 
 
 def train_options(*argv: str) -> Args:
