@@ -65,6 +65,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/gym_bench.py  # about two hours: every learner on its classic test beds, next to SB3's (pixelpilot bench gym)
 	$(PY) benchmarks/double_dqn.py  # about 5 min: natural and Double DQN's action values on Pendulum with 11 torques
 	$(PY) benchmarks/reliability.py  # about 15 min: faults injected into each kind of process (docs/reliability.md)
+	$(PY) benchmarks/ray_scaling.py  # about 10 min: A3C's workers as Ray actors against local processes, and the driver's ceiling
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -58,7 +58,7 @@ ENV_IDS = ("pixelpilot/NeonRace-v0", *CLASSIC)
 """offered in the list; any registered id may be typed"""
 HYPERPARAMETERS = {
     "a3c": ("workers", "envs_per_worker", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "eval_every",
-            "checkpoint_every", "seed", "critic_warmup", "init_kl_coef"),
+            "checkpoint_every", "seed", "critic_warmup", "init_kl_coef", "ray"),
     "ppo": ("num_envs", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "update_epochs", "num_minibatches",
             "clip_coef", "eval_every", "checkpoint_every", "seed"),
     "dppo": ("num_envs", "total_steps", "n_steps", "lr", "gamma", "entropy_coef", "update_epochs", "num_minibatches",

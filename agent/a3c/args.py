@@ -63,6 +63,12 @@ class Args(RunArgs):
     policy off what it imitated faster than they teach it anything"""
     max_restarts: int = 3
     """how often a crashed worker is restarted before the run gives up"""
+    ray: str | None = None
+    """run the workers as actors of this Ray cluster: ``auto`` (the cluster this machine joined with ``ray
+    start``), ``ray://HEAD:10001`` or ``HEAD:6379``; the model, its optimizer and the evaluator stay in this
+    process. Without it the workers are local processes and Ray is not imported"""
+    ray_cpus: float = 1.0
+    """with ray: the CPUs each worker asks of its node (Ray places it on a node where they are free)"""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -80,7 +86,10 @@ class Args(RunArgs):
             "max_restarts": self.max_restarts >= 0,
             "critic_warmup": self.critic_warmup >= 0,
             "init_kl_coef": self.init_kl_coef >= 0,
+            "ray_cpus": self.ray_cpus >= 0,
         })  # fmt: skip
+        if self.ray is not None and not self.ray.strip():
+            raise ConfigError("ray: expected a cluster's address (auto, ray://HEAD:10001 or HEAD:6379), got ''")
         if self.entropy_coef_end is not None and self.entropy_coef_end < 0:
             raise ConfigError(f"entropy-coef-end: invalid value {self.entropy_coef_end!r}")
         if self.critic_warmup and not self.init_from:

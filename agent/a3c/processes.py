@@ -186,12 +186,17 @@ def enter_child(environ: dict[str, str], threads: int) -> None:
     """A started process's first steps: Ctrl-C goes to the main process (which stops everyone), SIGTERM exits
     through the ``finally`` blocks (closing environments: their games, displays, keys); the parent's environment
     variables of the moment training started (the fork server's are those of when *it* started, and a virtual
-    display may have been set since); one torch thread per process and no argument checks in distributions (they
-    cost more than the small networks themselves)."""
+    display may have been set since); then :func:`configure_torch`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, exit_on_signal)
     os.environ.clear()
     os.environ.update(environ)
+    configure_torch(threads)
+
+
+def configure_torch(threads: int) -> None:
+    """A worker's torch: ``threads`` threads, and no argument checks in distributions (they cost more than the small
+    networks themselves)."""
     torch.set_num_threads(threads)
     torch.distributions.Distribution.set_default_validate_args(False)
 

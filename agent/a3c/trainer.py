@@ -53,6 +53,13 @@ def resume_args(checkpoint: Checkpoint, **overrides: Any) -> Args:
     return resumed_options(Args, checkpoint, **overrides)
 
 
+def cluster_connect(address: str) -> bool:
+    """Join the Ray cluster the workers run on (:mod:`agent.a3c.cluster`, imported only here and with them)."""
+    from agent.a3c.cluster import connect
+
+    return connect(address)
+
+
 def with_network_of(args: Args, spec: ModelSpec) -> Args:
     """``args`` training the network ``spec`` describes: with init_from, the checkpoint's network is the one trained
     on (a clone of 2 pooled frames, say), whatever the environment's preset would build from scratch."""
@@ -102,6 +109,10 @@ class Trainer:
         self.counters = self.record.counters
         self.shared: Shared = share(self.model, reference, args.workers, self.counters["steps"])
         self.ctx = start_method()
+        self.reference_weights = (
+            None if reference is None else {k: v.clone() for k, v in reference.state_dict().items()}
+        )
+        self.connected = cluster_connect(args.ray) if args.ray else False
         self.attempts = [0] * args.workers
         self.procs: list[Any] = []
         self.eval_proc: Any = None
@@ -110,9 +121,14 @@ class Trainer:
 
     # -- processes -------------------------------------------------------------------------------------------
     def start_worker(self, rank: int) -> Any:
+        """A worker process, or with ``ray`` a worker actor (seen as a process: :class:`RemoteWorker`)."""
         ack = self.shared.acks[rank]
         while ack.acquire(False):  # a restarted worker starts without a pending acknowledgement
             pass
+        if self.args.ray:
+            from agent.a3c.cluster import RemoteWorker
+
+            return RemoteWorker(WorkerSpec(rank, self.attempts[rank]), self.args, self.shared, self.reference_weights)
         proc = self.ctx.Process(target=worker, args=(WorkerSpec(rank, self.attempts[rank]), self.args, self.shared),
                                 name=f"a3c-worker-{rank}", daemon=True)  # fmt: skip
         proc.start()
@@ -243,6 +259,10 @@ class Trainer:
                 self.control._finishing()
                 shield()
                 self.stop_processes()
+                if self.connected:
+                    from agent.a3c.cluster import disconnect
+
+                    disconnect()
                 record.report(last_log, last_log_steps)  # the last updates: a run shorter than a log interval too
                 record.checkpoint()
                 if (
