@@ -27,6 +27,7 @@ Ray is imported here only, and this module only when a run names a cluster.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import traceback
 from typing import Any
@@ -47,6 +48,8 @@ CLOSE_TIMEOUT = 30.0
 """seconds an actor gets to close its environments (a game and a virtual desktop) before it is killed"""
 POLL = 0.5
 """seconds between looks at the stop request while an update is under way"""
+REACH_TIMEOUT = 10.0
+"""seconds a cluster's address gets to answer before the run is refused"""
 
 
 def connect(address: str) -> bool:
@@ -59,11 +62,27 @@ def connect(address: str) -> bool:
                           "'pixelpilot[ray]'") from None  # fmt: skip
     if ray.is_initialized():
         return False
+    _check_reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise ConfigError(f"ray: cannot join the cluster at {address!r}: {_last_line(exc)}") from None
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """A cluster's address that nothing answers at is one ConfigError line at once (Ray itself retries for minutes,
+    then exits the process). ``auto`` is Ray's to find: it fails at once when this machine has joined no cluster."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"ray: expected auto, ray://HOST:PORT or HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT).close()
+    except OSError as exc:
+        raise ConfigError(f"ray: cannot join the cluster at {address!r}: nothing answers there "
+                          f"({exc.strerror or exc})") from None  # fmt: skip
 
 
 def disconnect() -> None:
@@ -111,9 +130,7 @@ class RemoteWorker:
 
         self.who, self.args, self.shared = who, args, shared
         self.exitcode: int | None = None
-        remote = ray.remote(RayWorker).options(  # type: ignore[attr-defined]  # ray's stubs lack options on classes
-            num_cpus=args.ray_cpus, scheduling_strategy="SPREAD", max_restarts=0, max_concurrency=1
-        )
+        remote = ray.remote(RayWorker).options(num_cpus=args.ray_cpus, scheduling_strategy="SPREAD", max_restarts=0)
         self.actor: Any = remote.remote(who, args, shared.global_model.spec, reference)
         self._thread = threading.Thread(target=self._run, name=f"a3c-remote-worker-{who.rank}", daemon=True)
         self._thread.start()

@@ -105,6 +105,7 @@ class Trainer:
             assert resumed.optimizer is not None
             self.optimizer.load_state_dict(resumed.optimizer)
         self.critic_only = {id(p) for p in self.model.value_head.parameters()}
+        self.connected = cluster_connect(args.ray) if args.ray else False  # before the run's folder: a bad address
         self.record = RunRecord(args, A3C, self.model, self.optimizer, resumed, control, entered)
         self.counters = self.record.counters
         self.shared: Shared = share(self.model, reference, args.workers, self.counters["steps"])
@@ -112,7 +113,6 @@ class Trainer:
         self.reference_weights = (
             None if reference is None else {k: v.clone() for k, v in reference.state_dict().items()}
         )
-        self.connected = cluster_connect(args.ray) if args.ray else False
         self.attempts = [0] * args.workers
         self.procs: list[Any] = []
         self.eval_proc: Any = None
