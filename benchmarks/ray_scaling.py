@@ -48,7 +48,7 @@ def run_args(kind: str, steps: int, runs: Path) -> Any:
     if kind == "in-process":
         args = a3c.starting_args(NEONRACE)
     else:
-        args = for_screen(a3c.starting_args("pixelpilot/Screen-v0"), PROFILE, "virtual")
+        args = for_screen(a3c.starting_args("pixelpilot/Screen-v0"), str(PROFILE), "virtual")
     return dataclasses.replace(args, workers=2, total_steps=steps, eval_every=0, progress=False,
                                checkpoint_every=10**9, runs_dir=str(runs))  # fmt: skip
 
