@@ -20,9 +20,10 @@ import psutil
 import pytest
 
 from agent.a3c.args import Args
-from agent.a3c.trainer import train
+from agent.a3c.trainer import resume_args, train
 from agent.config import ConfigError
 from agent.learning.progress import TrainControl
+from agent.policy.checkpoint import load_checkpoint
 from agent.policy.evaluation import evaluate
 from tests.conftest import ROOT, RUN_MARK, marked_processes, wait_until
 from tests.test_screen_training import short_neonrace
@@ -104,6 +105,16 @@ def test_cartpole_learns_through_worker_actors_on_two_nodes(tmp_path, nodes, cap
     assert evaluate(result.run_dir / "checkpoints" / "best.pt", episodes=20).mean >= 450
     where = placements(caplog.text)
     assert set(where) == {0, 1} and where[0] != where[1], caplog.text  # spread over both nodes
+    wait_until(lambda: not nodes.left_behind())
+
+
+def test_a_run_on_the_cluster_checkpoints_and_resumes_as_a_local_one(tmp_path, nodes):
+    """The checkpoint is the driver's, as without Ray: resumed (on the cluster) it goes on from its steps."""
+    first = train(quick(tmp_path, nodes, "resumed", total_steps=2_000))
+    saved = load_checkpoint(first.run_dir / "checkpoints" / "latest.pt")
+    assert saved.counters["steps"] >= 2_000 and saved.config is not None and saved.config["ray"] == nodes.address
+    again = train(resume_args(saved, total_steps=4_000), resume=saved)
+    assert again.run_dir == first.run_dir and again.steps >= 4_000
     wait_until(lambda: not nodes.left_behind())
 
 
