@@ -120,8 +120,9 @@ def main() -> None:
     finally:
         cluster.shutdown()
 
-    per_update = run_args("in-process", 1, Path(".")).n_steps * run_args("in-process", 1, Path(".")).envs_per_worker
-    screen_update = run_args("screen", 1, Path(".")).n_steps
+    kinds = ("in-process", "screen")
+    shapes = {kind: run_args(kind, 1, Path(".")) for kind in kinds}
+    per_update = {kind: a.n_steps * a.envs_per_worker for kind, a in shapes.items()}
     median = {key: statistics.median(values) for key, values in measured.items()}
     lines = [
         "## A3C's workers as Ray actors (issue 21)",
@@ -140,21 +141,22 @@ def main() -> None:
         local, remote = median[(kind, "local processes")], median[(kind, "Ray actors")]
         runs_text = " / ".join(f"{v:.1f}" for v in measured[(kind, "Ray actors")])
         lines.append(f"| {what} | {local:.1f} | {remote:.1f} ({runs_text}) | {remote / local:.2f} |")
-    per_worker = {kind: median[(kind, "Ray actors")] / 2 for kind in ("in-process", "screen")}
-    ceiling = {"in-process": sending * per_update, "screen": sending * screen_update}
+    per_worker = {kind: median[(kind, "Ray actors")] / 2 for kind in kinds}
+    ceiling = {kind: sending * per_update[kind] for kind in kinds}
     lines += [
         "",
         f"Scaling beyond one machine: the driver applied {alone:.0f} updates/s of synthetic NeonRace gradients "
         f"(Adam), {sending:.0f}/s with the weights out and a gradient in through Ray's object store for each, as a "
-        f"run with Ray does. One update is {per_update} steps in-process (10 steps × 8 environments) and "
-        f"{screen_update} through a window, so "
+        f"run with Ray does. One update is {per_update['in-process']} steps in-process "
+        f"({shapes['in-process'].n_steps} steps × {shapes['in-process'].envs_per_worker} environments) and "
+        f"{per_update['screen']} through a window, so "
         "the driver caps a run at:",
         "",
         "| run | steps/s per worker (measured) | driver's ceiling (steps/s) | workers at the ceiling |",
         "|---|---:|---:|---:|",
         *(
             f"| {kind} | {per_worker[kind]:.1f} | {ceiling[kind]:,.0f} | {ceiling[kind] / per_worker[kind]:,.0f} |"
-            for kind in ("in-process", "screen")
+            for kind in kinds
         ),
         "",
         "Below the ceiling a cluster's steps/s is about the sum of its workers' (each node: its workers × the rate "

@@ -128,7 +128,7 @@ class RemoteWorker:
     def __init__(self, who: WorkerSpec, args: Args, shared: Shared, reference: dict[str, torch.Tensor] | None) -> None:
         import ray
 
-        self.who, self.args, self.shared = who, args, shared
+        self.who, self.shared = who, shared
         self.exitcode: int | None = None
         remote = ray.remote(RayWorker).options(num_cpus=args.ray_cpus, scheduling_strategy="SPREAD", max_restarts=0)
         self.actor: Any = remote.remote(who, args, shared.global_model.spec, reference)

@@ -53,13 +53,6 @@ def resume_args(checkpoint: Checkpoint, **overrides: Any) -> Args:
     return resumed_options(Args, checkpoint, **overrides)
 
 
-def cluster_connect(address: str) -> bool:
-    """Join the Ray cluster the workers run on (:mod:`agent.a3c.cluster`, imported only here and with them)."""
-    from agent.a3c.cluster import connect
-
-    return connect(address)
-
-
 def with_network_of(args: Args, spec: ModelSpec) -> Args:
     """``args`` training the network ``spec`` describes: with init_from, the checkpoint's network is the one trained
     on (a clone of 2 pooled frames, say), whatever the environment's preset would build from scratch."""
@@ -105,13 +98,18 @@ class Trainer:
             assert resumed.optimizer is not None
             self.optimizer.load_state_dict(resumed.optimizer)
         self.critic_only = {id(p) for p in self.model.value_head.parameters()}
-        self.connected = cluster_connect(args.ray) if args.ray else False  # before the run's folder: a bad address
+        self.connected = False  # to a Ray cluster: before the run's folder is made, so a bad address leaves none
+        if args.ray:
+            from agent.a3c.cluster import connect
+
+            self.connected = connect(args.ray)
         self.record = RunRecord(args, A3C, self.model, self.optimizer, resumed, control, entered)
         self.counters = self.record.counters
         self.shared: Shared = share(self.model, reference, args.workers, self.counters["steps"])
         self.ctx = start_method()
+        # what Ray actors get of the starting policy (local processes share the model itself)
         self.reference_weights = (
-            None if reference is None else {k: v.clone() for k, v in reference.state_dict().items()}
+            {k: v.clone() for k, v in reference.state_dict().items()} if args.ray and reference is not None else None
         )
         self.attempts = [0] * args.workers
         self.procs: list[Any] = []

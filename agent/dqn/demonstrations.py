@@ -83,7 +83,7 @@ def load_demonstrations(
         first=stretch_starts(ends),
         steps=np.flatnonzero(usable),
         actions=demos.actions,
-        rewards=demos.rewards.astype(np.float32),
+        rewards=demos.rewards,
         terminated=demos.terminated.astype(np.float32),
         frame_stack=frame_stack,
     )
