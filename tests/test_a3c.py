@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -21,7 +22,7 @@ import torch
 
 from agent.a3c.args import Args
 from agent.a3c.processes import read_weights, start_method, warm_up, writing
-from agent.a3c.trainer import train
+from agent.a3c.trainer import read_message, train
 from agent.config import ConfigError
 from agent.envs.make import make_envs
 from agent.learning.progress import Thinned, TrainControl
@@ -365,6 +366,33 @@ def test_an_evaluator_killed_with_sigkill_is_restarted_and_evaluations_go_on(tmp
         thread.join(60)
     assert "the evaluator exited with code -9; restarting it (1 of 3)" in caplog.text
     assert results and len(results[0].curve) >= 2
+
+
+def lend_weights_then_wait(messages: Any, sent: Any) -> None:
+    """An evaluator's last act: weights sent (they stay in this process until read), then death."""
+    messages.put({"weights": torch.zeros(1000)})
+    messages.put("after")
+    messages.close()
+    messages.join_thread()  # both are in the pipe
+    sent.set()
+    time.sleep(600)
+
+
+def test_a_message_whose_sender_died_is_lost_with_a_warning_and_the_next_one_is_read(caplog):
+    """An evaluation's weights are lent by their sender when read: killed after sending (as SIGTERM's stop or kill -9
+    can), the message cannot be read. The run loses that message, never itself (a stop once crashed on it)."""
+    ctx = multiprocessing.get_context("fork")
+    messages, sent = torch.multiprocessing.get_context("fork").Queue(), ctx.Event()
+    sender = ctx.Process(target=lend_weights_then_wait, args=(messages, sent))
+    sender.start()
+    assert sent.wait(60)
+    sender.kill()
+    sender.join()
+    with caplog.at_level(logging.WARNING):
+        assert read_message(messages, timeout=10) is None
+    assert "a message from a process that has ended could not be read (ConnectionRefusedError" in caplog.text
+    assert read_message(messages, timeout=10) == "after"
+    assert read_message(messages, timeout=0.1, stopping=True) is None
 
 
 def test_a_run_whose_evaluator_keeps_dying_says_so_and_ends(tmp_path):

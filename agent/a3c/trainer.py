@@ -8,7 +8,6 @@ out saves a checkpoint and joins every process.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import logging
@@ -46,6 +45,21 @@ from capture.errors import PixelpilotError
 from models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
+
+
+def read_message(messages: Any, timeout: float, stopping: bool = False) -> Any:
+    """The next message of the run's queue, or None when none came within ``timeout`` or it could not be read. An
+    evaluation's weights travel as a handle to memory its sender lends when the message is read: a sender that died
+    after sending (killed, or stopping) refuses the connection (OSError) or closes it mid-transfer (EOFError). The
+    message is lost with its sender, which supervision restarts; while ``stopping`` nothing is lost that counts."""
+    try:
+        return messages.get(timeout=timeout)
+    except queue_module.Empty:
+        return None
+    except (OSError, EOFError) as exc:
+        if not stopping:
+            log.warning("a message from a process that has ended could not be read (%s: %s)", type(exc).__name__, exc)
+        return None
 
 
 def resume_args(checkpoint: Checkpoint, **overrides: Any) -> Args:
@@ -190,9 +204,7 @@ class Trainer:
                         proc.kill()
             deadline = time.monotonic() + 10
             while any(proc.is_alive() for proc in running) and time.monotonic() < deadline:
-                # OSError: an evaluation's weights are shared through their sender, which may be gone by now.
-                with contextlib.suppress(queue_module.Empty, OSError):
-                    self.shared.messages.get(timeout=0.1)
+                read_message(self.shared.messages, timeout=0.1, stopping=True)  # dropped: its senders can exit
         for proc in procs:
             proc.join()  # reaped
 
@@ -229,10 +241,7 @@ class Trainer:
                     if self.control.stop_requested:  # from another thread (the control panel): the way Ctrl-C takes
                         interrupted = True
                         break
-                    try:
-                        msg = self.shared.messages.get(timeout=1.0)
-                    except queue_module.Empty:
-                        msg = None
+                    msg = read_message(self.shared.messages, timeout=1.0)
                     if msg is None or isinstance(msg, Crashed) or time.monotonic() - last_check >= 1.0:
                         last_check = time.monotonic()
                         if isinstance(msg, Crashed):
