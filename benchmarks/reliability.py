@@ -369,7 +369,8 @@ def main() -> None:
         "fit (`tests/test_error_lines.py`), damaged segments (`tests/test_demos.py`), keys left held by a killed "
         "run (`tests/test_guardian.py`), a worker or the evaluator killed in the middle of copying the global "
         "weights (`tests/test_a3c.py`: the main process's next update no longer waits for it; a lock held by the "
-        "dead copier once stopped the run for good).",
+        "dead copier once stopped the run for good), an evaluator killed after sending its weights "
+        "(`tests/test_a3c.py`: the message is lost with a warning; reading it once crashed a SIGTERM's stop).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -28,7 +28,9 @@ from agent.policy.evaluation import evaluate
 from tests.conftest import ROOT, RUN_MARK, marked_processes, wait_until
 from tests.test_screen_training import short_neonrace
 
-pytestmark = pytest.mark.slow  # a cluster, training runs
+# A cluster and training runs. An actor takes 45 s to start beside two busy loops, and CartPole to 475 through two
+# actors took over 300 s there: the tests wait on conditions and step counts, and the timeout only catches a hang.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 NODE = {"num_cpus": 2, "object_store_memory": 150 * 2**20}
 """each node's resources: 2 CPUs (a worker asks for 1) and a small object store (weights and gradients are 1 MB)"""
@@ -120,36 +122,44 @@ def test_a_run_on_the_cluster_checkpoints_and_resumes_as_a_local_one(tmp_path, n
 
 def test_a_killed_worker_and_a_lost_node_are_replaced_and_the_run_goes_on(tmp_path, nodes, caplog):
     """SIGKILL of a worker actor's process, then the second node removed: each time the worker is started again on
-    a node that is left, and the run finishes with the global model it had. (The run in the main thread, the
-    faults from another.)"""
+    a node that is left and the run goes on with the global model it had. (The run in the main thread; the faults,
+    and the stop once the run has gone on after each, from another: no step budget to race against.)"""
     control = TrainControl()
     failures: list[BaseException] = []
 
+    def goes_on(steps: int) -> None:
+        before = control.progress.steps
+        wait_until(lambda: control.progress.steps >= before + steps, timeout=300)
+
     def inject() -> None:
         try:
-            wait_until(lambda: control.progress.steps >= 2_000, timeout=120)
+            wait_until(lambda: control.progress.steps >= 2_000, timeout=300)
             victim = next(p for p in psutil.process_iter() if "ray::RayWorker" in " ".join(p.cmdline()))
             victim.kill()
-            wait_until(lambda: "restarting it (1 of 3)" in caplog.text, timeout=60)
-            steps_before = control.progress.steps
-            wait_until(lambda: control.progress.steps >= steps_before + 2_000, timeout=120)
+            wait_until(lambda: len(WHERE.findall(caplog.text)) >= 3, timeout=300)  # its successor placed
+            goes_on(2_000)
             second = next(n for n in nodes.cluster.list_all_nodes() if not n.head)  # type: ignore[attr-defined]
             nodes.cluster.remove_node(second)  # type: ignore[attr-defined]
+            wait_until(lambda: len(WHERE.findall(caplog.text)) >= 4, timeout=300)  # the lost node's worker placed
+            goes_on(2_000)
         except BaseException as exc:  # reported by the test below
             failures.append(exc)
+        finally:
+            control.stop()
 
     injector = threading.Thread(target=inject)
     with caplog.at_level(logging.INFO):
         injector.start()
         try:
-            result = train(quick(tmp_path, nodes, "faults", total_steps=30_000, max_restarts=3), control=control)
+            result = train(quick(tmp_path, nodes, "faults", total_steps=10_000_000, max_restarts=3), control=control)
         finally:
             injector.join()
             nodes.add_node()  # the cluster has two nodes again for the next tests
     assert not failures, failures
-    assert result.steps >= 30_000
+    assert result.interrupted and result.steps >= 6_000
     assert "crashed: the worker's actor died" in caplog.text
     assert caplog.text.count("; restarting it (") >= 2  # the killed actor, then the node's
+    assert len(set(placements(caplog.text).values())) == 1, caplog.text  # both now on the node that is left
 
 
 @pytest.mark.screen  # a virtual desktop and a game per worker
