@@ -381,8 +381,8 @@ def lend_weights_then_wait(messages: Any, sent: Any) -> None:
 def test_a_message_whose_sender_died_is_lost_with_a_warning_and_the_next_one_is_read(caplog):
     """An evaluation's weights are lent by their sender when read: killed after sending (as SIGTERM's stop or kill -9
     can), the message cannot be read. The run loses that message, never itself (a stop once crashed on it)."""
-    ctx = multiprocessing.get_context("fork")
-    messages, sent = torch.multiprocessing.get_context("fork").Queue(), ctx.Event()
+    ctx = torch.multiprocessing.get_context("fork")  # its queue sends tensors as the run's does
+    messages, sent = ctx.Queue(), ctx.Event()
     sender = ctx.Process(target=lend_weights_then_wait, args=(messages, sent))
     sender.start()
     assert sent.wait(60)
