@@ -93,7 +93,10 @@ def run_ours(config: BenchConfig, pair: Pair, env_id: str, seed: int) -> Run:
     # The policy that reached the threshold (best.pt: the weights that evaluation measured), as SB3's is: A3C's
     # workers went on training while it was evaluated, and latest.pt can be far from it. Else the last one.
     final_policy = "best.pt" if result.solved else "latest.pt"
-    final = evaluate(result.run_dir / "checkpoints" / final_policy, episodes=FINAL_EPISODES, seed=FINAL_SEED)
+    # On the environment the evaluations ran on: a learner can train on another (REINFORCE's MountainCar has no
+    # 200-step limit), never be judged on it.
+    final = evaluate(result.run_dir / "checkpoints" / final_policy, episodes=FINAL_EPISODES, seed=FINAL_SEED,
+                     env_kwargs=args.eval_env_kwargs)  # fmt: skip
     return Run(pair.name, env_id, seed, result.steps, result.wall_s, result.curve, result.solved, final.returns)
 
 

@@ -86,7 +86,7 @@ PAIRS = {
     "ddpg": Pair("ddpg", "DDPG", "DDPG", "SB3 DDPG", "<!-- gym_bench_ddpg:start -->", "<!-- gym_bench_ddpg:end -->",
                  ("Pendulum-v1",), ("Pendulum-v1",)),
     "reinforce": Pair("reinforce", "REINFORCE", None, None, "<!-- gym_bench_reinforce:start -->",
-                      "<!-- gym_bench_reinforce:end -->", ("CartPole-v1",), ()),
+                      "<!-- gym_bench_reinforce:end -->", ("CartPole-v1", "MountainCar-v0"), ()),
     "actor-critic": Pair("actor-critic", "one-step actor-critic", None, None, "<!-- gym_bench_one_step:start -->",
                          "<!-- gym_bench_one_step:end -->", ("CartPole-v1",), ()),
 }  # fmt: skip
@@ -115,7 +115,7 @@ BENCHMARKS = {
             "DQN": {"n_envs": 1, "learning_rate": 4e-3, "batch_size": 128, "buffer_size": 10_000,
                     "learning_starts": 1000, "gamma": 0.98, "target_update_interval": 600, "train_freq": 16,
                     "gradient_steps": 8, "exploration_fraction": 0.2, "exploration_final_eps": 0.07, **DQN_NET},
-        }),
+        }, budgets={"reinforce": (1_000_000, 20_000)}),
         Benchmark("Pendulum-v1", -200.0, 1_000_000, 10_000, sb3={
             "A2C": {"n_envs": 8, "normalize": True, "ent_coef": 0.0, "max_grad_norm": 0.5, "n_steps": 8,
                     "gae_lambda": 0.9, "vf_coef": 0.4, "gamma": 0.9, "use_rms_prop": True,

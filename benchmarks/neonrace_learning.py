@@ -1,6 +1,7 @@
 """Does A3C learn to race? Recipes trained from scratch on pixelpilot/NeonRace-v0, several seeds each, judged on
-held-out tracks against the reference drivers, with pixelpilot's PPO, DQN and DQfD on the same steps and
-Stable-Baselines3 PPO and A2C given the same wall-clock.
+held-out tracks against the reference drivers, with pixelpilot's PPO, DQN and DQfD on the same steps (each learner
+in its own section of docs/benchmarks.md, one learner per sitting) and Stable-Baselines3 PPO and A2C given the same
+wall-clock.
 
 Each run trains with ``pixelpilot train`` options (``RECIPES``: the shipped pilot's settings with one change at a
 time; the other learners' presets), evaluating every ``EVAL_EVERY`` steps on 20 training-time tracks (one lap from a
@@ -47,6 +48,8 @@ from benchmarks.neonrace_references import (  # noqa: E402
 from benchmarks.screen_loop import figure, machine, publish  # noqa: E402
 
 START, END = "<!-- neonrace_learning:start -->", "<!-- neonrace_learning:end -->"
+"""A3C's section; the other learners' runs go to sections of their own (:func:`markers`), so that a sitting that
+trains PPO leaves A3C's table as it was"""
 ENV_ID = "pixelpilot/NeonRace-v0"
 RUNS = ROOT / "runs" / "bench" / "neonrace_learning"
 CURVES = ROOT / "docs" / "curves"
@@ -231,6 +234,27 @@ def reached(runs: list[Run], recipe: str, other: Any) -> str:
     return ", ".join(f"{point['wall_s'] / 60:.1f}" if point else "never" for point in points)
 
 
+def markers(learner: str) -> tuple[str, str]:
+    """The docs/benchmarks.md markers of the section for runs of ``learner`` (its title: A3C, PPO, DQN)."""
+    if learner == "A3C":
+        return START, END
+    name = "".join(c for c in learner.lower() if c.isalnum())
+    return f"<!-- neonrace_learning_{name}:start -->", f"<!-- neonrace_learning_{name}:end -->"
+
+
+def preset_text(learner: str) -> str:
+    """What the runs of ``learner`` train with, as the section's first paragraph says it."""
+    if learner == "A3C":
+        return ('"recipe" is NeonRace-v0\'s preset (`agent/a3c/presets.py`: CNN-MLP on 2 frames pooled 2x2, lr 3e-4, '
+                "entropy 0.03, 2 workers × 8 envs, 10 steps, GAE 0.95, rewards × 0.1, normalised advantages, "
+                "gradient clip 0.5; 3 laps or 1000 steps per training episode); the other rows change what their "
+                "names say (the shipped pilot's: CNN + LSTM on single frames, lr 5e-4, entropy 0.01).")  # fmt: skip
+    module = {"PPO": "ppo", "DQN": "dqn"}[learner]
+    return (f"{learner} trains from its NeonRace-v0 preset (`agent/{module}/presets.py`: the same network as A3C's "
+            "recipe, CNN-MLP on 2 frames pooled 2x2, and the same episodes, 3 laps or 1000 steps); the rows change "
+            "what their names say.")  # fmt: skip
+
+
 def recipe_rows(runs: list[Run], expert: float) -> list[str]:
     """The ablation: one row per recipe, seeds pooled."""
     lines = [
@@ -333,7 +357,10 @@ def sb3_run(algorithm: str, seed: int, seconds: float, episodes: int) -> tuple[A
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="recipes to run")
+    a3c = [name for name, options in RECIPES.items() if "algo" not in options]
+    parser.add_argument("--recipes", nargs="+", default=a3c, choices=list(RECIPES), metavar="RECIPE",
+                        help="recipes to run, all of one learner (default: A3C's); one of: "
+                        f"{', '.join(map(repr, RECIPES))}")  # fmt: skip
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the first recipe (default 3)")
     parser.add_argument("--ablation-seeds", type=int, help="seeds of each other recipe (default: --seeds)")
     parser.add_argument("--steps", type=int, default=500_000, help="environment steps per run (default 500k)")
@@ -344,6 +371,11 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
 
+    learners = {learner_title(recipe) for recipe in options.recipes}
+    if len(learners) > 1:
+        parser.error(f"--recipes: one learner per sitting (its own section of docs/benchmarks.md), not "
+                     f"{', '.join(sorted(learners))}")  # fmt: skip
+    (title,) = learners
     references = drivers(options.episodes)
     expert = float(np.mean(references[EXPERT_ROW].lap_times))
     runs = []
@@ -374,7 +406,7 @@ def main() -> None:
                       f"{evaluation.lap_completion:.0%}."]  # fmt: skip
     results: dict[str, Any] = {k: references[k] for k in (STRONG_ROW, EXPERT_ROW, BOUND_ROW)}
     for run in runs:
-        name = f"A3C {run.recipe}" if run.learner == "A3C" else run.recipe
+        name = f"{run.learner} {run.recipe}" if run.learner == "A3C" else run.recipe
         results[f"{name}, seed {run.seed}, final ({run.evaluations[-1]['steps']:,.0f} steps)"] = run.held_out
     sb3_lines = []
     if options.sb3:
@@ -384,7 +416,7 @@ def main() -> None:
         for algorithm in ("PPO", "A2C"):
             evaluation, steps, wall = sb3_run(algorithm, 1, budget, options.episodes)
             results[f"SB3 {algorithm} (CnnPolicy, 4 frames), {steps:,} steps in {wall / 60:.0f} min"] = evaluation
-            sb3_lines.append(f"- A3C ({options.recipes[0]}) first reached SB3 {algorithm}'s final result "
+            sb3_lines.append(f"- {title} ({options.recipes[0]}) first reached SB3 {algorithm}'s final result "
                              f"({evaluation.lap_completion:.0%} of laps at "
                              f"{np.mean(evaluation.lap_times or [math.nan]) / expert:.2f}x the expert's lap time; "
                              "its training-time evaluations, 20 tracks) after "
@@ -396,18 +428,15 @@ def main() -> None:
         for recipe in dict.fromkeys(r.recipe for r in runs)
     ]
     lines = [
-        "## Learning to race NeonRace from scratch (issue 17)",
+        f"## Learning to race NeonRace from scratch{'' if title == 'A3C' else f': {title}'} "
+        f"(issue {17 if title == 'A3C' else 20})",
         "",
         f"`.venv/bin/python benchmarks/neonrace_learning.py --recipes {shlex.join(options.recipes)} --seeds "
         f"{options.seeds}{f' --ablation-seeds {options.ablation_seeds}' if options.ablation_seeds else ''} --steps "
         f"{options.steps}"
         f"{f' --continue-to {options.continue_to}' if options.continue_to else ''}"
         f"{' --sb3' if options.sb3 else ''}` on {datetime.date.today()}: "
-        f'{machine()}. "recipe" is NeonRace-v0\'s preset (`agent/a3c/presets.py`: CNN-MLP on 2 frames pooled 2x2, '
-        "lr 3e-4, entropy 0.03, 2 workers × 8 envs, 10 steps, GAE 0.95, rewards × 0.1, normalised advantages, "
-        "gradient clip 0.5; 3 laps or 1000 steps per training episode); the other rows change what their names say "
-        "(the shipped pilot's: CNN + LSTM on single frames, lr 5e-4, entropy 0.01). Training-time evaluations every "
-        f"{EVAL_EVERY:,} steps on 20 tracks; final "
+        f"{machine()}. {preset_text(title)} Training-time evaluations every {EVAL_EVERY:,} steps on 20 tracks; final "
         f"checkpoints on {options.episodes} held-out tracks (one lap from a standing start, normal difficulty). "
         f"Goal: ≥ {GOAL_LAPS:.0%} of laps at ≤ {GOAL_RATIO}x the expert's lap time.",
         "",
@@ -420,7 +449,7 @@ def main() -> None:
         "",
         *(f"![{p.stem}](curves/{p.name})" for p in curves),
     ]
-    publish(lines, START, END, write=not options.no_write)
+    publish(lines, *markers(title), write=not options.no_write)
 
 
 if __name__ == "__main__":

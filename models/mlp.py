@@ -1,6 +1,7 @@
 """The MLP actor-critic for vector observations: separate tanh MLPs for policy and value; a categorical head for
 discrete actions or a Gaussian head for continuous ones (mean = tanh scaled to the action bounds, a learned
-state-independent log std)."""
+state-independent log std). With ``input_norm`` the observation is first mapped from its space's bounds to [-1, 1]
+(:func:`bounded_scale`): inside the model, so a checkpoint carries it and evaluation and play see it alike."""
 
 from __future__ import annotations
 
@@ -23,10 +24,22 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
+def bounded_scale(low: tuple[float, ...], high: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(center, half-width) that map each feature with finite bounds onto [-1, 1] as (x - center) / half-width; a
+    feature without them (or with a single value) gets (0, 1) and passes unchanged."""
+    lo, hi = torch.tensor(low, dtype=torch.float64), torch.tensor(high, dtype=torch.float64)
+    scaled = torch.isfinite(lo) & torch.isfinite(hi) & (hi > lo)
+    center = torch.where(scaled, (hi + lo) / 2, torch.zeros_like(lo))
+    half = torch.where(scaled, (hi - lo) / 2, torch.ones_like(lo))
+    return center.float(), half.float()
+
+
 class MLPActorCritic(ActorCriticModule):
     recurrent = False
     action_center: torch.Tensor
     action_scale: torch.Tensor
+    obs_center: torch.Tensor
+    obs_half_width: torch.Tensor
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
@@ -48,8 +61,16 @@ class MLPActorCritic(ActorCriticModule):
             self.register_buffer("action_scale", (high - low) / 2)
             self.log_std = nn.Parameter(torch.zeros(len(low)))
         self._init_policy_head()
+        self.scales_input = spec.observation_low is not None and spec.observation_high is not None
+        if spec.observation_low is not None and spec.observation_high is not None:
+            center, half = bounded_scale(spec.observation_low, spec.observation_high)
+            # not in the state dict: the spec defines them, and checkpoints without them stay loadable
+            self.register_buffer("obs_center", center, persistent=False)
+            self.register_buffer("obs_half_width", half, persistent=False)
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.scales_input:
+            return (obs - self.obs_center) / self.obs_half_width
         return obs  # the two MLPs see the observation itself
 
     def decide(self, features: torch.Tensor, state: State = None) -> tuple[Distribution, torch.Tensor, State]:

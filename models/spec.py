@@ -59,7 +59,14 @@ class ModelSpec:
     """cnn-lstm: layer-normalise the LSTM's gates and cell"""
     input_norm: bool = False
     """cnn-*: standardise each observation's channels over its own pixels before the convolutions (a faint picture
-    then reaches them with the contrast of a bright one)"""
+    then reaches them with the contrast of a bright one). mlp: map each feature from its bounds
+    (``observation_low``/``observation_high``) to [-1, 1], so a feature that spans ±0.07 (MountainCar's velocity)
+    moves the first layer as much as one that spans ±1"""
+    observation_low: tuple[float, ...] | None = None
+    """mlp with input_norm: the observation space's lower bound of each feature (-inf where it has none: that
+    feature passes unchanged)"""
+    observation_high: tuple[float, ...] | None = None
+    """mlp with input_norm: the upper bound of each feature (inf where it has none)"""
     frame_differences: bool = False
     """cnn-*: show stacked frames as the newest frame and the differences between consecutive ones (what moved)"""
     head: str = "actor-critic"
@@ -95,8 +102,9 @@ class ModelSpec:
                 raise SpecError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         if self.pool > 1 and self.kind == "mlp":
             raise SpecError("pool: only the CNNs pool their frames")
-        if self.kind == "mlp" and (self.input_norm or self.frame_differences):
-            raise SpecError(f"{'input_norm' if self.input_norm else 'frame_differences'}: only the CNNs take frames")
+        if self.kind == "mlp" and self.frame_differences:
+            raise SpecError("frame_differences: only the CNNs take frames")
+        self._check_observation_bounds()
         if self.frame_differences and self.frame_stack < 2:
             raise SpecError("frame_differences: needs a frame_stack of 2 or more")
         discrete = self.n_actions is not None
@@ -119,6 +127,22 @@ class ModelSpec:
                 raise UnsupportedSpaceError("the CNN actor-critic needs Discrete actions, got continuous ones")
             if shape[2] % self.frame_stack:
                 raise SpecError(f"frame_stack: {self.frame_stack} does not divide the {shape[2]} channels")
+
+    def _check_observation_bounds(self) -> None:
+        """An MLP that scales its input has one pair of bounds per feature; no other network has any."""
+        low, high = self.observation_low, self.observation_high
+        if not (self.kind == "mlp" and self.input_norm):
+            if low is not None or high is not None:
+                raise SpecError("observation_low/observation_high: only an mlp with input_norm scales by them")
+            return
+        if self.head != "actor-critic":
+            raise SpecError(f"input_norm: the mlp scales its input in the actor-critic, not the {self.head} network")
+        n = self.observation_shape[0]
+        if low is None or high is None or len(low) != n or len(high) != n:
+            raise SpecError(f"observation_low/observation_high: an mlp with input_norm needs {n} bounds each, got "
+                            f"{low!r}, {high!r}")  # fmt: skip
+        if any(math.isnan(v) for v in (*low, *high)) or any(a > b for a, b in zip(low, high, strict=True)):
+            raise SpecError(f"observation_low/observation_high: expected low ≤ high, got {low!r}, {high!r}")
 
     @property
     def discrete(self) -> bool:
@@ -171,6 +195,9 @@ class ModelSpec:
                  "input_norm": self.input_norm, "frame_differences": self.frame_differences}  # fmt: skip
         if self.head != "actor-critic":  # an actor-critic's spec stays as it was, readable by every earlier version
             data["head"] = self.head
+        if self.observation_low is not None:  # likewise: only a network that scales by them has bounds
+            data["observation_low"] = list(self.observation_low)
+            data["observation_high"] = list(self.observation_high or ())
         return data
 
     @classmethod
@@ -183,7 +210,7 @@ class ModelSpec:
             raise SpecError(f"version: this pixelpilot reads model specs of version {SPEC_VERSION}, not {version!r}")
         known = {"version", "kind", "observation_shape", "n_actions", "action_low", "action_high", "hidden",
                  "layers", "filters", "frame_stack", "pool", "layer_norm", "input_norm",
-                 "frame_differences", "head"}  # fmt: skip
+                 "frame_differences", "head", "observation_low", "observation_high"}  # fmt: skip
         unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise SpecError(f"{unknown[0]}: unknown field")
@@ -196,7 +223,7 @@ class ModelSpec:
         }
         if "n_actions" in data:
             values["n_actions"] = data["n_actions"]
-        for name in ("action_low", "action_high"):
+        for name in ("action_low", "action_high", "observation_low", "observation_high"):
             if name in data:
                 values[name] = _floats(name, data[name])
         for name in (
@@ -229,7 +256,8 @@ def spec_for(
 ) -> ModelSpec:
     """The spec of the actor-critic for these spaces. ``kind``: auto (mlp for vectors, cnn-lstm for images), mlp,
     cnn-lstm or cnn-mlp; ``hidden`` defaults to 64 for the MLP and 256 for the CNN core; ``pool``, ``layer_norm``,
-    ``input_norm`` and ``frame_differences``: see :class:`ModelSpec`."""
+    ``input_norm`` and ``frame_differences``: see :class:`ModelSpec` (an mlp with ``input_norm`` takes its
+    bounds from ``observation_space``)."""
     if not isinstance(observation_space, gym.spaces.Box):
         raise UnsupportedSpaceError(f"observations must be a Box (a vector or an image), got {observation_space}")
     shape = tuple(int(d) for d in observation_space.shape)
@@ -249,11 +277,15 @@ def spec_for(
         raise UnsupportedSpaceError(f"the actor-critics handle Discrete or 1-D Box actions, not {action_space}")
     if kind != "mlp" and "n_actions" not in actions:
         raise UnsupportedSpaceError(f"the CNN actor-critic needs Discrete actions, got {action_space}")
+    scaled = kind == "mlp" and input_norm  # an MLP scales each feature by the space's bounds
+    observation_low = tuple(float(v) for v in observation_space.low.reshape(-1)) if scaled else None
+    observation_high = tuple(float(v) for v in observation_space.high.reshape(-1)) if scaled else None
     layers = 2 if kind == "mlp" else 4
     default_hidden = 64 if kind == "mlp" else 256
     return ModelSpec(kind, shape, hidden=hidden or default_hidden, layers=layers, frame_stack=frame_stack,  # type: ignore[arg-type]
                      pool=pool, layer_norm=layer_norm, input_norm=input_norm, frame_differences=frame_differences,
-                     head=head, **actions)  # fmt: skip
+                     head=head, observation_low=observation_low, observation_high=observation_high,
+                     **actions)  # fmt: skip
 
 
 def _is_int(value: Any) -> bool:

@@ -131,7 +131,30 @@ def test_a_spec_round_trips_through_plain_data_and_rebuilds_the_same_network(obs
         ),
         (
             {"version": 1, "kind": "mlp", "observation_shape": [4], "n_actions": 2, "input_norm": True},
-            "input_norm: only the CNNs",
+            "observation_low/observation_high: an mlp with input_norm needs 4 bounds each",
+        ),
+        (
+            {
+                "version": 1,
+                "kind": "mlp",
+                "observation_shape": [1],
+                "n_actions": 2,
+                "observation_low": [0],
+                "observation_high": [1],
+            },
+            "observation_low/observation_high: only an mlp with input_norm",
+        ),
+        (
+            {
+                "version": 1,
+                "kind": "mlp",
+                "observation_shape": [1],
+                "n_actions": 2,
+                "input_norm": True,
+                "observation_low": [1],
+                "observation_high": [0],
+            },
+            "expected low ≤ high",
         ),
         (
             {"version": 1, "kind": "cnn-mlp", "observation_shape": [8, 8, 1], "n_actions": 2, "input_norm": "yes"},
@@ -215,6 +238,23 @@ def test_input_transforms_live_in_the_spec_and_a_reloaded_model_decides_alike():
     # the transforms see brightness changes as nothing: the same picture, darker, gives the same decision
     (d3, v3, _) = model(0.5 * obs)
     assert torch.allclose(d1.logits, d3.logits, atol=1e-4) and torch.allclose(v1, v3, atol=1e-4)
+
+
+def test_an_mlp_with_input_norm_sees_each_bounded_feature_on_minus_1_to_1_and_the_rest_unchanged():
+    space = gym.spaces.Box(np.array([-1.2, -0.07, -np.inf], np.float32), np.array([0.6, 0.07, np.inf], np.float32))
+    spec = spec_for(space, gym.spaces.Discrete(3), "mlp", hidden=10, input_norm=True)
+    assert ModelSpec.from_dict(spec.to_dict()) == spec  # the bounds travel in the spec
+    torch.manual_seed(0)
+    model = build(spec)
+    obs = torch.tensor([[0.6, 0.07, 5.0], [-1.2, -0.07, -3.0], [-0.3, 0.0, 0.0]])
+    assert torch.allclose(model.encode(obs), torch.tensor([[1.0, 1.0, 5.0], [-1.0, -1.0, -3.0], [0.0, 0.0, 0.0]]))
+    # a checkpoint's weights (no bounds among them: the spec has them) load into the rebuilt model alike
+    clone = build(ModelSpec.from_dict(spec.to_dict()))
+    clone.load_state_dict(model.state_dict())
+    (d1, v1, _), (d2, v2, _) = model(obs), clone(obs)
+    assert torch.equal(d1.logits, d2.logits) and torch.equal(v1, v2)
+    plain = spec_for(space, gym.spaces.Discrete(3), "mlp", hidden=10)
+    assert plain.observation_low is None and "observation_low" not in plain.to_dict()
 
 
 @pytest.mark.parametrize("k, shape", [(2, (3, 2, 128, 200)), (2, (2, 4, 7, 9)), (3, (2, 1, 10, 11))])

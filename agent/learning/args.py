@@ -42,7 +42,8 @@ class RunArgs:
     """cnn-lstm: layer-normalise the LSTM's gates and cell (its state cannot saturate over long episodes)"""
     input_norm: bool = False
     """cnn-*: standardise each observation over its pixels inside the model (faint pictures reach the
-    convolutions with full contrast)"""
+    convolutions with full contrast); mlp: map each feature from the observation space's bounds to [-1, 1] inside
+    the model (features without finite bounds pass unchanged)"""
     frame_differences: bool = False
     """cnn-*: the model sees the newest frame and what changed between the stacked ones (needs frame-stack ≥ 2)"""
     seed: int = 1
