@@ -1,0 +1,28 @@
+"""The NeonRace learning benchmark's bookkeeping: each learner's runs go to a section of docs/benchmarks.md of their
+own, so a sitting that trains one learner leaves the others' tables as they were."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from benchmarks import neonrace_learning
+from benchmarks.neonrace_learning import END, RECIPES, START, learner_title, markers
+
+
+def test_each_learner_writes_its_own_section_and_a3c_keeps_its_markers():
+    learners = {learner_title(recipe) for recipe in RECIPES}
+    assert learners == {"A3C", "PPO", "DQN"}  # DQfD is DQN with demonstrations: the same section
+    sections = {learner: markers(learner) for learner in learners}
+    assert sections["A3C"] == (START, END)
+    assert len(set(sections.values())) == 3
+    assert all(start.endswith(":start -->") and end.endswith(":end -->") for start, end in sections.values())
+
+
+def test_one_sitting_trains_one_learner(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["neonrace_learning.py", "--recipes", "recipe", "PPO", "--no-write"])
+    with pytest.raises(SystemExit) as stopped:
+        neonrace_learning.main()  # refused before anything trains
+    assert stopped.value.code == 2
+    assert "one learner per sitting" in capsys.readouterr().err
