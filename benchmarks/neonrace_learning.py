@@ -111,11 +111,16 @@ def slug(recipe: str) -> str:
     return "".join(c if c.isalnum() or c in ".-" else "-" for c in recipe).strip("-")
 
 
+def algo_of(recipe: str) -> str:
+    """The ``--algo`` a recipe trains with (A3C where it names none)."""
+    return str(RECIPES[recipe].get("algo", "a3c"))
+
+
 def learner_title(recipe: str) -> str:
     """The learner a recipe trains with, as the tables name it."""
     from agent.learners import LEARNERS
 
-    return LEARNERS[RECIPES[recipe].get("algo", "a3c")].title
+    return LEARNERS[algo_of(recipe)].title
 
 
 def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
@@ -130,7 +135,8 @@ def train_or_resume(recipe: str, seed: int, steps: int) -> Path:
         shutil.rmtree(run_dir)
     print(f"{run_dir.name}: training {steps:,} steps", flush=True)
     options = dict(RECIPES[recipe])
-    learner = LEARNERS[options.pop("algo", "a3c")]
+    options.pop("algo", None)
+    learner = LEARNERS[algo_of(recipe)]
     if "expert_minutes" in options:
         options["demos"] = [str(demonstrations(options.pop("expert_minutes")))]
     args = dataclasses.replace(
@@ -234,23 +240,21 @@ def reached(runs: list[Run], recipe: str, other: Any) -> str:
     return ", ".join(f"{point['wall_s'] / 60:.1f}" if point else "never" for point in points)
 
 
-def markers(learner: str) -> tuple[str, str]:
-    """The docs/benchmarks.md markers of the section for runs of ``learner`` (its title: A3C, PPO, DQN)."""
-    if learner == "A3C":
+def markers(algo: str) -> tuple[str, str]:
+    """The docs/benchmarks.md markers of the section for runs of the learner ``algo`` (a3c, ppo, dqn)."""
+    if algo == "a3c":
         return START, END
-    name = "".join(c for c in learner.lower() if c.isalnum())
-    return f"<!-- neonrace_learning_{name}:start -->", f"<!-- neonrace_learning_{name}:end -->"
+    return f"<!-- neonrace_learning_{algo}:start -->", f"<!-- neonrace_learning_{algo}:end -->"
 
 
-def preset_text(learner: str) -> str:
-    """What the runs of ``learner`` train with, as the section's first paragraph says it."""
-    if learner == "A3C":
+def preset_text(algo: str, title: str) -> str:
+    """What the runs of the learner ``algo`` (titled ``title``) train with, as the section's first paragraph says."""
+    if algo == "a3c":
         return ('"recipe" is NeonRace-v0\'s preset (`agent/a3c/presets.py`: CNN-MLP on 2 frames pooled 2x2, lr 3e-4, '
                 "entropy 0.03, 2 workers × 8 envs, 10 steps, GAE 0.95, rewards × 0.1, normalised advantages, "
                 "gradient clip 0.5; 3 laps or 1000 steps per training episode); the other rows change what their "
                 "names say (the shipped pilot's: CNN + LSTM on single frames, lr 5e-4, entropy 0.01).")  # fmt: skip
-    module = {"PPO": "ppo", "DQN": "dqn"}[learner]
-    return (f"{learner} trains from its NeonRace-v0 preset (`agent/{module}/presets.py`: the same network as A3C's "
+    return (f"{title} trains from its NeonRace-v0 preset (`agent/{algo}/presets.py`: the same network as A3C's "
             "recipe, CNN-MLP on 2 frames pooled 2x2, and the same episodes, 3 laps or 1000 steps); the rows change "
             "what their names say.")  # fmt: skip
 
@@ -357,7 +361,7 @@ def sb3_run(algorithm: str, seed: int, seconds: float, episodes: int) -> tuple[A
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    a3c = [name for name, options in RECIPES.items() if "algo" not in options]
+    a3c = [name for name in RECIPES if algo_of(name) == "a3c"]
     parser.add_argument("--recipes", nargs="+", default=a3c, choices=list(RECIPES), metavar="RECIPE",
                         help="recipes to run, all of one learner (default: A3C's); one of: "
                         f"{', '.join(map(repr, RECIPES))}")  # fmt: skip
@@ -371,11 +375,12 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
 
-    learners = {learner_title(recipe) for recipe in options.recipes}
-    if len(learners) > 1:
+    algos = {algo_of(recipe) for recipe in options.recipes}
+    if len(algos) > 1:
         parser.error(f"--recipes: one learner per sitting (its own section of docs/benchmarks.md), not "
-                     f"{', '.join(sorted(learners))}")  # fmt: skip
-    (title,) = learners
+                     f"{', '.join(sorted(algos))}")  # fmt: skip
+    (algo,) = algos
+    title = learner_title(options.recipes[0])
     references = drivers(options.episodes)
     expert = float(np.mean(references[EXPERT_ROW].lap_times))
     runs = []
@@ -406,7 +411,7 @@ def main() -> None:
                       f"{evaluation.lap_completion:.0%}."]  # fmt: skip
     results: dict[str, Any] = {k: references[k] for k in (STRONG_ROW, EXPERT_ROW, BOUND_ROW)}
     for run in runs:
-        name = f"{run.learner} {run.recipe}" if run.learner == "A3C" else run.recipe
+        name = f"A3C {run.recipe}" if run.learner == "A3C" else run.recipe
         results[f"{name}, seed {run.seed}, final ({run.evaluations[-1]['steps']:,.0f} steps)"] = run.held_out
     sb3_lines = []
     if options.sb3:
@@ -436,9 +441,9 @@ def main() -> None:
         f"{options.steps}"
         f"{f' --continue-to {options.continue_to}' if options.continue_to else ''}"
         f"{' --sb3' if options.sb3 else ''}` on {datetime.date.today()}: "
-        f"{machine()}. {preset_text(title)} Training-time evaluations every {EVAL_EVERY:,} steps on 20 tracks; final "
-        f"checkpoints on {options.episodes} held-out tracks (one lap from a standing start, normal difficulty). "
-        f"Goal: ≥ {GOAL_LAPS:.0%} of laps at ≤ {GOAL_RATIO}x the expert's lap time.",
+        f"{machine()}. {preset_text(algo, title)} Training-time evaluations every {EVAL_EVERY:,} steps on 20 "
+        f"tracks; final checkpoints on {options.episodes} held-out tracks (one lap from a standing start, normal "
+        f"difficulty). Goal: ≥ {GOAL_LAPS:.0%} of laps at ≤ {GOAL_RATIO}x the expert's lap time.",
         "",
         *recipe_rows(runs, expert),
         "",
@@ -449,7 +454,7 @@ def main() -> None:
         "",
         *(f"![{p.stem}](curves/{p.name})" for p in curves),
     ]
-    publish(lines, *markers(title), write=not options.no_write)
+    publish(lines, *markers(algo), write=not options.no_write)
 
 
 if __name__ == "__main__":

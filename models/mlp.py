@@ -61,9 +61,10 @@ class MLPActorCritic(ActorCriticModule):
             self.register_buffer("action_scale", (high - low) / 2)
             self.log_std = nn.Parameter(torch.zeros(len(low)))
         self._init_policy_head()
-        self.scales_input = spec.observation_low is not None and spec.observation_high is not None
-        if spec.observation_low is not None and spec.observation_high is not None:
-            center, half = bounded_scale(spec.observation_low, spec.observation_high)
+        # the spec holds both bounds or neither (ModelSpec checks it)
+        self.scales_input = spec.observation_low is not None
+        if self.scales_input:
+            center, half = bounded_scale(spec.observation_low or (), spec.observation_high or ())
             # not in the state dict: the spec defines them, and checkpoints without them stay loadable
             self.register_buffer("obs_center", center, persistent=False)
             self.register_buffer("obs_half_width", half, persistent=False)

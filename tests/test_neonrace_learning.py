@@ -8,14 +8,14 @@ import sys
 import pytest
 
 from benchmarks import neonrace_learning
-from benchmarks.neonrace_learning import END, RECIPES, START, learner_title, markers
+from benchmarks.neonrace_learning import END, RECIPES, START, algo_of, markers
 
 
 def test_each_learner_writes_its_own_section_and_a3c_keeps_its_markers():
-    learners = {learner_title(recipe) for recipe in RECIPES}
-    assert learners == {"A3C", "PPO", "DQN"}  # DQfD is DQN with demonstrations: the same section
+    learners = {algo_of(recipe) for recipe in RECIPES}
+    assert learners == {"a3c", "ppo", "dqn"}  # DQfD is DQN with demonstrations: the same section
     sections = {learner: markers(learner) for learner in learners}
-    assert sections["A3C"] == (START, END)
+    assert sections["a3c"] == (START, END)
     assert len(set(sections.values())) == 3
     assert all(start.endswith(":start -->") and end.endswith(":end -->") for start, end in sections.values())
 
