@@ -55,7 +55,7 @@ bench: sysdeps venv
 	$(PY) benchmarks/neonrace_references.py
 	$(PY) benchmarks/neonrace_learning.py --sb3 --continue-to 2000000  # hours: resumable, a finished run is read back from runs/bench
 	$(PY) benchmarks/neonrace_learning.py --recipes PPO  # PPO's section, the same steps and tracks
-	$(PY) benchmarks/neonrace_learning.py --recipes 'DQN (Double, Dueling, prioritised)' 'DQfD, 15 min of the expert'  # hours: about 80 steps/s
+	$(PY) benchmarks/neonrace_learning.py --recipes 'DQN (Double, Dueling, prioritised)' 'DQfD, 15 min of the expert'  # hours: about 75 steps/s
 	$(PY) benchmarks/cloning.py  # about an hour: 30 min of recorded driving, clones, A3C from clone vs scratch
 	$(PY) benchmarks/cloning.py --dagger  # about 40 min: DAgger with the scripted expert, 5 rounds
 	$(PY) benchmarks/cloning_variants.py  # about 40 min: cloning options on 10 minutes of the expert's driving

@@ -284,9 +284,20 @@ def recipe_rows(runs: list[Run], expert: float) -> list[str]:
     return lines
 
 
+def collapse_measure(runs: list[Run]) -> tuple[str, str]:
+    """The training column the curves' third row shows, and its label: the policy's entropy, or for a learner
+    without a policy distribution (DQN) its most-chosen action's share of training steps, the same collapse to one
+    action seen from the actions taken."""
+    if any(not math.isnan(p.get("entropy", math.nan)) for run in runs for p in run.training):
+        return "entropy", "policy entropy (nats)"
+    return "top_action_share", "most-chosen action's share"
+
+
 def plot(runs: list[Run], expert: float, name: str) -> Path:
-    """Lap completion, lap-time ratio and policy entropy against steps and wall-clock, one line per run."""
+    """Lap completion, lap-time ratio and the policy's collapse measure against steps and wall-clock, one line per
+    run."""
     fig, axes = figure(3, 2, figsize=(11, 9), sharey="row")
+    third, third_label = collapse_measure(runs)
     for run in runs:
         label = f"{run.recipe} s{run.seed}"
         for col, x in enumerate(("steps", "wall_s")):
@@ -294,14 +305,14 @@ def plot(runs: list[Run], expert: float, name: str) -> Path:
             xs = [p[x] * scale for p in run.evaluations]
             axes[0, col].plot(xs, [p.get("eval_laps", math.nan) for p in run.evaluations], marker=".", label=label)
             axes[1, col].plot(xs, [p.get("eval_lap_time", math.nan) / expert for p in run.evaluations], marker=".")
-            axes[2, col].plot([p[x] * scale for p in run.training], [p.get("entropy", math.nan) for p in run.training],
+            axes[2, col].plot([p[x] * scale for p in run.training], [p.get(third, math.nan) for p in run.training],
                               linewidth=0.8)  # fmt: skip
     for col, label in enumerate(("environment steps", "wall-clock (min)")):
         axes[2, col].set_xlabel(label)
     axes[0, 0].set_ylabel("lap completion (20 tracks)")
     axes[1, 0].set_ylabel("lap time / expert's")
     axes[1, 0].axhline(GOAL_RATIO, color="grey", linestyle="--", linewidth=0.8)
-    axes[2, 0].set_ylabel("policy entropy (nats)")
+    axes[2, 0].set_ylabel(third_label)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"{runs[0].learner} on {ENV_ID}: {name}")
     fig.tight_layout()
