@@ -82,7 +82,8 @@ def collect(out: Path, r: int, checkpoint: Path, profile: Path, meta: dict[str, 
     by the demonstrator, into a dataset (kept with its numbers in ``dagger-NN.json`` for a second run)."""
     import torch
 
-    from agent.demos.dataset import DemoWriter, stored_frame
+    from agent.demos.dataset import stored_frame
+    from agent.demos.writer import DemoWriter
     from agent.envs.screen import ScreenEnv
     from agent.envs.wrappers import StackFrames
     from agent.policy.checkpoint import load_checkpoint

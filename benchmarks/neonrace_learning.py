@@ -443,8 +443,11 @@ def main() -> None:
         plot([r for r in runs if r.recipe == recipe], expert, recipe)
         for recipe in dict.fromkeys(r.recipe for r in runs)
     ]
+    # DQfD starts from the expert's driving: a section that holds it is not "from scratch" alone.
+    start = "from scratch" + (" and from demonstrations" if any(
+        "expert_minutes" in RECIPES[recipe] for recipe in options.recipes) else "")  # fmt: skip
     lines = [
-        f"## Learning to race NeonRace from scratch{'' if title == 'A3C' else f': {title}'} "
+        f"## Learning to race NeonRace {start}{'' if title == 'A3C' else f': {title}'} "
         f"(issue {17 if title == 'A3C' else 20})",
         "",
         f"`.venv/bin/python benchmarks/neonrace_learning.py --recipes {shlex.join(options.recipes)} --seeds "

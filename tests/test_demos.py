@@ -17,8 +17,9 @@ import torch
 from agent.a3c.args import Args
 from agent.a3c.trainer import train
 from agent.cli import main
-from agent.demos.dataset import DemoError, DemoWriter, join_demos, load_demos
+from agent.demos.dataset import DemoError, join_demos, load_demos
 from agent.demos.pretrain import PretrainArgs, pretrain
+from agent.demos.writer import DemoWriter
 from agent.envs.neonrace import NeonRaceEnv
 from agent.policy.checkpoint import load_checkpoint
 from games.neonrace.expert import expert_action
@@ -107,7 +108,7 @@ def test_discard_reaches_into_written_segments(tmp_path):
 CRASH_WRITER = """
 import sys, time
 import numpy as np
-from agent.demos.dataset import DemoWriter
+from agent.demos.writer import DemoWriter
 writer = DemoWriter(sys.argv[1], 7, {"profile": "neonrace", "fps": 15}, 15)
 frame = np.zeros((128, 200), np.uint8)
 writer.begin(frame)

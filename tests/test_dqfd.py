@@ -75,7 +75,7 @@ def test_a_terminated_step_is_a_transition_and_a_stopped_recordings_last_is_not(
     write(tmp_path / "d", [(frames, [2, 2, 2], [1.0, 1.0, 1.0])])
     demos = load_demonstrations([str(tmp_path / "d")], 7, (128, 200, 1), 1)
     assert demos.steps.tolist() == [0, 1, 2] and demos.terminated[demos.steps].tolist() == [0, 0, 1]
-    from agent.demos.dataset import DemoWriter
+    from agent.demos.writer import DemoWriter
     from tests.test_demos import META
 
     writer = DemoWriter(tmp_path / "stopped", 7, META, 10)

@@ -11,8 +11,8 @@ import pytest
 from agent.a3c.args import Args
 from agent.a3c.trainer import train
 from agent.config import ConfigError
-from agent.demos.dataset import DemoWriter
 from agent.demos.errors import DemoError
+from agent.demos.writer import DemoWriter
 from agent.runs import free_path, new_run_dir
 from tests.test_cli import assert_one_line_error, run
 

@@ -33,9 +33,10 @@ import torch
 
 from agent.config import to_toml
 from agent.demos.dagger_args import DaggerArgs
-from agent.demos.dataset import DemoWriter, stored_frame
+from agent.demos.dataset import stored_frame
 from agent.demos.pretrain import pretrain
 from agent.demos.pretrain_args import PretrainArgs
+from agent.demos.writer import DemoWriter
 from agent.envs.make import close_all, make_env, make_envs
 from agent.policy.checkpoint import load_checkpoint
 from agent.policy.evaluation import Evaluation, evaluate, policy_episodes

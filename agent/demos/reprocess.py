@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from agent.demos.dataset import Demos, DemoWriter, load_demos, open_minari, readable_segments
+from agent.demos.dataset import Demos, load_demos, open_minari, readable_segments
 from agent.demos.errors import DemoError
 from agent.demos.raw import read_segment
+from agent.demos.writer import DemoWriter
 from capture.preprocess import Crop, Grey, to_uint8
 
 Frames = Callable[[dict[str, Any], Any, int], list[np.ndarray]]

@@ -3,7 +3,7 @@
 At the profile's fps: grab the window, read which driving keys the person holds (from the X server's key state,
 so keys a test injects count like a person's), map them to an action index (:mod:`control.human`), take the
 reward from the profile's source, and append (frame, action, reward, time, keys) to a Minari dataset
-(:mod:`agent.demos.dataset`). The recorder sends no keys to the game.
+(:mod:`agent.demos.writer`). The recorder sends no keys to the game.
 
 Episode boundaries: the game says it is over (the reward source's done, or the profile's time limits), or a
 new one begins: the game's telemetry numbers a new episode or, for a game without that telemetry, the person

@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from agent.demos.dataset import DemoWriter
+from agent.demos.writer import DemoWriter
 from agent.envs.profile import GameProfile, load_profile
 from agent.envs.screen import ScreenEnv
 from control.actions import LOGICAL_KEYS, key_bits
